@@ -1,0 +1,1 @@
+"""Capture and decoding: packets in, Zeek-compatible records (dns, conn, tls, http, login) out."""
