@@ -1,0 +1,7 @@
+"""One module per ``wardwatch`` subcommand; each exposes ``register(subparsers)``.
+
+Commands are imported lazily by the CLI so that ``wardwatch sensor`` never pays for loading the
+detectors or the store.
+"""
+
+COMMANDS = ("sensor", "feeds")
