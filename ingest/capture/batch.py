@@ -28,9 +28,7 @@ class RawBatch:
         return int(self.ts.shape[0])
 
     @classmethod
-    def from_frames(
-        cls, frames: list[tuple[float, bytes]], linktype: int = 1, source: int = 0
-    ) -> RawBatch:
+    def from_frames(cls, frames: list[tuple[float, bytes]], linktype: int = 1, source: int = 0) -> RawBatch:
         """Build a batch from (timestamp, frame bytes) pairs; for tests and synthetic input."""
         n = len(frames)
         lengths = np.fromiter((len(f) for _, f in frames), dtype=np.int32, count=n)

@@ -1,0 +1,115 @@
+"""Vectorised choice of the packets application analysers must read (the rest never reach Python).
+
+A row is a candidate when it carries payload and either belongs to a connection an analyser is in
+the middle of reading, or looks like the start of something we parse (a TLS ClientHello record, an
+HTTP request or status line, a QUIC v1/v2 Initial) or uses one of the inspected ports, unless its
+connection is already finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..decode.columns import PROTO_TCP, PROTO_UDP, PacketBatch
+
+KIND_OTHER = 0
+KIND_TLS = 1  # TLS handshake record carrying a ClientHello
+KIND_HTTP_REQUEST = 2
+KIND_HTTP_RESPONSE = 3
+KIND_QUIC = 4  # long-header QUIC v1/v2 Initial in a datagram padded to the 1200-byte client minimum
+
+QUIC_MIN_DATAGRAM = 1200
+_QUIC_VERSIONS = np.array([0x00000001, 0x6B3343CF], dtype=np.uint32)
+
+
+def _word(text: bytes) -> int:
+    return int.from_bytes(text, "big")
+
+
+# First four payload bytes of an HTTP request (method plus space, or the method's first four letters).
+_REQUEST_WORDS = np.array(
+    sorted(
+        _word(m)
+        for m in (b"GET ", b"POST", b"HEAD", b"PUT ", b"DELE", b"OPTI", b"CONN", b"PATC", b"TRAC", b"PROP")
+    ),
+    dtype=np.uint32,
+)
+_RESPONSE_WORD = _word(b"HTTP")
+
+
+@dataclass(slots=True)
+class Candidates:
+    rows: np.ndarray  # int64 row indexes into the batch, in capture order
+    kind: np.ndarray  # uint8 KIND_* of each selected row
+
+
+def first_bytes(batch: PacketBatch, rows: np.ndarray, count: int) -> np.ndarray:
+    """(len(rows), count) uint8 matrix of each row's first payload bytes, zero past the captured end."""
+    buf = np.frombuffer(batch.buf, dtype=np.uint8)
+    if not len(buf) or not len(rows):
+        return np.zeros((len(rows), count), dtype=np.uint8)
+    idx = batch.payload_off[rows][:, None] + np.arange(count, dtype=np.int64)[None, :]
+    present = np.arange(count)[None, :] < batch.payload_cap[rows][:, None]
+    return np.where(present, buf[np.minimum(idx, len(buf) - 1)], 0).astype(np.uint8)
+
+
+def classify(batch: PacketBatch, rows: np.ndarray) -> np.ndarray:
+    """KIND_* of each row from its first payload bytes."""
+    head = first_bytes(batch, rows, 6).astype(np.uint32)
+    word = (head[:, 0] << 24) | (head[:, 1] << 16) | (head[:, 2] << 8) | head[:, 3]
+    proto = batch.proto[rows]
+    tcp = proto == PROTO_TCP
+    kind = np.zeros(len(rows), dtype=np.uint8)
+    tls = tcp & (head[:, 0] == 0x16) & (head[:, 1] == 3) & (head[:, 5] == 1)
+    kind[tls] = KIND_TLS
+    kind[tcp & np.isin(word, _REQUEST_WORDS)] = KIND_HTTP_REQUEST
+    kind[tcp & (word == _RESPONSE_WORD) & (head[:, 4] == ord("/"))] = KIND_HTTP_RESPONSE
+    version = (head[:, 1] << 24) | (head[:, 2] << 16) | (head[:, 3] << 8) | head[:, 4]
+    quic = (
+        (proto == PROTO_UDP)
+        & ((head[:, 0] & 0xC0) == 0xC0)
+        & (batch.payload_len[rows] >= QUIC_MIN_DATAGRAM)
+        & np.isin(version, _QUIC_VERSIONS)
+    )
+    kind[quic] = KIND_QUIC
+    return kind
+
+
+def select_candidates(
+    batch: PacketBatch,
+    flow: np.ndarray,
+    from_orig: np.ndarray,
+    port_table: np.ndarray,
+    active: np.ndarray,
+    done: np.ndarray,
+    http_quiet: np.ndarray,
+) -> Candidates:
+    """Rows to hand to the analysers, and the kind their first bytes suggest."""
+    rows = np.flatnonzero((batch.payload_cap > 0) & ((batch.proto == PROTO_TCP) | (batch.proto == PROTO_UDP)))
+    if not len(rows):
+        return Candidates(rows, np.zeros(0, dtype=np.uint8))
+    kind = classify(batch, rows)
+    f = flow[rows]
+    tcp = batch.proto[rows] == PROTO_TCP
+    port = tcp & (port_table[batch.sport[rows]] | port_table[batch.dport[rows]])
+    opening = (kind != KIND_OTHER) | port
+    in_active = np.isin(f, active) if len(active) else np.zeros(len(rows), dtype=bool)
+    # A ClientHello or request head may continue in later segments of this same batch, before the
+    # tracker could mark its connection active: keep the rest of that direction's rows too.
+    dirkey = f * 2 + from_orig[rows]
+    starts = np.unique(dirkey[(kind == KIND_TLS) | (kind == KIND_HTTP_REQUEST)])
+    if len(starts):
+        in_active |= np.isin(dirkey, starts)
+    # Finished or quiet connections are only looked up for the (few) opening-like rows.
+    open_idx = np.flatnonzero(opening & ~in_active)
+    of = f[open_idx]
+    finished = np.isin(of, done) if len(done) else np.zeros(len(of), dtype=bool)
+    quiet = np.isin(of, http_quiet) if len(http_quiet) else np.zeros(len(of), dtype=bool)
+    ok = ~finished & ~quiet
+    ok |= quiet & ((kind[open_idx] == KIND_HTTP_REQUEST) | (kind[open_idx] == KIND_HTTP_RESPONSE))
+    keep = in_active.copy()
+    keep[open_idx[ok]] = True
+    sel = np.flatnonzero(keep)
+    return Candidates(rows[sel], kind[sel])

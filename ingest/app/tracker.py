@@ -1,0 +1,320 @@
+"""AppTracker: picks the few packets worth reading and hands them to per-connection analysers.
+
+The hot path is columnar (see ``select.py``): ordinary data packets never reach Python. Per-packet
+Python work happens only for a connection's opening packets (a ClientHello, request heads, a login
+dialogue), and a connection's state is dropped once it has told us what we wanted (or after a few
+packets). All state is bounded and every drop is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from wardwatch.counters import Counters
+
+from ..decode.columns import PROTO_TCP, PROTO_UDP, SYN, PacketBatch
+from ..flows.assignment import FlowAssignment, FlowView
+from .http import HttpAnalyser, starts_request
+from .login import FtpAnalyser, ImapAnalyser, Pop3Analyser, SmtpAnalyser, TelnetAnalyser
+from .quic import KeyCache, QuicAnalyser
+from .select import KIND_HTTP_REQUEST, KIND_QUIC, KIND_TLS, select_candidates
+from .stream import Stream
+from .tls import TlsAnalyser
+
+Record = dict[str, object]
+
+
+class Analyser(Protocol):
+    service: str
+    recognised: bool
+    done: bool
+
+    def wants(self, from_orig: bool) -> bool: ...
+
+    def on_data(self, from_orig: bool, data: bytes, ts: float) -> list[Record]: ...
+
+    def finish(self) -> list[Record]: ...
+
+
+LOGIN_PORTS: dict[int, Callable[[], Analyser]] = {
+    21: FtpAnalyser,
+    23: TelnetAnalyser,
+    2323: TelnetAnalyser,
+    25: SmtpAnalyser,
+    587: SmtpAnalyser,
+    2525: SmtpAnalyser,
+    110: Pop3Analyser,
+    143: ImapAnalyser,
+}
+HTTP_PORTS = (80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888)
+TLS_PORTS = (443, 465, 563, 636, 853, 990, 992, 993, 994, 995, 5061, 8443)
+MAX_UNSTARTED = 3  # segments held while waiting for the one that opens a TLS stream
+SERVICE_NAMES = {"quic": ("quic", "ssl")}
+
+
+@dataclass
+class AppConfig:
+    max_conns: int = 65536  # connections analysed at the same time; new ones beyond are counted and skipped
+    max_packets: int = 10  # payload packets read per direction of a TLS/QUIC connection
+    login_max_packets: int = 40  # FTP/POP3/IMAP/SMTP dialogues before the login
+    telnet_max_packets: int = 400  # keystrokes may come one per packet, echoed by the server
+    stream_bytes: int = 16384  # bytes reassembled per direction
+    idle_timeout: float = 120.0  # state of a connection silent this long is finished
+    done_ttl: float = 900.0  # how long a finished connection stays excluded from selection
+    max_done: int = 262144
+    sweep_interval: float = 1.0  # seconds of capture time between idle sweeps
+    http_ports: tuple[int, ...] = HTTP_PORTS
+    tls_ports: tuple[int, ...] = TLS_PORTS
+    login_ports: tuple[int, ...] = tuple(LOGIN_PORTS)
+    extra_ports: tuple[int, ...] = field(default_factory=tuple)  # more ports to inspect by content
+
+
+class Conn:
+    __slots__ = ("fid", "an", "uid", "ids", "last", "pkts", "cap", "streams", "kind", "recognised")
+
+    def __init__(self, fid: int, an: Analyser, kind: str, cap: int) -> None:
+        self.fid = fid
+        self.an = an
+        self.kind = kind
+        self.cap = cap
+        self.uid = ""
+        self.ids: tuple[str, int, str, int, str] = ("", 0, "", 0, "")
+        self.last = 0.0
+        self.pkts = [0, 0]  # [from responder, from originator]
+        self.streams: list[Stream | None] = [None, None]
+        self.recognised = False
+
+
+class AppTracker:
+    def __init__(self, counters: Counters, config: AppConfig | None = None) -> None:
+        self.counters = counters
+        self.config = config or AppConfig()
+        self.conns: dict[int, Conn] = {}
+        self.active: set[int] = set()  # connections whose next segments we need whatever they hold
+        self.http_quiet: set[int] = set()  # HTTP connections waiting for the next request/response
+        self.done: dict[int, float] = {}  # finished connections (insertion order ≈ time order)
+        self.keys = KeyCache()
+        self.view: FlowView | None = None
+        self.last_sweep = float("-inf")
+        self._done_arr: np.ndarray | None = None
+        ports = np.zeros(65536, dtype=bool)
+        c = self.config
+        for p in (*c.http_ports, *c.tls_ports, *c.login_ports, *c.extra_ports):
+            ports[p] = True
+        self.port_table = ports
+        self.login_factories = {p: LOGIN_PORTS[p] for p in c.login_ports if p in LOGIN_PORTS}
+
+    # --- the sensor's interface ------------------------------------------------------------------
+
+    def process(self, batch: PacketBatch, flows: FlowAssignment, view: FlowView) -> list[Record]:
+        if not len(batch):
+            return []
+        self.view = view
+        cand = select_candidates(
+            batch,
+            flows.flow,
+            flows.from_orig,
+            self.port_table,
+            self._ids(self.active),
+            self._done_ids(),
+            self._ids(self.http_quiet),
+        )
+        self.counters.add("app.candidate_packets", len(cand.rows))
+        out: list[Record] = []
+        for k, i in enumerate(cand.rows.tolist()):
+            out += self._packet(batch, flows, view, i, int(cand.kind[k]))
+        return out
+
+    def expire(self, now: float) -> list[Record]:
+        if now - self.last_sweep < self.config.sweep_interval:
+            return []
+        self.last_sweep = now
+        out: list[Record] = []
+        limit = now - self.config.idle_timeout
+        for fid in [f for f, c in self.conns.items() if c.last < limit]:
+            out += self._close(self.conns[fid], now)
+        horizon = now - self.config.done_ttl
+        while self.done:
+            fid = next(iter(self.done))
+            if self.done[fid] >= horizon and len(self.done) <= self.config.max_done:
+                break
+            del self.done[fid]
+            self._done_arr = None
+        return out
+
+    def flush(self) -> list[Record]:
+        out: list[Record] = []
+        for conn in list(self.conns.values()):
+            out += self._close(conn, conn.last)
+        self.done.clear()
+        self._done_arr = None
+        return out
+
+    # --- per candidate packet --------------------------------------------------------------------
+
+    def _packet(
+        self, batch: PacketBatch, flows: FlowAssignment, view: FlowView, i: int, kind: int
+    ) -> list[Record]:
+        fid = int(flows.flow[i])
+        orig = bool(flows.from_orig[i])
+        ts = float(batch.ts[i])
+        conn = self.conns.get(fid)
+        if conn is None:
+            if fid in self.done:
+                return []
+            conn = self._open(batch, view, i, fid, orig, kind)
+            if conn is None:
+                return []
+        conn.last = ts
+        data = batch.payload(i)
+        if conn.kind == "http":
+            return self._http_packet(batch, conn, i, orig, data, ts)
+        d = int(orig)
+        conn.pkts[d] += 1
+        if conn.pkts[d] > conn.cap:
+            return self._close(conn, ts)
+        if not conn.an.wants(orig):
+            return []
+        if int(batch.proto[i]) == PROTO_TCP:
+            stream = conn.streams[d]
+            if stream is None:
+                stream = conn.streams[d] = Stream(self.config.stream_bytes)
+            start = conn.kind != "tls" or not orig or kind == KIND_TLS
+            data = stream.feed(int(batch.tcp_seq[i]), data, bool(batch.tcp_flags[i] & SYN), start)
+            if not data:
+                if not stream.started and len(stream.pending) >= MAX_UNSTARTED:
+                    return self._close(conn, ts)  # joined mid-stream: no ClientHello to wait for
+                return []
+        return self._deliver(conn, orig, data, ts)
+
+    def _http_packet(
+        self, batch: PacketBatch, conn: Conn, i: int, orig: bool, data: bytes, ts: float
+    ) -> list[Record]:
+        if not orig:
+            return self._deliver(conn, orig, data, ts) if data.startswith(b"HTTP/") else []
+        seq = int(batch.tcp_seq[i])
+        if starts_request(data):
+            # Each request head is read from its own first segment: bodies in between are skipped.
+            conn.streams[1] = Stream(self.config.stream_bytes)
+        elif not conn.an.wants(True) or conn.streams[1] is None:
+            return []
+        stream = conn.streams[1]
+        assert stream is not None
+        data = stream.feed(seq, data)
+        return self._deliver(conn, orig, data, ts) if data else []
+
+    def _deliver(self, conn: Conn, orig: bool, data: bytes, ts: float) -> list[Record]:
+        an = conn.an
+        try:
+            recs = an.on_data(orig, data, ts)
+        except Exception as exc:  # noqa: BLE001 - bad input must never stop the sensor
+            # Only the exception type is kept: a message could quote a password.
+            self.counters.add(f"malformed.app_{conn.kind}.{type(exc).__name__}")
+            recs = []
+            an.done = True
+        if an.recognised and not conn.recognised and self.view is not None:
+            conn.recognised = True
+            for service in SERVICE_NAMES.get(an.service, (an.service,)):
+                self.view.add_service(conn.fid, service)
+        if getattr(an, "unauthenticated", 0):
+            self.counters.add("weird.quic_bad_tag", an.unauthenticated)  # type: ignore[attr-defined]
+            an.unauthenticated = 0  # type: ignore[attr-defined]
+        if getattr(an, "malformed", False):
+            self.counters.add(f"malformed.{conn.kind}")
+            an.malformed = False  # type: ignore[attr-defined]
+        out = [self._finalise(conn, r) for r in recs]
+        if an.done:
+            out += self._close(conn, ts)
+        elif conn.kind == "http":
+            self._set_active(conn.fid, an.wants(True), http=True)
+        return out
+
+    # --- connection state ------------------------------------------------------------------------
+
+    def _open(
+        self, batch: PacketBatch, view: FlowView, i: int, fid: int, orig: bool, kind: int
+    ) -> Conn | None:
+        if len(self.conns) >= self.config.max_conns:
+            self.counters.add("dropped.app_table_full")
+            return None
+        orig_h, orig_p, resp_h, resp_p, proto = view.endpoints(fid)
+        proto_num = int(batch.proto[i])
+        c = self.config
+        an: Analyser
+        if proto_num == PROTO_UDP:
+            if kind != KIND_QUIC or not orig:
+                return None
+            an, name, cap = QuicAnalyser(self.keys, c.stream_bytes), "quic", c.max_packets
+        elif kind == KIND_TLS and orig:
+            an, name, cap = TlsAnalyser(c.stream_bytes), "tls", c.max_packets
+        elif kind == KIND_HTTP_REQUEST and orig:
+            an, name, cap = HttpAnalyser(), "http", 0
+        elif resp_p in self.login_factories:
+            an = self.login_factories[resp_p]()
+            name = an.service
+            cap = c.telnet_max_packets if name == "telnet" else c.login_max_packets
+        elif resp_p in c.http_ports:
+            an, name, cap = HttpAnalyser(), "http", 0
+        elif resp_p in c.tls_ports:
+            an, name, cap = TlsAnalyser(c.stream_bytes), "tls", c.max_packets
+        else:
+            return None
+        conn = Conn(fid, an, name, cap)
+        conn.uid = view.uid(fid)
+        conn.ids = (orig_h, orig_p, resp_h, resp_p, proto)
+        self.conns[fid] = conn
+        self._set_active(fid, True, http=name == "http")
+        self.counters.add(f"app.conns.{name}")
+        return conn
+
+    def _set_active(self, fid: int, active: bool, http: bool = False) -> None:
+        if active:
+            self.active.add(fid)
+            self.http_quiet.discard(fid)
+        else:
+            self.active.discard(fid)
+            if http:
+                self.http_quiet.add(fid)
+
+    def _close(self, conn: Conn, ts: float) -> list[Record]:
+        out = [self._finalise(conn, r) for r in conn.an.finish()]
+        self.conns.pop(conn.fid, None)
+        self.active.discard(conn.fid)
+        self.http_quiet.discard(conn.fid)
+        self.done.pop(conn.fid, None)
+        self.done[conn.fid] = ts
+        self._done_arr = None
+        if len(self.done) > self.config.max_done:
+            del self.done[next(iter(self.done))]
+            self.counters.add("dropped.app_done_table_full")
+        return out
+
+    def _finalise(self, conn: Conn, rec: Record) -> Record:
+        orig_h, orig_p, resp_h, resp_p, _ = conn.ids
+        out: Record = {
+            "_path": rec.pop("_path"),
+            "ts": rec.pop("ts"),
+            "uid": conn.uid,
+            "id.orig_h": orig_h,
+            "id.orig_p": orig_p,
+            "id.resp_h": resp_h,
+            "id.resp_p": resp_p,
+        }
+        out.update(rec)
+        self.counters.add(f"records.{out['_path']}")
+        return out
+
+    # --- id arrays for the vectorised selection -------------------------------------------------
+
+    @staticmethod
+    def _ids(ids: set[int]) -> np.ndarray:
+        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+
+    def _done_ids(self) -> np.ndarray:
+        if self._done_arr is None:
+            self._done_arr = np.fromiter(self.done, dtype=np.int64, count=len(self.done))
+        return self._done_arr

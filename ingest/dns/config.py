@@ -1,0 +1,35 @@
+"""Settings of the DNS analyser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def _default_ports() -> frozenset[int]:
+    return frozenset({53, 5353, 5355})  # DNS, mDNS, LLMNR
+
+
+@dataclass
+class DnsConfig:
+    udp_ports: frozenset[int] = field(default_factory=_default_ports)
+    tcp_ports: frozenset[int] = field(default_factory=_default_ports)
+    # Zeek's dns_session_timeout: a DNS exchange with no partner after this long is logged alone.
+    timeout: float = 10.0
+    # Zeek's DNS::max_pending_msgs and DNS::max_pending_query_ids, per connection: beyond them the
+    # unmatched messages are logged at once on the assumption they will never be matched.
+    max_pending_msgs: int = 50
+    max_pending_query_ids: int = 50
+    # Bound on transactions awaiting a partner across all connections; the oldest go first.
+    max_pending: int = 500_000
+    # Which sections to decode: 2 = header, questions, answers (all dns.log needs); 3 = also
+    # authority and additional, so that faults there are counted as malformed.dns too.
+    decode_sections: int = 3
+    # Zeek leaves query/qtype/qclass unset on a response whose query was never seen unless an
+    # answer names it; we take them from the response's question section (documented deviation).
+    fill_query_from_response: bool = True
+    # DNS over TCP: idle streams are dropped after this long; early (out-of-order) segments held
+    # per direction before the missing bytes are declared a gap.
+    tcp_idle_timeout: float = 300.0
+    max_tcp_streams: int = 65536
+    max_early_segments: int = 64
+    max_early_bytes: int = 1 << 18

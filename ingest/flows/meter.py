@@ -1,0 +1,498 @@
+"""FlowMeter: assigns packets to connections and emits Zeek conn.log records.
+
+Per batch: canonical keys → stable sort/group (``keys.py``) → one dictionary lookup per connection.
+Connections whose packets in the batch cannot change their state (plain TCP data/ACKs of
+established endpoints, further UDP/ICMP packets) are merged from vectorised per-segment aggregates
+(``fast.py``); the others — new connections, SYN/FIN/RST, pending timers — are processed packet by
+packet (``tcp.py``), in capture order. Both paths give the same result, so records do not depend
+on where batches start or end.
+
+Timers run on capture time: ``expire(now)`` fires Zeek's inactivity, attempt, close and partial
+close timers that fell due before ``now``. A packet arriving after such a deadline starts a new
+connection, as in Zeek, whether or not ``expire`` ran in between.
+
+Interim records: a connection alive longer than ``interim_interval`` gets, at each interval, a
+record with the counts so far, its final uid, and ``"interim": true``. The final record (without
+``interim``) carries the totals and replaces the interim ones downstream (same uid). Interim
+records are emitted by ``expire`` and so depend on when it is called; final records do not.
+
+Memory: above ``max_flows`` live connections, the longest-idle ones are finished early (their
+records emitted) and counted as ``flows.evicted``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+import numpy as np
+
+from wardwatch.counters import Counters
+from wardwatch.ingest.decode.columns import PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP, PacketBatch, join_ip
+
+from .assignment import FlowAssignment
+from .config import FlowConfig
+from .conn import (
+    ESTABLISHED,
+    INACTIVE,
+    INF,
+    KIND_ICMP,
+    KIND_NAMES,
+    KIND_OTHER,
+    KIND_TCP,
+    KIND_UDP,
+    PARTIAL,
+    Conn,
+)
+from .fast import nth_row, segment_positions, tcp_segments
+from .keys import canonical_keys, group_rows
+from .tcp import ACK, FIN, RST, SYN, is_reuse, tcp_packet, timer_due
+
+Record = dict[str, object]
+_STEADY = (ESTABLISHED, PARTIAL)
+
+
+def _kind(proto: int) -> int:
+    if proto == PROTO_TCP:
+        return KIND_TCP
+    if proto == PROTO_UDP:
+        return KIND_UDP
+    if proto in (PROTO_ICMP, PROTO_ICMP6):
+        return KIND_ICMP
+    return KIND_OTHER
+
+
+class FlowMeter:
+    """Zeek-style connection tracking over PacketBatches (implements ``FlowView``)."""
+
+    def __init__(self, counters: Counters, config: FlowConfig | None = None) -> None:
+        self.counters = counters
+        self.config = config or FlowConfig()
+        self._conns: dict[tuple, Conn] = {}  # live connections by canonical key
+        self._by_id: dict[int, Conn] = {}  # live + recently finished, for FlowView lookups
+        self._finished: list[Conn] = []  # finished, records not yet returned
+        self._retired: list[int] = []  # ids returned by the last expire(), dropped at the next
+        self._heap: list[tuple[float, int, int]] = []
+        self._tick = itertools.count()
+        self._next_id = 1
+
+    # -- FlowView --------------------------------------------------------------------------------
+    def uid(self, flow: int) -> str:
+        conn = self._by_id.get(int(flow))
+        return conn.uid if conn else ""
+
+    def add_service(self, flow: int, service: str) -> None:
+        conn = self._by_id.get(int(flow))
+        if conn is not None:
+            name = service.lower()
+            if name not in conn.services:
+                conn.services.append(name)
+
+    def endpoints(self, flow: int) -> tuple[str, int, str, int, str]:
+        conn = self._by_id.get(int(flow))
+        if conn is None:
+            return ("", 0, "", 0, "")
+        return (join_ip(*conn.orig_h), conn.orig_p, join_ip(*conn.resp_h), conn.resp_p, KIND_NAMES[conn.kind])
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    # -- timers ----------------------------------------------------------------------------------
+    def _timeout(self, conn: Conn) -> float:
+        cfg = self.config
+        if conn.kind == KIND_TCP:
+            return cfg.tcp_inactivity if conn.tcp_timeout else cfg.udp_inactivity
+        if conn.kind == KIND_UDP:
+            return cfg.udp_inactivity
+        if conn.kind == KIND_ICMP:
+            return cfg.icmp_inactivity
+        return cfg.unknown_inactivity
+
+    def _schedule(self, conn: Conn) -> None:
+        due = min(
+            conn.attempt_at,
+            conn.partial_at,
+            conn.delete_at,
+            conn.last_time + self._timeout(conn),
+            conn.next_interim,
+        )
+        if due < conn.heap_at:
+            conn.heap_at = due
+            heapq.heappush(self._heap, (due, next(self._tick), conn.fid))
+
+    def _finish(self, conn: Conn) -> None:
+        conn.done = True
+        if self._conns.get(conn.key) is conn:
+            del self._conns[conn.key]
+        self._finished.append(conn)
+
+    # -- connection creation -----------------------------------------------------------------------
+    def _new_conn(self, key: tuple, from_a: bool, flags: int, ts: float) -> Conn:
+        proto, a_hi, a_lo, b_hi, b_lo, a_port, b_port = key
+        kind = _kind(proto)
+        conn = Conn(self._next_id, key, kind, ts)
+        self._next_id += 1
+        src_port, dst_port = (a_port, b_port) if from_a else (b_port, a_port)
+        flip = False
+        if kind == KIND_TCP:
+            if flags & SYN and flags & ACK:
+                flip = True  # first packet is a SYN-ACK: its receiver opened the connection
+            elif not flags & SYN and src_port in self.config.tcp_server_ports:
+                # Zeek's WantConnection: midstream traffic from a likely server port
+                flip = dst_port not in self.config.tcp_server_ports or src_port < dst_port
+        elif kind == KIND_UDP:
+            ports = self.config.udp_server_ports
+            flip = src_port in ports and dst_port not in ports
+        conn.orig_a = from_a != flip
+        a, b = ((a_hi, a_lo), a_port), ((b_hi, b_lo), b_port)
+        (conn.orig_h, conn.orig_p), (conn.resp_h, conn.resp_p) = (a, b) if conn.orig_a else (b, a)
+        if flip:
+            conn.history.append("^")
+        conn.uid = conn.make_uid()
+        if self.config.interim_interval > 0:
+            conn.next_interim = ts + self.config.interim_interval
+        self._conns[key] = conn
+        self._by_id[conn.fid] = conn
+        self.counters.add("flows.created")
+        return conn
+
+    # -- per packet (slow path) ---------------------------------------------------------------------
+    def _packet(
+        self, key: tuple, from_a: bool, ts: float, flags: int, seq: int, ack: int, plen: int, win: int, ip_len: int
+    ) -> tuple[int, bool]:
+        conn = self._conns.get(key)
+        if conn is not None:
+            if timer_due(conn, ts, self._timeout(conn)) is not None:
+                self._finish(conn)
+                conn = None
+            elif conn.kind == KIND_TCP and is_reuse(conn, flags, seq):
+                self.counters.add("flows.reused")
+                self._finish(conn)
+                conn = None
+        if conn is None:
+            conn = self._new_conn(key, from_a, flags, ts)
+        is_orig = from_a == conn.orig_a
+        ep = conn.o if is_orig else conn.r
+        ep.pkts += 1
+        ep.ip_bytes += ip_len
+        if conn.kind == KIND_TCP:
+            tcp_packet(conn, is_orig, flags, seq, ack, plen, win, ts, self.config)
+        else:
+            ep.size += plen
+            conn.last_time = ts
+            if conn.kind == KIND_UDP:
+                conn.check_history("D" if is_orig else "d")
+        self._schedule(conn)
+        return conn.fid, is_orig
+
+    # -- batch -----------------------------------------------------------------------------------
+    def process(self, batch: PacketBatch) -> FlowAssignment:
+        n = len(batch)
+        flow_out = np.full(n, -1, dtype=np.int64)
+        orig_out = np.zeros(n, dtype=bool)
+        if n == 0:
+            return FlowAssignment(flow_out, orig_out)
+        keys = canonical_keys(batch)
+        grouping = group_rows(keys)
+        order, gs, ss, seg_group = grouping.order, grouping.group_start, grouping.seg_start, grouping.group_of_seg
+        n_groups, n_segs = len(gs), len(ss)
+        seg_end = np.empty(n_segs, dtype=np.int64)
+        seg_end[:-1] = ss[1:]
+        seg_end[-1] = n
+        group_end = np.empty(n_groups, dtype=np.int64)
+        group_end[:-1] = gs[1:]
+        group_end[-1] = n
+
+        first_rows = order[gs]
+        key_list = list(
+            zip(
+                keys.proto[first_rows].tolist(),
+                keys.a_hi[first_rows].tolist(),
+                keys.a_lo[first_rows].tolist(),
+                keys.b_hi[first_rows].tolist(),
+                keys.b_lo[first_rows].tolist(),
+                keys.a_port[first_rows].tolist(),
+                keys.b_port[first_rows].tolist(),
+                strict=True,
+            )
+        )
+
+        # Rows that may change TCP state force the per-packet path for their connection.
+        flags_s = batch.tcp_flags[order]
+        ts_s = batch.ts[order]
+        tcp_s = batch.proto[order] == PROTO_TCP
+        odd = tcp_s & (((flags_s & (SYN | FIN | RST)) != 0) | ((flags_s & ACK) == 0) | (batch.tcp_ack[order] == 0))
+        odd_g = np.logical_or.reduceat(odd, gs).tolist()
+        gap = np.zeros(n, dtype=np.float64)
+        gap[1:] = ts_s[1:] - ts_s[:-1]
+        gap[ss] = 0.0
+        maxgap_g = np.maximum.reduceat(gap, gs).tolist()
+        firstts_g = np.minimum.reduceat(ts_s[ss], np.searchsorted(seg_group, np.arange(n_groups))).tolist()
+        seg_from_a = keys.from_a[order[ss]].tolist()
+        group_first_seg = np.searchsorted(seg_group, np.arange(n_groups)).tolist()
+        group_nseg = np.bincount(seg_group, minlength=n_groups).tolist()
+
+        # Pass 1: look up connections, split groups into fast (aggregated) and slow (per packet).
+        conns = self._conns
+        fast_conn: list[Conn | None] = [None] * n_groups
+        slow = np.zeros(n_groups, dtype=bool)
+        tcp_sel: list[int] = []  # TCP segments on the fast path
+        ref_sref: list[int] = []
+        ref_sabs: list[int] = []
+        ref_last: list[int] = []
+        ref_aref: list[int] = []
+        ref_aabs: list[int] = []
+        for gi in range(n_groups):
+            conn = conns.get(key_list[gi])
+            if conn is None or odd_g[gi]:
+                slow[gi] = True
+                continue
+            timeout = self._timeout(conn)
+            if (
+                conn.attempt_at != INF
+                or conn.partial_at != INF
+                or conn.delete_at != INF
+                or firstts_g[gi] - conn.last_time > timeout
+                or maxgap_g[gi] > timeout
+            ):
+                slow[gi] = True
+                continue
+            s0 = group_first_seg[gi]
+            if conn.kind == KIND_TCP:
+                ok = True
+                for si in range(s0, s0 + group_nseg[gi]):
+                    ep = conn.o if seg_from_a[si] == conn.orig_a else conn.r
+                    if ep.state not in _STEADY or ep.did_close:
+                        ok = False
+                if not ok or conn.o.did_close or conn.r.did_close:
+                    slow[gi] = True
+                    continue
+                for si in range(s0, s0 + group_nseg[gi]):
+                    is_orig = seg_from_a[si] == conn.orig_a
+                    ep, peer = (conn.o, conn.r) if is_orig else (conn.r, conn.o)
+                    tcp_sel.append(si)
+                    ref_sref.append(ep.sref)
+                    ref_sabs.append(ep.sabs)
+                    ref_last.append(ep.last)
+                    ref_aref.append(peer.aref)
+                    ref_aabs.append(peer.aabs)
+            fast_conn[gi] = conn
+
+        self._merge_fast(batch, order, ss, seg_end, seg_group, seg_from_a, fast_conn, tcp_sel,
+                         (ref_sref, ref_sabs, ref_last, ref_aref, ref_aabs), ts_s)  # fmt: skip
+
+        # Assignment for fast groups (the slow path writes its own rows below).
+        sizes = group_end - gs
+        fid_g = np.array([c.fid if c is not None else -1 for c in fast_conn], dtype=np.int64)
+        origa_g = np.array([c.orig_a if c is not None else True for c in fast_conn], dtype=bool)
+        flow_out[order] = np.repeat(fid_g, sizes)
+        orig_out[order] = keys.from_a[order] == np.repeat(origa_g, sizes)
+
+        if slow.any():
+            self._process_slow(batch, keys.from_a, order, gs, sizes, slow, key_list, flow_out, orig_out)
+
+        self._evict_if_full()
+        return FlowAssignment(flow_out, orig_out)
+
+    def _process_slow(
+        self,
+        batch: PacketBatch,
+        from_a: np.ndarray,
+        order: np.ndarray,
+        gs: np.ndarray,
+        sizes: np.ndarray,
+        slow: np.ndarray,
+        key_list: list[tuple],
+        flow_out: np.ndarray,
+        orig_out: np.ndarray,
+    ) -> None:
+        gid_sorted = np.repeat(np.arange(len(gs), dtype=np.int64), sizes)
+        slow_sorted = np.repeat(slow, sizes)
+        rows = np.sort(order[slow_sorted])  # capture order across all slow connections
+        gid_row = np.empty(len(order), dtype=np.int64)
+        gid_row[order] = gid_sorted
+        fids = []
+        origs = []
+        packet = self._packet
+        for gi, fa, ts, flags, seq, ack, plen, win, ip_len in zip(
+            gid_row[rows].tolist(),
+            from_a[rows].tolist(),
+            batch.ts[rows].tolist(),
+            batch.tcp_flags[rows].tolist(),
+            batch.tcp_seq[rows].tolist(),
+            batch.tcp_ack[rows].tolist(),
+            batch.payload_len[rows].tolist(),
+            batch.tcp_win[rows].tolist(),
+            batch.ip_len[rows].tolist(),
+            strict=True,
+        ):
+            fid, is_orig = packet(key_list[gi], fa, ts, flags, seq, ack, plen, win, ip_len)
+            fids.append(fid)
+            origs.append(is_orig)
+        flow_out[rows] = fids
+        orig_out[rows] = origs
+
+    def _merge_fast(
+        self,
+        batch: PacketBatch,
+        order: np.ndarray,
+        ss: np.ndarray,
+        seg_end: np.ndarray,
+        seg_group: np.ndarray,
+        seg_from_a: list[bool],
+        fast_conn: list[Conn | None],
+        tcp_sel: list[int],
+        refs: tuple[list[int], list[int], list[int], list[int], list[int]],
+        ts_s: np.ndarray,
+    ) -> None:
+        """Apply vectorised aggregates to the fast-path connections."""
+        seg_fast = [fast_conn[g] is not None for g in seg_group.tolist()]
+        if not any(seg_fast):
+            return
+        plen_s = batch.payload_len[order].astype(np.int64)
+        pkts = (seg_end - ss).tolist()
+        ipb = np.add.reduceat(batch.ip_len[order].astype(np.int64), ss).tolist()
+        size = np.add.reduceat(plen_s, ss).tolist()
+        last_pos = seg_end - 1
+        last_ts = ts_s[last_pos].tolist()
+        last_row = order[last_pos].tolist()
+        big = np.int64(1 << 62)
+        order64 = order.astype(np.int64)
+        first_data = np.minimum.reduceat(np.where(plen_s > 0, order64, big), ss).tolist()
+        first_pure_ack = np.minimum.reduceat(np.where(plen_s == 0, order64, big), ss).tolist()
+
+        tcp = None
+        sel_index: dict[int, int] = {}
+        if tcp_sel:
+            sel = np.array(tcp_sel, dtype=np.int64)
+            pos, seg_id, first = segment_positions(ss[sel], seg_end[sel])
+            rows = order[pos]
+            sref, sabs, last, aref, aabs = (np.array(r, dtype=np.int64) for r in refs)
+            tcp = tcp_segments(
+                pos, seg_id, first, rows, batch.tcp_seq[rows], batch.tcp_ack[rows],
+                batch.payload_len[rows], batch.tcp_win[rows], sref, sabs, last, aref, aabs,
+            )  # fmt: skip
+            sel_index = {s: i for i, s in enumerate(tcp_sel)}
+            first_l = tcp.first.tolist()
+            n_rows = len(rows)
+
+        group_last_row: dict[int, int] = {}
+        for si, g in enumerate(seg_group.tolist()):
+            conn = fast_conn[g]
+            if conn is None:
+                continue
+            is_orig = seg_from_a[si] == conn.orig_a
+            ep, peer = (conn.o, conn.r) if is_orig else (conn.r, conn.o)
+            ep.pkts += pkts[si]
+            ep.ip_bytes += ipb[si]
+            lr = last_row[si]
+            if lr > group_last_row.get(g, -1):
+                group_last_row[g] = lr
+                conn.last_time = last_ts[si]
+            kind = conn.kind
+            if kind != KIND_TCP:
+                ep.size += size[si]
+                if kind == KIND_UDP:
+                    conn.check_history("D" if is_orig else "d")
+                continue
+            assert tcp is not None
+            i = sel_index[si]
+            letters: list[tuple[int, str]] = []
+            if first_data[si] < big and ("D" if is_orig else "d") not in conn.hseen:
+                letters.append((first_data[si], "D" if is_orig else "d"))
+            if first_pure_ack[si] < big and ("A" if is_orig else "a") not in conn.hseen:
+                letters.append((first_pure_ack[si], "A" if is_orig else "a"))
+            start = first_l[i]
+            end = first_l[i + 1] if i + 1 < len(first_l) else n_rows
+            count = tcp.rx[i]
+            if count:
+                while ep.rx_thr <= ep.rx_cnt + count:
+                    row = nth_row(tcp.rx_flag, tcp.rows, start, end, ep.rx_thr - ep.rx_cnt)
+                    letters.append((row, "T" if is_orig else "t"))
+                    ep.rx_thr *= 10
+                ep.rx_cnt += count
+            count = tcp.gaps[i]
+            if count:
+                while ep.gap_thr <= ep.gap_cnt + count:
+                    row = nth_row(tcp.gap_flag, tcp.rows, start, end, ep.gap_thr - ep.gap_cnt)
+                    letters.append((row, "G" if is_orig else "g"))
+                    ep.gap_thr *= 10
+                ep.gap_cnt += count
+                ep.missed += tcp.gap_bytes[i]
+            count = tcp.w0[i]
+            if count:
+                while ep.w0_thr <= ep.w0_cnt + count:
+                    row = nth_row(tcp.w0_flag, tcp.rows, start, end, ep.w0_thr - ep.w0_cnt)
+                    letters.append((row, "W" if is_orig else "w"))
+                    ep.w0_thr *= 10
+                ep.w0_cnt += count
+            if letters:
+                letters.sort()
+                for _, letter in letters:
+                    if letter in "DdAa":
+                        conn.check_history(letter)
+                    else:
+                        conn.history.append(letter)
+            ep.sref = tcp.last_raw_seq[i]
+            ep.sabs = tcp.last_abs_seq[i]
+            ep.last = tcp.new_last[i]
+            raw_ack = tcp.last_raw_ack[i]
+            if peer.state == INACTIVE:  # Zeek re-initialises the silent side from each ACK
+                peer.init_seq(raw_ack - 1, raw_ack - 1)
+            else:
+                peer.aref = raw_ack
+                peer.aabs = tcp.last_abs_ack[i]
+                if tcp.max_ack[i] > peer.ack:
+                    peer.ack = tcp.max_ack[i]
+
+    # -- eviction and expiry -----------------------------------------------------------------------
+    def _evict_if_full(self) -> None:
+        cfg = self.config
+        excess = len(self._conns) - cfg.max_flows
+        if excess <= 0:
+            return
+        k = excess + int(cfg.max_flows * cfg.evict_fraction)
+        victims = heapq.nsmallest(k, self._conns.values(), key=lambda c: (c.last_time, c.fid))
+        for conn in victims:
+            self._finish(conn)
+        self.counters.add("flows.evicted", len(victims))
+
+    def _drain(self) -> list[Record]:
+        for fid in self._retired:
+            conn = self._by_id.get(fid)
+            if conn is not None and conn.done:
+                del self._by_id[fid]
+        out = [conn.record() for conn in self._finished]
+        self._retired = [conn.fid for conn in self._finished]
+        self._finished = []
+        self.counters.add("flows.records", len(out))
+        return out
+
+    def expire(self, now: float) -> list[Record]:
+        """Records of connections whose timers fell due before capture time ``now`` (plus interim
+        records of long connections, and connections finished during the last process())."""
+        interim: list[Record] = []
+        heap = self._heap
+        interval = self.config.interim_interval
+        while heap and heap[0][0] < now:
+            due, _, fid = heapq.heappop(heap)
+            conn = self._by_id.get(fid)
+            if conn is None or conn.done or due != conn.heap_at:
+                continue
+            conn.heap_at = INF
+            if timer_due(conn, now, self._timeout(conn)) is not None:
+                self._finish(conn)
+                continue
+            if conn.next_interim < now:
+                interim.append(conn.record(interim=True))
+                steps = int((now - conn.start_ts) // interval) + 1
+                conn.next_interim = conn.start_ts + steps * interval
+            self._schedule(conn)
+        return interim + self._drain()
+
+    def flush(self) -> list[Record]:
+        """Records of every remaining connection (end of input)."""
+        for conn in sorted(self._conns.values(), key=lambda c: c.fid):
+            self._finish(conn)
+        self._heap.clear()
+        return self._drain()

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# THE test command: installs what is missing, then lint, type check and every test.
+#   bash tests/run.sh [pytest args…]
+# Runs on a fresh Debian machine with Python 3.11 (as root); safe to run again.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1
+
+step() { printf '== %s\n' "$*"; }
+die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
+failed=()
+
+# --- system packages: only when missing, so that a prepared machine stays offline
+if ! command -v tshark >/dev/null 2>&1; then
+    step "installing tshark"
+    [ "$(id -u)" = 0 ] || die "tshark is missing and installing it needs root"
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null || die "apt-get install tshark failed"
+fi
+if ! "$PY" -m pip --version >/dev/null 2>&1; then
+    step "installing pip"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null \
+        || die "pip is missing and could not be installed"
+fi
+
+# --- the package and its test tools
+step "pip install -e .[test]"
+"$PY" -m pip install -q -e '.[test]' || die "pip install failed"
+
+# --- lint
+step "ruff check"
+"$PY" -m ruff check -q . || failed+=("ruff check")
+# Formatting is reported, not enforced: parts of the tree predate `ruff format`.
+unformatted="$("$PY" -m ruff format --check . 2>/dev/null | grep -c '^Would reformat' || true)"
+[ "$unformatted" = 0 ] || echo "note: ruff format would reformat $unformatted file(s) (not enforced)"
+
+# --- types. setup.py maps folders to modules (ingest/ -> wardwatch.ingest), which mypy cannot see in
+# the source tree, so type-check an installed copy and print the errors with the source paths.
+step "mypy -p wardwatch"
+work="${TMPDIR:-/tmp}/wardwatch-mypy"
+rm -rf "$work/src" "$work/site"
+mkdir -p "$work/src"
+# Build from a copy: an in-tree build would leave build/ and egg-info behind in the repo.
+tar -C "$ROOT" --exclude=./.git --exclude=./bench/out --exclude=./build --exclude='*.egg-info' \
+    --exclude=__pycache__ --exclude=.mypy_cache --exclude=.ruff_cache --exclude=.pytest_cache -cf - . \
+    | tar -C "$work/src" -xf -
+if ! "$PY" -m pip install -q --no-deps --no-build-isolation --target "$work/site" "$work/src" >/dev/null 2>&1 \
+    && ! "$PY" -m pip install -q --no-deps --target "$work/site" "$work/src" >/dev/null; then
+    failed+=("mypy (the package did not build)")
+else
+    # Folder of each module, read from setup.py's ROOMS, to turn installed paths back into source paths.
+    sed_args=()
+    while read -r module folder; do
+        sed_args+=(-e "s#^${module//.//}/#${folder}/#")
+    done < <("$PY" - <<'PYEOF'
+import ast
+tree = ast.parse(open("setup.py").read())
+for node in ast.walk(tree):
+    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ROOMS":
+        rooms = ast.literal_eval(node.value)
+        for module, folder in sorted(rooms.items(), key=lambda kv: -len(kv[0])):
+            print(module, folder)
+PYEOF
+)
+    mypy_out="$(cd "$work/site" && "$PY" -m mypy --config-file "$ROOT/pyproject.toml" --cache-dir "$work/cache" \
+        --no-error-summary -p wardwatch 2>&1)"
+    mypy_rc=$?
+    [ -n "$mypy_out" ] && printf '%s\n' "$mypy_out" | sed "${sed_args[@]}"
+    [ "$mypy_rc" = 0 ] || failed+=("mypy")
+fi
+
+# --- tests (unit and integration)
+step "pytest"
+"$PY" -m pytest -q -p no:cacheprovider "$@"
+rc=$?
+[ "$rc" = 0 ] || failed+=("pytest (exit $rc)")
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    printf 'FAILED: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
+echo "all checks passed"

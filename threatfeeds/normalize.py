@@ -1,0 +1,259 @@
+"""Turn a feed's raw text into an indicator, or into the reason it was rejected.
+
+Pure functions. ``classify`` answers one of:
+
+- ``("d", name)``: a domain; it matches itself and every subdomain,
+- ``("h", name)``: a host taken from a URL; it matches that exact name only (a URL on a shared host such
+  as a hosting platform must not flag the whole platform),
+- ``("a", version, int)``: one IPv4/IPv6 address,
+- ``("n", version, int, prefixlen)``: a CIDR range,
+- ``("x", category)``: rejected, with the category it is counted under.
+
+Safety rules: public suffixes and TLDs (``com``, ``gov.vn``), wildcards, ``localhost`` and friends,
+non-global addresses (private, loopback, multicast…) and huge CIDRs never become indicators.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from bisect import bisect_right
+from urllib.parse import urlsplit
+
+import idna
+
+from .suffixes import is_public_suffix, is_tld
+
+# Reject categories, counted per feed.
+EMPTY = "empty"
+WILDCARD = "wildcard"
+INVALID_DOMAIN = "invalid-domain"
+INVALID_IDNA = "invalid-idna"
+LOCALHOST = "localhost"
+TLD = "tld"
+SINGLE_LABEL = "single-label"
+PUBLIC_SUFFIX = "public-suffix"
+INVALID_IP = "invalid-ip"
+NON_GLOBAL_IP = "non-global-ip"
+HUGE_CIDR = "huge-cidr"
+URL_PATH = "url-path"
+INVALID_URL = "invalid-url"
+UNSUPPORTED = "unsupported-type"
+
+# Shorter prefixes than these cover too much of the Internet to be an indicator.
+MIN_PREFIX = {4: 8, 6: 16}
+
+_LOCAL_NAMES = frozenset(
+    {
+        "localhost",
+        "localhost.localdomain",
+        "local",
+        "localdomain",
+        "broadcasthost",
+        "ip6-localhost",
+        "ip6-loopback",
+        "ip6-localnet",
+        "ip6-mcastprefix",
+        "ip6-allnodes",
+        "ip6-allrouters",
+        "ip6-allhosts",
+    }
+)
+_LOCAL_SUFFIXES = (".localhost", ".localdomain")
+# IANA special-purpose IPv4 blocks (RFC 6890 and successors): never an indicator.
+_V4_SPECIAL = sorted(
+    (int(n.network_address), int(n.broadcast_address))
+    for n in map(
+        ipaddress.IPv4Network,
+        (
+            "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+            "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+            "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
+        ),
+    )
+)
+_V4_SPECIAL_STARTS = [s for s, _ in _V4_SPECIAL]
+# Labels of letters, digits, '-' and '_' (malware uses '_'); the last label needs a letter.
+_DOMAIN_RE = re.compile(r"(?:[a-z0-9_-]{1,63}\.)+[a-z0-9-]{0,62}[a-z][a-z0-9-]{0,62}")
+_V4_PORT_RE = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?")
+_CIDR_RE = re.compile(r"[0-9a-fA-F:.]+/\d{1,3}")
+_PORT_RE = re.compile(r":\d{1,5}")
+
+
+def to_ascii(name: str) -> str | None:
+    """IDNA (UTS #46) encode a non-ASCII name, e.g. Vietnamese ``bệnhviện.vn`` → ``xn--...``."""
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        try:
+            return name.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+
+
+def normalize_name(text: str) -> str:
+    """Lower-case, no trailing/leading dot, punycode: how a name is stored and looked up.
+
+    Returns "" for text that cannot be a name. No safety rules: this is for queries.
+    """
+    s = text.strip().lower()
+    if s.endswith("."):
+        s = s[:-1]
+    if s.startswith("."):
+        s = s[1:]
+    if s and not s.isascii():
+        s = to_ascii(s) or ""
+    return s
+
+
+def domain(text: str) -> tuple:
+    """Classify a domain entry: ``("d", name)`` or ``("x", category)``."""
+    s = text.lower()
+    if _DOMAIN_RE.fullmatch(s) is not None and len(s) <= 253:
+        # fast path: already a plain ASCII name; only the safety rules remain
+        if s.endswith(_LOCAL_SUFFIXES) or s in _LOCAL_NAMES:
+            return ("x", LOCALHOST)
+        if is_public_suffix(s):
+            return ("x", PUBLIC_SUFFIX)
+        return ("d", s)
+    s = s.strip()
+    if s.endswith("."):
+        s = s[:-1]
+    if s.startswith("."):
+        s = s[1:]
+    if not s:
+        return ("x", EMPTY)
+    if "*" in s:
+        return ("x", WILDCARD)
+    if not s.isascii():
+        a = to_ascii(s)
+        if a is None:
+            return ("x", INVALID_IDNA)
+        s = a
+    if s in _LOCAL_NAMES or s.endswith(_LOCAL_SUFFIXES):
+        return ("x", LOCALHOST)
+    if "." not in s:
+        return ("x", TLD if is_tld(s) else SINGLE_LABEL)
+    if len(s) > 253 or not _DOMAIN_RE.fullmatch(s):
+        return ("x", INVALID_DOMAIN)
+    if is_public_suffix(s):
+        return ("x", PUBLIC_SUFFIX)
+    return ("d", s)
+
+
+def _v4(text: str) -> int | None:
+    """Dotted quad → int, faster than ``ipaddress`` for the millions of IPv4 entries feeds carry."""
+    a, b, c, d = text.split(".")
+    x, y, z, w = int(a), int(b), int(c), int(d)
+    if x > 255 or y > 255 or z > 255 or w > 255 or any(len(p) > 1 and p[0] == "0" for p in (a, b, c, d)):
+        return None
+    return (x << 24) | (y << 16) | (z << 8) | w
+
+
+def _v4_global(value: int) -> bool:
+    k = bisect_right(_V4_SPECIAL_STARTS, value) - 1
+    return not (k >= 0 and value <= _V4_SPECIAL[k][1])
+
+
+def address(text: str, strict: bool = True) -> tuple:
+    """Classify an IP address (``1.2.3.4``, ``1.2.3.4:443``, ``[2001:db8::1]:443``, ``2001:db8::1``)."""
+    s = text.strip()
+    m = _V4_PORT_RE.fullmatch(s)
+    if m:
+        v = _v4(m.group(1))
+        if v is None:
+            return ("x", INVALID_IP)
+        if strict and not _v4_global(v):
+            return ("x", NON_GLOBAL_IP)
+        return ("a", 4, v)
+    if s.startswith("["):
+        s = s[1:].split("]", 1)[0]
+    try:
+        ip = ipaddress.ip_address(s)
+    except ValueError:
+        return ("x", INVALID_IP)
+    if strict and not ip.is_global:
+        return ("x", NON_GLOBAL_IP)
+    return ("a", ip.version, int(ip))
+
+
+def network(text: str, strict: bool = True) -> tuple:
+    """Classify a CIDR (``1.10.16.0/20``); a /32 or /128 is an address, host bits are cleared."""
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return ("x", INVALID_IP)
+    if net.prefixlen == net.max_prefixlen:
+        return address(str(net.network_address), strict)
+    if net.prefixlen < MIN_PREFIX[net.version]:
+        return ("x", HUGE_CIDR)
+    if strict and not net.is_global:
+        return ("x", NON_GLOBAL_IP)
+    return ("n", net.version, int(net.network_address), net.prefixlen)
+
+
+def host(text: str) -> tuple:
+    """A host that came out of a URL: an address, or a name matched exactly (``("h", name)``)."""
+    h = text.strip()
+    if not h:
+        return ("x", INVALID_URL)
+    if h[0].isdigit() or h[0] in ":[":
+        r = address(h)
+        if r[0] == "a" or r[1] == NON_GLOBAL_IP:
+            return r
+    m = _PORT_RE.search(h)
+    if m and m.end() == len(h):
+        h = h[: m.start()]
+    r = domain(h)
+    return ("h", r[1]) if r[0] == "d" else r
+
+
+def url(text: str) -> tuple:
+    """URL → its host (``http://evil.example:8080/x`` → ``("h", "evil.example")``)."""
+    s = text.strip()
+    if "://" not in s:
+        s = "http://" + s
+    try:
+        parts = urlsplit(s)
+        hostname = parts.hostname
+    except ValueError:
+        return ("x", INVALID_URL)
+    if not hostname:
+        return ("x", INVALID_URL)
+    return host(hostname)
+
+
+def classify(text: str, hint: str | None = None, strict: bool = True) -> tuple:
+    """Classify any entry; ``hint`` is what the format says the entry is, when it says so.
+
+    ``strict=False`` (allow-lists) accepts private and other non-global addresses.
+    """
+    s = text.strip()
+    if not s:
+        return ("x", EMPTY)
+    if hint == "domain":
+        return domain(s)
+    if hint == "ip":
+        return network(s, strict) if "/" in s else address(s, strict)
+    if hint == "cidr":
+        return network(s, strict)
+    if hint == "unsupported":
+        return ("x", UNSUPPORTED)
+    if hint == "url":
+        return url(s)
+    if "://" in s:
+        return url(s)
+    if s[0] == "/":
+        return ("x", URL_PATH)
+    if "/" in s:
+        if _CIDR_RE.fullmatch(s):
+            return network(s, strict)
+        return url(s)  # host/path without a scheme, as Maltrail and Zeek Intel::URL write them
+    if s[0].isdigit() or s[0] in ":[":
+        r = address(s, strict)
+        if r[0] == "a" or r[1] == NON_GLOBAL_IP:
+            return r
+    m = _PORT_RE.search(s)
+    if m and m.end() == len(s) and "::" not in s:
+        s = s[: m.start()]
+    return domain(s)

@@ -1,0 +1,111 @@
+"""Config → snapshots → one ``FeedIndex``: the only place that knows all three.
+
+``build_index`` never touches the network: it reads each feed's last good snapshot (or a local file
+that has none yet), so the sensor starts offline. ``update_feeds`` is the network step.
+``LiveIndex`` holds the index in use and replaces it only with a complete new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from wardwatch.config import Config, FeedConfig
+
+from . import unpack
+from .formats import FormatError
+from .index import FeedIndex, IndexBuilder
+from .model import FeedStats
+from .store import FeedStore, UpdateResult, entries, update_feed
+
+log = logging.getLogger(__name__)
+
+
+def update_feeds(
+    config: Config,
+    force: bool = False,
+    names: set[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[UpdateResult]:
+    """Fetch or re-read every enabled feed and allow-list source whose snapshot is due."""
+    store = FeedStore(config.data_dir)
+    out = []
+    for feed in config.all_feeds:
+        if not feed.enabled or (names and feed.name not in names):
+            continue
+        out.append(update_feed(store, feed, force=force, sleep=sleep))
+    return out
+
+
+def _read(builder_add: Callable[[], FeedStats], feed: FeedConfig) -> FeedStats | None:
+    try:
+        return builder_add()
+    except (FormatError, unpack.UnpackError, OSError) as e:
+        # snapshots were validated when stored; this is a local file that went bad since
+        log.warning("feed %s: unreadable (%s); it adds nothing to this index", feed.name, e)
+        return None
+
+
+def build_index(config: Config, update_local: bool = True) -> FeedIndex:
+    """The index from the allow-list and every enabled feed's last good copy; no network.
+
+    ``update_local`` first refreshes the snapshots of local-file feeds that changed on disk (with the
+    same validation as downloads, so a local file that was emptied keeps its last good copy).
+    """
+    store = FeedStore(config.data_dir)
+    if update_local:
+        for feed in config.all_feeds:
+            if feed.enabled and feed.path is not None and feed.path.is_file():
+                update_feed(store, feed)
+    b = IndexBuilder()
+    inline = config.allowlist.entries
+    if inline:
+        b.add_allow("config", [(e.value, None, None) for e in inline if not e.exact])
+        b.add_allow("config (exact)", [(e.value, None, None) for e in inline if e.exact], exact=True)
+    allow_feeds = [f for f in config.all_feeds if f.kind == "allow" and f.enabled]
+    for src in allow_feeds:
+        _read(lambda src=src: b.add_allow(src.name, entries(src, store.parts(src)), exact=src.match == "exact"), src)
+    for feed in config.feeds:
+        if feed.kind != "block" or not feed.enabled:
+            continue
+        meta = store.meta(feed.name)
+        stats = FeedStats(feed.name, origin=feed.origin)
+        if not store.has_snapshot(feed.name) and not (feed.path and feed.path.exists()):
+            stats.warnings.append("no snapshot yet: run `wardwatch feeds update`")
+        elif meta.get("last_error"):
+            stats.warnings.append(f"last update failed ({meta['last_error']}); using the copy from {meta.get('fetched_at')}")
+        _read(
+            lambda feed=feed, stats=stats, meta=meta: b.add_feed(
+                feed.name,
+                entries(feed, store.parts(feed)),
+                tags=feed.tags,
+                confidence=feed.confidence,
+                url_hosts_exact=feed.url_hosts == "exact",
+                seen=meta.get("fetched_at"),
+                stats=stats,
+            ),
+            feed,
+        )
+        if stats not in b.stats:
+            b.stats.append(stats)
+    return b.build()
+
+
+class LiveIndex:
+    """The index in use. ``refresh`` updates the feeds and swaps in a new index in one assignment;
+    a failed build leaves the old one in place."""
+
+    def __init__(self, config: Config, index: FeedIndex | None = None) -> None:
+        self.config = config
+        self.index = index if index is not None else build_index(config)
+
+    def refresh(self, force: bool = False, sleep: Callable[[float], None] = time.sleep) -> list[UpdateResult]:
+        results = update_feeds(self.config, force=force, sleep=sleep)
+        try:
+            new = build_index(self.config, update_local=False)
+        except Exception:  # noqa: BLE001 - keep serving the old index whatever went wrong
+            log.exception("rebuilding the feed index failed; keeping the current one")
+            return results
+        self.index = new
+        return results
