@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 
 import idna
 
-from .suffixes import is_public_suffix, is_tld
+from .suffixes import is_public_suffix, is_tld, rules
+
+_PSL, _PSL_WILD, _PSL_EXC = rules()
 
 # Reject categories, counted per feed.
 EMPTY = "empty"
@@ -109,13 +111,8 @@ def normalize_name(text: str) -> str:
 def domain(text: str) -> tuple:
     """Classify a domain entry: ``("d", name)`` or ``("x", category)``."""
     s = text.lower()
-    if _DOMAIN_RE.fullmatch(s) is not None and len(s) <= 253:
-        # fast path: already a plain ASCII name; only the safety rules remain
-        if s.endswith(_LOCAL_SUFFIXES) or s in _LOCAL_NAMES:
-            return ("x", LOCALHOST)
-        if is_public_suffix(s):
-            return ("x", PUBLIC_SUFFIX)
-        return ("d", s)
+    if _DOMAIN_RE.fullmatch(s) is not None:
+        return _plain_domain(s)
     s = s.strip()
     if s.endswith("."):
         s = s[:-1]
@@ -137,6 +134,19 @@ def domain(text: str) -> tuple:
     if len(s) > 253 or not _DOMAIN_RE.fullmatch(s):
         return ("x", INVALID_DOMAIN)
     if is_public_suffix(s):
+        return ("x", PUBLIC_SUFFIX)
+    return ("d", s)
+
+
+def _plain_domain(s: str) -> tuple:
+    """The safety rules for a name that already matched ``_DOMAIN_RE`` (the common, fast case)."""
+    if len(s) > 253:
+        return ("x", INVALID_DOMAIN)
+    if s.endswith(_LOCAL_SUFFIXES) or s in _LOCAL_NAMES:
+        return ("x", LOCALHOST)
+    if s in _PSL:
+        return ("x", PUBLIC_SUFFIX)
+    if s[s.find(".") + 1 :] in _PSL_WILD and s not in _PSL_EXC:
         return ("x", PUBLIC_SUFFIX)
     return ("d", s)
 
@@ -233,6 +243,10 @@ def classify(text: str, hint: str | None = None, strict: bool = True) -> tuple:
         return ("x", EMPTY)
     if hint == "domain":
         return domain(s)
+    if hint is None:
+        low = s.lower()
+        if _DOMAIN_RE.fullmatch(low) is not None:
+            return _plain_domain(low)
     if hint == "ip":
         return network(s, strict) if "/" in s else address(s, strict)
     if hint == "cidr":

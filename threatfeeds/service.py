@@ -60,8 +60,9 @@ def build_index(config: Config, update_local: bool = True) -> FeedIndex:
                 update_feed(store, feed)
     b = IndexBuilder()
     inline = config.allowlist.entries
-    if inline:
+    if any(not e.exact for e in inline):
         b.add_allow("config", [(e.value, None, None) for e in inline if not e.exact])
+    if any(e.exact for e in inline):
         b.add_allow("config (exact)", [(e.value, None, None) for e in inline if e.exact], exact=True)
     allow_feeds = [f for f in config.all_feeds if f.kind == "allow" and f.enabled]
     for src in allow_feeds:

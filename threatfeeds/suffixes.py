@@ -11,7 +11,8 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=1)
-def _rules() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+def rules() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """``(suffixes, wildcard parents, exceptions)`` of the PSL's ICANN section."""
     import tldextract
 
     extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
@@ -31,7 +32,7 @@ def _rules() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 def is_public_suffix(name: str) -> bool:
     """True when ``name`` (lower-case, ASCII/punycode, no trailing dot) is a public suffix or a TLD."""
-    plain, wildcards, exceptions = _rules()
+    plain, wildcards, exceptions = rules()
     if name in plain:
         return True
     _, dot, parent = name.partition(".")
@@ -39,5 +40,5 @@ def is_public_suffix(name: str) -> bool:
 
 
 def is_tld(name: str) -> bool:
-    plain, _, _ = _rules()
+    plain, _, _ = rules()
     return "." not in name and name in plain

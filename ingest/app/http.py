@@ -107,12 +107,12 @@ class HttpAnalyser:
         self.recognised = False
         self.done = False  # never: keep-alive connections carry more requests
 
-    def wants(self, from_orig: bool) -> bool:
+    def wants(self, from_client: bool) -> bool:
         """Does it need the following segments of this direction (a request head still open)?"""
-        return from_orig and bool(self.head)
+        return from_client and bool(self.head)
 
-    def on_data(self, from_orig: bool, data: bytes, ts: float) -> list[Record]:
-        if from_orig:
+    def on_data(self, from_client: bool, data: bytes, ts: float) -> list[Record]:
+        if from_client:
             return self._client(data, ts)
         return self._server(data)
 

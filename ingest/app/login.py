@@ -43,12 +43,12 @@ class LoginAnalyser:
         self.sasl: str | None = None  # "plain", "login-user", "login-pass" while a SASL exchange runs
         self.ts = 0.0
 
-    def wants(self, from_orig: bool) -> bool:
+    def wants(self, from_client: bool) -> bool:
         return not self.done
 
-    def on_data(self, from_orig: bool, data: bytes, ts: float) -> list[Record]:
+    def on_data(self, from_client: bool, data: bytes, ts: float) -> list[Record]:
         self.ts = ts
-        buf = self.lines[from_orig]
+        buf = self.lines[from_client]
         buf += data
         while not self.done:
             end = buf.find(b"\n")
@@ -58,7 +58,7 @@ class LoginAnalyser:
                 break
             line = bytes(buf[:end]).rstrip(b"\r")
             del buf[: end + 1]
-            if from_orig:
+            if from_client:
                 self.client_line(line)
             else:
                 self.server_line(line)
@@ -337,9 +337,9 @@ class TelnetAnalyser(LoginAnalyser):
         self.attempts = 0
         self.prev_cr = False
 
-    def on_data(self, from_orig: bool, data: bytes, ts: float) -> list[Record]:
-        text = strip_iac(data, self.iac[from_orig])
-        if from_orig:
+    def on_data(self, from_client: bool, data: bytes, ts: float) -> list[Record]:
+        text = strip_iac(data, self.iac[from_client])
+        if from_client:
             self._keys(text, ts)
         else:
             self._server(text)

@@ -248,11 +248,11 @@ class QuicAnalyser:
         self.malformed = False
         self.unauthenticated = 0
 
-    def wants(self, from_orig: bool) -> bool:
-        return from_orig and not self.done
+    def wants(self, from_client: bool) -> bool:
+        return from_client and not self.done
 
-    def on_data(self, from_orig: bool, data: bytes, ts: float) -> list[dict[str, object]]:
-        if not from_orig or self.done or not looks_like_initial(data):
+    def on_data(self, from_client: bool, data: bytes, ts: float) -> list[dict[str, object]]:
+        if not from_client or self.done or not looks_like_initial(data):
             return []
         try:
             bad: list[bool] = []

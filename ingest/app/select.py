@@ -55,25 +55,39 @@ def first_bytes(batch: PacketBatch, rows: np.ndarray, count: int) -> np.ndarray:
     return np.where(present, buf[np.minimum(idx, len(buf) - 1)], 0).astype(np.uint8)
 
 
+_FIRST = np.zeros(256, dtype=bool)  # first payload bytes that can start something we parse
+_FIRST[0x16] = True
+_FIRST[0xC0:] = True  # QUIC long header
+for _m in (b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"CONNECT", b"PATCH", b"TRACE", b"PROPFIND", b"HTTP"):
+    _FIRST[_m[0]] = True
+
+
 def classify(batch: PacketBatch, rows: np.ndarray) -> np.ndarray:
-    """KIND_* of each row from its first payload bytes."""
-    head = first_bytes(batch, rows, 6).astype(np.uint32)
-    word = (head[:, 0] << 24) | (head[:, 1] << 16) | (head[:, 2] << 8) | head[:, 3]
-    proto = batch.proto[rows]
-    tcp = proto == PROTO_TCP
+    """KIND_* of each row from its first payload bytes (rows must have payload)."""
     kind = np.zeros(len(rows), dtype=np.uint8)
-    tls = tcp & (head[:, 0] == 0x16) & (head[:, 1] == 3) & (head[:, 5] == 1)
-    kind[tls] = KIND_TLS
-    kind[tcp & np.isin(word, _REQUEST_WORDS)] = KIND_HTTP_REQUEST
-    kind[tcp & (word == _RESPONSE_WORD) & (head[:, 4] == ord("/"))] = KIND_HTTP_RESPONSE
+    buf = np.frombuffer(batch.buf, dtype=np.uint8)
+    if not len(rows) or not len(buf):
+        return kind
+    # One byte for every row, six only for the few whose first byte could start something.
+    maybe = np.flatnonzero(_FIRST[buf[batch.payload_off[rows]]])
+    sub = rows[maybe]
+    head = first_bytes(batch, sub, 6).astype(np.uint32)
+    word = (head[:, 0] << 24) | (head[:, 1] << 16) | (head[:, 2] << 8) | head[:, 3]
+    proto = batch.proto[sub]
+    tcp = proto == PROTO_TCP
+    k = np.zeros(len(sub), dtype=np.uint8)
+    k[tcp & (head[:, 0] == 0x16) & (head[:, 1] == 3) & (head[:, 5] == 1)] = KIND_TLS
+    k[tcp & np.isin(word, _REQUEST_WORDS)] = KIND_HTTP_REQUEST
+    k[tcp & (word == _RESPONSE_WORD) & (head[:, 4] == ord("/"))] = KIND_HTTP_RESPONSE
     version = (head[:, 1] << 24) | (head[:, 2] << 16) | (head[:, 3] << 8) | head[:, 4]
     quic = (
         (proto == PROTO_UDP)
         & ((head[:, 0] & 0xC0) == 0xC0)
-        & (batch.payload_len[rows] >= QUIC_MIN_DATAGRAM)
+        & (batch.payload_len[sub] >= QUIC_MIN_DATAGRAM)
         & np.isin(version, _QUIC_VERSIONS)
     )
-    kind[quic] = KIND_QUIC
+    k[quic] = KIND_QUIC
+    kind[maybe] = k
     return kind
 
 
@@ -85,6 +99,8 @@ def select_candidates(
     active: np.ndarray,
     done: np.ndarray,
     http_quiet: np.ndarray,
+    cap_table: np.ndarray,
+    default_cap: int,
 ) -> Candidates:
     """Rows to hand to the analysers, and the kind their first bytes suggest."""
     rows = np.flatnonzero((batch.payload_cap > 0) & ((batch.proto == PROTO_TCP) | (batch.proto == PROTO_UDP)))
@@ -112,4 +128,25 @@ def select_candidates(
     keep = in_active.copy()
     keep[open_idx[ok]] = True
     sel = np.flatnonzero(keep)
+    if len(sel):
+        # No analyser reads more than a few packets of a direction: cap the rows per direction here
+        # (HTTP request/status lines excepted) so that short connections cost little Python.
+        sk = dirkey[sel]
+        ports = np.maximum(cap_table[batch.sport[rows[sel]]], cap_table[batch.dport[rows[sel]]])
+        limit = np.maximum(ports, default_cap)
+        http = (kind[sel] == KIND_HTTP_REQUEST) | (kind[sel] == KIND_HTTP_RESPONSE)
+        sel = sel[(rank_within(sk) < limit) | http]
     return Candidates(rows[sel], kind[sel])
+
+
+def rank_within(keys: np.ndarray) -> np.ndarray:
+    """Position of each element among the elements with the same key, in array order."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    idx = np.arange(len(keys))
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    group_start = np.maximum.accumulate(np.where(first, idx, 0))
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = idx - group_start
+    return rank

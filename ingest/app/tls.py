@@ -7,6 +7,8 @@ we only need five fields. Pure functions: bytes in, dict (or None) out; never ra
 from __future__ import annotations
 
 import hashlib
+import sys
+from array import array
 
 HANDSHAKE = 0x16
 CLIENT_HELLO = 0x01
@@ -34,9 +36,20 @@ class Truncated(Exception):
     """The bytes end before the structure they announce."""
 
 
+GREASE = frozenset(0x0A0A + 0x1010 * k for k in range(16))
+
+
 def is_grease(value: int) -> bool:
     """RFC 8701 GREASE values (0x0a0a, 0x1a1a, … 0xfafa): left out of JA3 and version choice."""
-    return (value & 0x0F0F) == 0x0A0A and (value >> 8) == (value & 0xFF)
+    return value in GREASE
+
+
+def _u16s(data: bytes) -> list[int]:
+    """Big-endian 16-bit values (array + byteswap: ~20x faster than a from_bytes loop)."""
+    values = array("H", data[: len(data) & ~1])
+    if sys.byteorder == "little":
+        values.byteswap()
+    return values.tolist()
 
 
 def record_payload_needed(stream: bytes) -> int:
@@ -85,7 +98,7 @@ def _parse(msg: bytes) -> dict[str, object] | None:
     pos += 2 + 32  # version, random
     pos += 1 + msg[pos]  # session id
     n = int.from_bytes(msg[pos : pos + 2], "big")
-    ciphers = [int.from_bytes(msg[i : i + 2], "big") for i in range(pos + 2, pos + 2 + n - 1, 2)]
+    ciphers = _u16s(msg[pos + 2 : pos + 2 + n])
     pos += 2 + n
     pos += 1 + msg[pos]  # compression methods
     if pos > end:
@@ -112,13 +125,13 @@ def _parse(msg: bytes) -> dict[str, object] | None:
             elif etype == EXT_ALPN:
                 alpn = _alpn(data)
             elif etype == EXT_SUPPORTED_VERSIONS and data:
-                versions = [int.from_bytes(data[i : i + 2], "big") for i in range(1, 1 + data[0] - 1, 2)]
+                versions = _u16s(data[1 : 1 + data[0]])
             elif etype == EXT_SUPPORTED_GROUPS and len(data) >= 2:
                 n = int.from_bytes(data[:2], "big")
-                groups = [int.from_bytes(data[i : i + 2], "big") for i in range(2, 2 + n - 1, 2)]
+                groups = _u16s(data[2 : 2 + n])
             elif etype == EXT_EC_POINT_FORMATS and data:
                 point_formats = list(data[1 : 1 + data[0]])
-    offered = [v for v in versions if not is_grease(v)] or [legacy_version]
+    offered = [v for v in versions if v not in GREASE] or [legacy_version]
     best = max(offered)
     out: dict[str, object] = {"version": VERSION_NAMES.get(best, f"unknown-{best}")}
     if server_name:
@@ -156,7 +169,7 @@ def ja3(version: int, ciphers: list[int], exts: list[int], groups: list[int], fo
     """Salesforce JA3: md5 of ``version,ciphers,extensions,groups,point_formats`` without GREASE."""
 
     def join(values: list[int]) -> str:
-        return "-".join(str(v) for v in values if not is_grease(v))
+        return "-".join([str(v) for v in values if v not in GREASE])
 
     text = f"{version},{join(ciphers)},{join(exts)},{join(groups)},{join(formats)}"
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
@@ -175,11 +188,11 @@ class TlsAnalyser:
         self.done = False
         self.malformed = False
 
-    def wants(self, from_orig: bool) -> bool:
-        return from_orig and not self.done
+    def wants(self, from_client: bool) -> bool:
+        return from_client and not self.done
 
-    def on_data(self, from_orig: bool, data: bytes, ts: float) -> list[dict[str, object]]:
-        if not from_orig or self.done:
+    def on_data(self, from_client: bool, data: bytes, ts: float) -> list[dict[str, object]]:
+        if not from_client or self.done:
             return []
         if self.ts is None:
             self.ts = ts

@@ -21,7 +21,7 @@ from ..flows.assignment import FlowAssignment, FlowView
 from .http import HttpAnalyser, starts_request
 from .login import FtpAnalyser, ImapAnalyser, Pop3Analyser, SmtpAnalyser, TelnetAnalyser
 from .quic import KeyCache, QuicAnalyser
-from .select import KIND_HTTP_REQUEST, KIND_QUIC, KIND_TLS, select_candidates
+from .select import KIND_HTTP_REQUEST, KIND_HTTP_RESPONSE, KIND_QUIC, KIND_TLS, select_candidates
 from .stream import Stream
 from .tls import TlsAnalyser
 
@@ -33,9 +33,9 @@ class Analyser(Protocol):
     recognised: bool
     done: bool
 
-    def wants(self, from_orig: bool) -> bool: ...
+    def wants(self, from_client: bool) -> bool: ...
 
-    def on_data(self, from_orig: bool, data: bytes, ts: float) -> list[Record]: ...
+    def on_data(self, from_client: bool, data: bytes, ts: float) -> list[Record]: ...
 
     def finish(self) -> list[Record]: ...
 
@@ -74,17 +74,20 @@ class AppConfig:
 
 
 class Conn:
-    __slots__ = ("fid", "an", "uid", "ids", "last", "pkts", "cap", "streams", "kind", "recognised")
+    __slots__ = ("fid", "an", "uid", "ids", "last", "pkts", "cap", "streams", "kind", "recognised", "client")
 
-    def __init__(self, fid: int, an: Analyser, kind: str, cap: int) -> None:
+    def __init__(self, fid: int, an: Analyser, kind: str, cap: int, client: bool) -> None:
         self.fid = fid
+        # The from_orig value of the client's packets: usually True, False when the capture (or the
+        # flow meter) saw the server speak first.
+        self.client = client
         self.an = an
         self.kind = kind
         self.cap = cap
         self.uid = ""
         self.ids: tuple[str, int, str, int, str] = ("", 0, "", 0, "")
         self.last = 0.0
-        self.pkts = [0, 0]  # [from responder, from originator]
+        self.pkts = [0, 0]  # [from server, from client]
         self.streams: list[Stream | None] = [None, None]
         self.recognised = False
 
@@ -106,6 +109,14 @@ class AppTracker:
         for p in (*c.http_ports, *c.tls_ports, *c.login_ports, *c.extra_ports):
             ports[p] = True
         self.port_table = ports
+        caps = np.zeros(65536, dtype=np.int32)
+        for p in c.login_ports:
+            caps[p] = c.login_max_packets
+        for p in (23, 2323):
+            if p in c.login_ports:
+                caps[p] = c.telnet_max_packets
+        self.cap_table = caps
+        self.port_set = frozenset(int(p) for p in np.flatnonzero(ports))
         self.login_factories = {p: LOGIN_PORTS[p] for p in c.login_ports if p in LOGIN_PORTS}
 
     # --- the sensor's interface ------------------------------------------------------------------
@@ -114,6 +125,7 @@ class AppTracker:
         if not len(batch):
             return []
         self.view = view
+        c = self.config
         cand = select_candidates(
             batch,
             flows.flow,
@@ -122,11 +134,25 @@ class AppTracker:
             self._ids(self.active),
             self._done_ids(),
             self._ids(self.http_quiet),
+            self.cap_table,
+            c.max_packets + MAX_UNSTARTED,
         )
         self.counters.add("app.candidate_packets", len(cand.rows))
         out: list[Record] = []
-        for k, i in enumerate(cand.rows.tolist()):
-            out += self._packet(batch, flows, view, i, int(cand.kind[k]))
+        done = self.done
+        fids = flows.flow[cand.rows].tolist()
+        origs = flows.from_orig[cand.rows].tolist()
+        for i, fid, orig, kind in zip(cand.rows.tolist(), fids, origs, cand.kind.tolist(), strict=True):
+            if fid in done:  # finished earlier in this batch: the cheapest exit
+                continue
+            try:
+                out += self._packet(batch, view, i, fid, orig, kind)
+            except Exception as exc:  # noqa: BLE001 - bad input must never stop the sensor
+                # Only the exception type is kept: a message could quote a password.
+                self.counters.add(f"malformed.app_internal.{type(exc).__name__}")
+                conn = self.conns.get(fid)
+                if conn is not None:
+                    self._close(conn, float(batch.ts[i]))
         return out
 
     def expire(self, now: float) -> list[Record]:
@@ -157,45 +183,42 @@ class AppTracker:
     # --- per candidate packet --------------------------------------------------------------------
 
     def _packet(
-        self, batch: PacketBatch, flows: FlowAssignment, view: FlowView, i: int, kind: int
+        self, batch: PacketBatch, view: FlowView, i: int, fid: int, orig: bool, kind: int
     ) -> list[Record]:
-        fid = int(flows.flow[i])
-        orig = bool(flows.from_orig[i])
         ts = float(batch.ts[i])
         conn = self.conns.get(fid)
         if conn is None:
-            if fid in self.done:
-                return []
             conn = self._open(batch, view, i, fid, orig, kind)
             if conn is None:
                 return []
         conn.last = ts
         data = batch.payload(i)
+        client = orig == conn.client
         if conn.kind == "http":
-            return self._http_packet(batch, conn, i, orig, data, ts)
-        d = int(orig)
+            return self._http_packet(batch, conn, i, client, data, ts)
+        d = int(client)
         conn.pkts[d] += 1
         if conn.pkts[d] > conn.cap:
             return self._close(conn, ts)
-        if not conn.an.wants(orig):
+        if not conn.an.wants(client):
             return []
         if int(batch.proto[i]) == PROTO_TCP:
             stream = conn.streams[d]
             if stream is None:
                 stream = conn.streams[d] = Stream(self.config.stream_bytes)
-            start = conn.kind != "tls" or not orig or kind == KIND_TLS
+            start = conn.kind != "tls" or not client or kind == KIND_TLS
             data = stream.feed(int(batch.tcp_seq[i]), data, bool(batch.tcp_flags[i] & SYN), start)
             if not data:
                 if not stream.started and len(stream.pending) >= MAX_UNSTARTED:
                     return self._close(conn, ts)  # joined mid-stream: no ClientHello to wait for
                 return []
-        return self._deliver(conn, orig, data, ts)
+        return self._deliver(conn, client, data, ts)
 
     def _http_packet(
-        self, batch: PacketBatch, conn: Conn, i: int, orig: bool, data: bytes, ts: float
+        self, batch: PacketBatch, conn: Conn, i: int, client: bool, data: bytes, ts: float
     ) -> list[Record]:
-        if not orig:
-            return self._deliver(conn, orig, data, ts) if data.startswith(b"HTTP/") else []
+        if not client:
+            return self._deliver(conn, client, data, ts) if data.startswith(b"HTTP/") else []
         seq = int(batch.tcp_seq[i])
         if starts_request(data):
             # Each request head is read from its own first segment: bodies in between are skipped.
@@ -205,12 +228,12 @@ class AppTracker:
         stream = conn.streams[1]
         assert stream is not None
         data = stream.feed(seq, data)
-        return self._deliver(conn, orig, data, ts) if data else []
+        return self._deliver(conn, client, data, ts) if data else []
 
-    def _deliver(self, conn: Conn, orig: bool, data: bytes, ts: float) -> list[Record]:
+    def _deliver(self, conn: Conn, client: bool, data: bytes, ts: float) -> list[Record]:
         an = conn.an
         try:
-            recs = an.on_data(orig, data, ts)
+            recs = an.on_data(client, data, ts)
         except Exception as exc:  # noqa: BLE001 - bad input must never stop the sensor
             # Only the exception type is kept: a message could quote a password.
             self.counters.add(f"malformed.app_{conn.kind}.{type(exc).__name__}")
@@ -242,28 +265,31 @@ class AppTracker:
             self.counters.add("dropped.app_table_full")
             return None
         orig_h, orig_p, resp_h, resp_p, proto = view.endpoints(fid)
-        proto_num = int(batch.proto[i])
         c = self.config
         an: Analyser
-        if proto_num == PROTO_UDP:
-            if kind != KIND_QUIC or not orig:
+        # Content decides first (it also says which side is the client), then the server's port.
+        if int(batch.proto[i]) == PROTO_UDP:
+            if kind != KIND_QUIC:
                 return None
-            an, name, cap = QuicAnalyser(self.keys, c.stream_bytes), "quic", c.max_packets
-        elif kind == KIND_TLS and orig:
-            an, name, cap = TlsAnalyser(c.stream_bytes), "tls", c.max_packets
-        elif kind == KIND_HTTP_REQUEST and orig:
-            an, name, cap = HttpAnalyser(), "http", 0
-        elif resp_p in self.login_factories:
-            an = self.login_factories[resp_p]()
-            name = an.service
-            cap = c.telnet_max_packets if name == "telnet" else c.login_max_packets
-        elif resp_p in c.http_ports:
-            an, name, cap = HttpAnalyser(), "http", 0
-        elif resp_p in c.tls_ports:
-            an, name, cap = TlsAnalyser(c.stream_bytes), "tls", c.max_packets
+            an, name, cap, client = QuicAnalyser(self.keys, c.stream_bytes), "quic", c.max_packets, orig
+        elif kind == KIND_TLS:
+            an, name, cap, client = TlsAnalyser(c.stream_bytes), "tls", c.max_packets, orig
+        elif kind in (KIND_HTTP_REQUEST, KIND_HTTP_RESPONSE):
+            an, name, cap, client = HttpAnalyser(), "http", 0, orig == (kind == KIND_HTTP_REQUEST)
         else:
-            return None
-        conn = Conn(fid, an, name, cap)
+            client = resp_p in self.port_set or orig_p not in self.port_set
+            port = resp_p if client else orig_p
+            if port in self.login_factories:
+                an = self.login_factories[port]()
+                name = an.service
+                cap = c.telnet_max_packets if name == "telnet" else c.login_max_packets
+            elif port in c.http_ports:
+                an, name, cap = HttpAnalyser(), "http", 0
+            elif port in c.tls_ports:
+                an, name, cap = TlsAnalyser(c.stream_bytes), "tls", c.max_packets
+            else:
+                return None
+        conn = Conn(fid, an, name, cap, client)
         conn.uid = view.uid(fid)
         conn.ids = (orig_h, orig_p, resp_h, resp_p, proto)
         self.conns[fid] = conn

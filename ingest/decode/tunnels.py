@@ -12,7 +12,9 @@ from .constants import (
     ETH_ERSPAN_1_2,
     ETH_ERSPAN_3,
     ETH_FRAME,
+    ETH_IPV4,
     ETH_IPV6,
+    ETH_MPLS,
     ETH_NOT_IP,
     ETH_PPP_GRE,
     ETH_RAW_IP,
@@ -56,7 +58,9 @@ def parse_gre(data: bytes, off: int, end: int) -> tuple[Decap, bool]:
         return (ETH_FRAME if frame_type == 0 else ETH_RAW_IP, pos), True
     if proto == ETH_TRANSPARENT:
         return (ETH_FRAME, pos), False
-    return (proto, pos), False
+    if proto in (ETH_IPV4, ETH_IPV6) or proto in ETH_MPLS:
+        return (proto, pos), False
+    return None, False  # keepalives, WCCP, …: the GRE packet itself is the row
 
 
 def _parse_pptp(data: bytes, off: int, end: int, flags: int, proto: int) -> Decap:

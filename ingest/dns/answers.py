@@ -38,8 +38,7 @@ def format_answer(rr: ResourceRecord) -> str | None:
     if t == c.WKS:
         return ""
     if t == c.RRSIG:
-        covered, signer = data  # type: ignore[misc]
-        return f"RRSIG {covered} {signer or '<Root>'}"
+        return f"RRSIG {data[0]} {data[1] or '<Root>'}"  # type: ignore[index]
     if t == c.DNSKEY:
         return f"DNSKEY {data}"
     if t == c.DS:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from wardwatch.counters import Counters
 
 from ..decode.columns import FIN, PROTO_TCP, PROTO_UDP, RST, SYN, PacketBatch
-from ..flows.assignment import FlowAssignment
 from .config import DnsConfig
 from .tcp import TcpReassembler
 from .wire import Message, decode_message
+
+if TYPE_CHECKING:  # the flows package imports the meter, which DNS does not need at run time
+    from ..flows.assignment import FlowAssignment
 
 
 def port_table(ports: frozenset[int]) -> np.ndarray:

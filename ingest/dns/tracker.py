@@ -11,16 +11,19 @@ partner is logged alone once ``timeout`` has passed (Zeek's dns_session_timeout)
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 from wardwatch.counters import Counters
 
 from ..decode.columns import PacketBatch
-from ..flows.assignment import FlowAssignment, FlowView
 from .answers import format_answer
 from .config import DnsConfig
 from .consts import qclass_name, qtype_name, rcode_name
 from .extract import DnsSelector, MessageExtractor
 from .wire import Message, decode_message
+
+if TYPE_CHECKING:  # the flows package imports the meter, which DNS does not need at run time
+    from ..flows.assignment import FlowAssignment, FlowView
 
 Record = dict[str, object]
 

@@ -84,7 +84,7 @@ class Conn:
     __slots__ = (
         "fid", "key", "kind", "proto", "orig_a", "orig_h", "orig_p", "resp_h", "resp_p", "o", "r",
         "start_ts", "last_time", "history", "hseen", "services", "uid", "tcp_timeout", "attempt_at",
-        "partial_at", "delete_at", "next_interim", "heap_at", "done",
+        "partial_at", "delete_at", "next_interim", "heap_at", "done", "fast_mask", "timeout",
     )  # fmt: skip
 
     def __init__(self, fid: int, key: tuple, kind: int, ts: float) -> None:
@@ -110,6 +110,8 @@ class Conn:
         self.next_interim = INF
         self.heap_at = INF
         self.done = False
+        self.fast_mask = 0  # sides (bit 0: endpoint A, bit 1: B) whose plain packets may skip the state machine
+        self.timeout = 0.0  # current inactivity timeout
 
     # -- history -------------------------------------------------------------------------------
     def check_history(self, letter: str) -> bool:

@@ -43,9 +43,10 @@ from .conn import (
     KIND_UDP,
     PARTIAL,
     Conn,
+    Endpoint,
 )
-from .fast import nth_row, segment_positions, tcp_segments
-from .keys import canonical_keys, group_rows
+from .fast import TcpSegments, nth_row, segment_positions, tcp_segments
+from .keys import canonical_keys, group_rows, key_tuples
 from .tcp import ACK, FIN, RST, SYN, is_reuse, tcp_packet, timer_due
 
 Record = dict[str, object]
@@ -182,8 +183,27 @@ class FlowMeter:
             conn.last_time = ts
             if conn.kind == KIND_UDP:
                 conn.check_history("D" if is_orig else "d")
+        self._refresh(conn)
         self._schedule(conn)
         return conn.fid, is_orig
+
+    def _refresh(self, conn: Conn) -> None:
+        """Which sides may take the fast path next time (plain packets that change no state)."""
+        conn.timeout = self._timeout(conn)
+        if conn.kind != KIND_TCP:
+            conn.fast_mask = 3
+            return
+        o, r = conn.o, conn.r
+        if conn.partial_at != INF or conn.delete_at != INF or o.did_close or r.did_close:
+            conn.fast_mask = 0
+            return
+        mo, mr = o.state in _STEADY, r.state in _STEADY
+        if mo or mr:
+            # An established side means the attempt timer can only find nothing to do.
+            conn.attempt_at = INF
+        if not conn.orig_a:
+            mo, mr = mr, mo
+        conn.fast_mask = (1 if mo else 0) | (2 if mr else 0)
 
     # -- batch -----------------------------------------------------------------------------------
     def process(self, batch: PacketBatch) -> FlowAssignment:
@@ -204,89 +224,50 @@ class FlowMeter:
         group_end[-1] = n
 
         first_rows = order[gs]
-        key_list = list(
-            zip(
-                keys.proto[first_rows].tolist(),
-                keys.a_hi[first_rows].tolist(),
-                keys.a_lo[first_rows].tolist(),
-                keys.b_hi[first_rows].tolist(),
-                keys.b_lo[first_rows].tolist(),
-                keys.a_port[first_rows].tolist(),
-                keys.b_port[first_rows].tolist(),
-                strict=True,
-            )
-        )
+        key_list = key_tuples(batch, keys, first_rows)
 
         # Rows that may change TCP state force the per-packet path for their connection.
         flags_s = batch.tcp_flags[order]
         ts_s = batch.ts[order]
         tcp_s = batch.proto[order] == PROTO_TCP
         odd = tcp_s & (((flags_s & (SYN | FIN | RST)) != 0) | ((flags_s & ACK) == 0) | (batch.tcp_ack[order] == 0))
-        odd_g = np.logical_or.reduceat(odd, gs).tolist()
         gap = np.zeros(n, dtype=np.float64)
         gap[1:] = ts_s[1:] - ts_s[:-1]
         gap[ss] = 0.0
+        fa_s = keys.from_a[order]
+        # sides sending in the batch: bit 0 = endpoint A, bit 1 = endpoint B
+        need_g = (np.logical_or.reduceat(fa_s, gs) + 2 * np.logical_or.reduceat(~fa_s, gs)).tolist()
+        odd_g = np.logical_or.reduceat(odd, gs).tolist()
         maxgap_g = np.maximum.reduceat(gap, gs).tolist()
-        firstts_g = np.minimum.reduceat(ts_s[ss], np.searchsorted(seg_group, np.arange(n_groups))).tolist()
-        seg_from_a = keys.from_a[order[ss]].tolist()
-        group_first_seg = np.searchsorted(seg_group, np.arange(n_groups)).tolist()
-        group_nseg = np.bincount(seg_group, minlength=n_groups).tolist()
+        firstts_g = ts_s[gs].tolist()  # A-side rows sort first, so take the minimum of both segments:
+        if n_segs > n_groups:
+            firstts_g = np.minimum.reduceat(ts_s[ss], np.searchsorted(seg_group, np.arange(n_groups))).tolist()
 
         # Pass 1: look up connections, split groups into fast (aggregated) and slow (per packet).
-        conns = self._conns
+        get = self._conns.get
         fast_conn: list[Conn | None] = [None] * n_groups
         slow = np.zeros(n_groups, dtype=bool)
-        tcp_sel: list[int] = []  # TCP segments on the fast path
-        ref_sref: list[int] = []
-        ref_sabs: list[int] = []
-        ref_last: list[int] = []
-        ref_aref: list[int] = []
-        ref_aabs: list[int] = []
-        for gi in range(n_groups):
-            conn = conns.get(key_list[gi])
-            if conn is None or odd_g[gi]:
-                slow[gi] = True
-                continue
-            timeout = self._timeout(conn)
+        for gi, key in enumerate(key_list):
+            conn = get(key)
             if (
-                conn.attempt_at != INF
-                or conn.partial_at != INF
-                or conn.delete_at != INF
-                or firstts_g[gi] - conn.last_time > timeout
-                or maxgap_g[gi] > timeout
+                conn is None
+                or odd_g[gi]
+                or need_g[gi] & ~conn.fast_mask
+                or firstts_g[gi] - conn.last_time > conn.timeout
+                or maxgap_g[gi] > conn.timeout
             ):
                 slow[gi] = True
-                continue
-            s0 = group_first_seg[gi]
-            if conn.kind == KIND_TCP:
-                ok = True
-                for si in range(s0, s0 + group_nseg[gi]):
-                    ep = conn.o if seg_from_a[si] == conn.orig_a else conn.r
-                    if ep.state not in _STEADY or ep.did_close:
-                        ok = False
-                if not ok or conn.o.did_close or conn.r.did_close:
-                    slow[gi] = True
-                    continue
-                for si in range(s0, s0 + group_nseg[gi]):
-                    is_orig = seg_from_a[si] == conn.orig_a
-                    ep, peer = (conn.o, conn.r) if is_orig else (conn.r, conn.o)
-                    tcp_sel.append(si)
-                    ref_sref.append(ep.sref)
-                    ref_sabs.append(ep.sabs)
-                    ref_last.append(ep.last)
-                    ref_aref.append(peer.aref)
-                    ref_aabs.append(peer.aabs)
-            fast_conn[gi] = conn
+            else:
+                fast_conn[gi] = conn
 
-        self._merge_fast(batch, order, ss, seg_end, seg_group, seg_from_a, fast_conn, tcp_sel,
-                         (ref_sref, ref_sabs, ref_last, ref_aref, ref_aabs), ts_s)  # fmt: skip
+        self._merge_fast(batch, order, ss, seg_end, seg_group, fa_s[ss].tolist(), fast_conn, ts_s)
 
         # Assignment for fast groups (the slow path writes its own rows below).
         sizes = group_end - gs
         fid_g = np.array([c.fid if c is not None else -1 for c in fast_conn], dtype=np.int64)
         origa_g = np.array([c.orig_a if c is not None else True for c in fast_conn], dtype=bool)
         flow_out[order] = np.repeat(fid_g, sizes)
-        orig_out[order] = keys.from_a[order] == np.repeat(origa_g, sizes)
+        orig_out[order] = fa_s == np.repeat(origa_g, sizes)
 
         if slow.any():
             self._process_slow(batch, keys.from_a, order, gs, sizes, slow, key_list, flow_out, orig_out)
@@ -341,109 +322,132 @@ class FlowMeter:
         seg_group: np.ndarray,
         seg_from_a: list[bool],
         fast_conn: list[Conn | None],
-        tcp_sel: list[int],
-        refs: tuple[list[int], list[int], list[int], list[int], list[int]],
         ts_s: np.ndarray,
     ) -> None:
-        """Apply vectorised aggregates to the fast-path connections."""
-        seg_fast = [fast_conn[g] is not None for g in seg_group.tolist()]
-        if not any(seg_fast):
+        """Apply vectorised per-segment aggregates to the fast-path connections."""
+        seg_group_l = seg_group.tolist()
+        seg_conn = [fast_conn[g] for g in seg_group_l]
+        fast_segs = [si for si, c in enumerate(seg_conn) if c is not None]
+        if not fast_segs:
             return
+        # TCP sequence bookkeeping needs each segment's stored references first.
+        tcp_segs: list[int] = []
+        refs: list[tuple[int, int, int, int, int]] = []
+        for si in fast_segs:
+            conn = seg_conn[si]
+            if conn.kind == KIND_TCP:  # type: ignore[union-attr]
+                if seg_from_a[si] == conn.orig_a:  # type: ignore[union-attr]
+                    ep, peer = conn.o, conn.r  # type: ignore[union-attr]
+                else:
+                    ep, peer = conn.r, conn.o  # type: ignore[union-attr]
+                tcp_segs.append(si)
+                refs.append((ep.sref, ep.sabs, ep.last, peer.aref, peer.aabs))
+        tcp = None
+        if tcp_segs:
+            sel = np.array(tcp_segs, dtype=np.int64)
+            pos, seg_id, first = segment_positions(ss[sel], seg_end[sel])
+            rows = order[pos]
+            ref = np.array(refs, dtype=np.int64).reshape(-1, 5)
+            tcp = tcp_segments(
+                pos, seg_id, first, rows, batch.tcp_seq[rows], batch.tcp_ack[rows], batch.payload_len[rows],
+                batch.tcp_win[rows], ref[:, 0], ref[:, 1], ref[:, 2], ref[:, 3], ref[:, 4],
+            )  # fmt: skip
+            first_l = tcp.first.tolist()
+            n_rows = len(rows)
+            scaled = (np.array(tcp.rx) + np.array(tcp.gaps) + np.array(tcp.w0)).tolist()
+
         plen_s = batch.payload_len[order].astype(np.int64)
         pkts = (seg_end - ss).tolist()
         ipb = np.add.reduceat(batch.ip_len[order].astype(np.int64), ss).tolist()
         size = np.add.reduceat(plen_s, ss).tolist()
         last_pos = seg_end - 1
+        last_row = order[last_pos]
+        # the segment holding its connection's last row sets last_time
+        group_last = np.maximum.reduceat(last_row, np.searchsorted(seg_group, np.arange(seg_group[-1] + 1)))
+        is_last = (last_row == group_last[seg_group]).tolist()
         last_ts = ts_s[last_pos].tolist()
-        last_row = order[last_pos].tolist()
-        big = np.int64(1 << 62)
+        big = 1 << 62
         order64 = order.astype(np.int64)
         first_data = np.minimum.reduceat(np.where(plen_s > 0, order64, big), ss).tolist()
-        first_pure_ack = np.minimum.reduceat(np.where(plen_s == 0, order64, big), ss).tolist()
+        first_ack = np.minimum.reduceat(np.where(plen_s == 0, order64, big), ss).tolist()
 
-        tcp = None
-        sel_index: dict[int, int] = {}
-        if tcp_sel:
-            sel = np.array(tcp_sel, dtype=np.int64)
-            pos, seg_id, first = segment_positions(ss[sel], seg_end[sel])
-            rows = order[pos]
-            sref, sabs, last, aref, aabs = (np.array(r, dtype=np.int64) for r in refs)
-            tcp = tcp_segments(
-                pos, seg_id, first, rows, batch.tcp_seq[rows], batch.tcp_ack[rows],
-                batch.payload_len[rows], batch.tcp_win[rows], sref, sabs, last, aref, aabs,
-            )  # fmt: skip
-            sel_index = {s: i for i, s in enumerate(tcp_sel)}
-            first_l = tcp.first.tolist()
-            n_rows = len(rows)
-
-        group_last_row: dict[int, int] = {}
-        for si, g in enumerate(seg_group.tolist()):
-            conn = fast_conn[g]
-            if conn is None:
-                continue
+        i = -1
+        for si in fast_segs:
+            conn = seg_conn[si]
+            assert conn is not None
             is_orig = seg_from_a[si] == conn.orig_a
             ep, peer = (conn.o, conn.r) if is_orig else (conn.r, conn.o)
             ep.pkts += pkts[si]
             ep.ip_bytes += ipb[si]
-            lr = last_row[si]
-            if lr > group_last_row.get(g, -1):
-                group_last_row[g] = lr
+            if is_last[si]:
                 conn.last_time = last_ts[si]
-            kind = conn.kind
-            if kind != KIND_TCP:
+            if conn.kind != KIND_TCP:
                 ep.size += size[si]
-                if kind == KIND_UDP:
+                if conn.kind == KIND_UDP:
                     conn.check_history("D" if is_orig else "d")
                 continue
             assert tcp is not None
-            i = sel_index[si]
-            letters: list[tuple[int, str]] = []
-            if first_data[si] < big and ("D" if is_orig else "d") not in conn.hseen:
-                letters.append((first_data[si], "D" if is_orig else "d"))
-            if first_pure_ack[si] < big and ("A" if is_orig else "a") not in conn.hseen:
-                letters.append((first_pure_ack[si], "A" if is_orig else "a"))
-            start = first_l[i]
-            end = first_l[i + 1] if i + 1 < len(first_l) else n_rows
-            count = tcp.rx[i]
-            if count:
-                while ep.rx_thr <= ep.rx_cnt + count:
-                    row = nth_row(tcp.rx_flag, tcp.rows, start, end, ep.rx_thr - ep.rx_cnt)
-                    letters.append((row, "T" if is_orig else "t"))
-                    ep.rx_thr *= 10
-                ep.rx_cnt += count
-            count = tcp.gaps[i]
-            if count:
-                while ep.gap_thr <= ep.gap_cnt + count:
-                    row = nth_row(tcp.gap_flag, tcp.rows, start, end, ep.gap_thr - ep.gap_cnt)
-                    letters.append((row, "G" if is_orig else "g"))
-                    ep.gap_thr *= 10
-                ep.gap_cnt += count
-                ep.missed += tcp.gap_bytes[i]
-            count = tcp.w0[i]
-            if count:
-                while ep.w0_thr <= ep.w0_cnt + count:
-                    row = nth_row(tcp.w0_flag, tcp.rows, start, end, ep.w0_thr - ep.w0_cnt)
-                    letters.append((row, "W" if is_orig else "w"))
-                    ep.w0_thr *= 10
-                ep.w0_cnt += count
-            if letters:
-                letters.sort()
-                for _, letter in letters:
-                    if letter in "DdAa":
-                        conn.check_history(letter)
-                    else:
-                        conn.history.append(letter)
+            i += 1
+            hseen = conn.hseen
+            if is_orig:
+                d_new = first_data[si] < big and "D" not in hseen
+                a_new = first_ack[si] < big and "A" not in hseen
+            else:
+                d_new = first_data[si] < big and "d" not in hseen
+                a_new = first_ack[si] < big and "a" not in hseen
+            if d_new or a_new or scaled[i]:
+                self._fast_letters(conn, ep, is_orig, tcp, i, first_l, n_rows, first_data[si] if d_new else big,
+                                   first_ack[si] if a_new else big)  # fmt: skip
             ep.sref = tcp.last_raw_seq[i]
             ep.sabs = tcp.last_abs_seq[i]
             ep.last = tcp.new_last[i]
-            raw_ack = tcp.last_raw_ack[i]
             if peer.state == INACTIVE:  # Zeek re-initialises the silent side from each ACK
+                raw_ack = tcp.last_raw_ack[i]
                 peer.init_seq(raw_ack - 1, raw_ack - 1)
             else:
-                peer.aref = raw_ack
+                peer.aref = tcp.last_raw_ack[i]
                 peer.aabs = tcp.last_abs_ack[i]
                 if tcp.max_ack[i] > peer.ack:
                     peer.ack = tcp.max_ack[i]
+
+    @staticmethod
+    def _fast_letters(
+        conn: Conn, ep: Endpoint, is_orig: bool, tcp: TcpSegments, i: int, first_l: list[int], n_rows: int,
+        data_row: int, ack_row: int,
+    ) -> None:  # fmt: skip
+        """History letters of a fast segment, placed in capture order."""
+        letters: list[tuple[int, str]] = []
+        if data_row < 1 << 62:
+            letters.append((data_row, "D" if is_orig else "d"))
+        if ack_row < 1 << 62:
+            letters.append((ack_row, "A" if is_orig else "a"))
+        start = first_l[i]
+        end = first_l[i + 1] if i + 1 < len(first_l) else n_rows
+        count = tcp.rx[i]
+        if count:
+            while ep.rx_thr <= ep.rx_cnt + count:
+                letters.append((nth_row(tcp.rx_flag, tcp.rows, start, end, ep.rx_thr - ep.rx_cnt), "T" if is_orig else "t"))
+                ep.rx_thr *= 10
+            ep.rx_cnt += count
+        count = tcp.gaps[i]
+        if count:
+            while ep.gap_thr <= ep.gap_cnt + count:
+                letters.append((nth_row(tcp.gap_flag, tcp.rows, start, end, ep.gap_thr - ep.gap_cnt), "G" if is_orig else "g"))
+                ep.gap_thr *= 10
+            ep.gap_cnt += count
+            ep.missed += tcp.gap_bytes[i]
+        count = tcp.w0[i]
+        if count:
+            while ep.w0_thr <= ep.w0_cnt + count:
+                letters.append((nth_row(tcp.w0_flag, tcp.rows, start, end, ep.w0_thr - ep.w0_cnt), "W" if is_orig else "w"))
+                ep.w0_thr *= 10
+            ep.w0_cnt += count
+        letters.sort()
+        for _, letter in letters:
+            if letter in "DdAa":
+                conn.check_history(letter)
+            else:
+                conn.history.append(letter)
 
     # -- eviction and expiry -----------------------------------------------------------------------
     def _evict_if_full(self) -> None:

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-
-from wardwatch.counters import Counters
 from wardwatch.ingest.capture import read_captures
 from wardwatch.ingest.decode import DecodeConfig, Decoder
 from wardwatch.ingest.decode.columns import PacketBatch, join_ip
 from wardwatch.ingest.dns import DnsConfig, DnsTracker, Message, iter_messages
 from wardwatch.ingest.dns.extract import MessageExtractor
 from wardwatch.ingest.flows.assignment import FlowAssignment
+
+from wardwatch.counters import Counters
 
 
 class SimpleFlows:
@@ -86,7 +86,9 @@ def dns_records(paths: list[Path], counters: Counters | None = None) -> list[dic
     return out + tracker.flush()
 
 
-def decoded_messages(path: Path, counters: Counters | None = None) -> Iterator[tuple[int, int, Message | None]]:
+def decoded_messages(
+    path: Path, counters: Counters | None = None
+) -> Iterator[tuple[int, int, Message | None]]:
     """(source, frame, message) for every DNS message of one capture, through the real chain."""
     counters = counters if counters is not None else Counters()
     decoder = Decoder(counters, DecodeConfig())

@@ -105,7 +105,10 @@ def _dns_tests() -> list[str]:
         if not rel:
             continue
         spec = yaml.safe_load((listing.parent / rel / "test.yaml").read_text()) or {}
-        if any(((c.get("filter") or {}).get("match") or {}).get("event_type") == "dns" for c in spec.get("checks") or []):
+        if any(
+            ((c.get("filter") or {}).get("match") or {}).get("event_type") == "dns"
+            for c in spec.get("checks") or []
+        ):
             names.append(rel)
     return names
 
@@ -140,10 +143,15 @@ def _oriented(match: dict, record: dict, is_response: bool) -> bool:
     response event is oriented by packet or by flow, so the ports decide when they are given."""
     if "src_port" in match and "dest_port" in match:
         return match["src_port"] == record.get("id.resp_p") and match["dest_port"] == record.get("id.orig_p")
-    if "src_ip" in match and "dest_ip" in match and {match["src_ip"], match["dest_ip"]} == {
-        record.get("id.orig_h"),
-        record.get("id.resp_h"),
-    }:
+    if (
+        "src_ip" in match
+        and "dest_ip" in match
+        and {match["src_ip"], match["dest_ip"]}
+        == {
+            record.get("id.orig_h"),
+            record.get("id.resp_h"),
+        }
+    ):
         return match["src_ip"] == record.get("id.resp_h")
     return is_response
 
@@ -186,7 +194,11 @@ def check_filter(match: dict, records: list[dict], results: dict[str, list]) -> 
                 continue
             verdict(
                 key,
-                any(float(value) == (r.get("TTLs") or [])[i] for r in candidates for i in _answer_hits(text, r)),
+                any(
+                    float(value) == (r.get("TTLs") or [])[i]
+                    for r in candidates
+                    for i in _answer_hits(text, r)
+                ),
             )
         elif nkey.startswith("dns.grouped."):
             rrtype = nkey.split(".")[2].split("[")[0]
@@ -197,9 +209,7 @@ def check_filter(match: dict, records: list[dict], results: dict[str, list]) -> 
             if "sshfp" in nkey:
                 want = "SSHFP: " + want.replace(":", "")
             verdict(key, any(want in (r.get("answers") or []) for r in candidates))
-        elif nkey == "dns.id":
-            verdict(key, bool(candidates))
-        elif nkey in ("dns.queries[].rrname", "dns.rrname"):
+        elif nkey == "dns.id" or nkey in ("dns.queries[].rrname", "dns.rrname"):
             verdict(key, bool(candidates))
         elif nkey in ("dns.queries[].rrtype", "dns.rrtype"):
             verdict(key, any(r.get("qtype_name") == value for r in candidates))
@@ -255,7 +265,9 @@ def run_test(rel: str) -> dict[str, list]:
     return results
 
 
-TESTS = _dns_tests() if (Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / SV).exists() else []
+TESTS = (
+    _dns_tests() if (Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / SV).exists() else []
+)
 
 
 @pytest.mark.integration

@@ -7,8 +7,10 @@ rcode and A/AAAA/CNAME answers. Known disagreements are listed with the reason a
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,10 +23,17 @@ FIELDS = ["frame.number", "dns.flags.response", "dns.qry.name", "dns.qry.type", 
           "dns.a", "dns.aaaa", "dns.cname", "udp.port", "tcp.port"]  # fmt: skip
 PORTS = {53, 5353, 5355}
 # (pcap name, frame) → why tshark and we disagree, and who is right.
-KNOWN: dict[tuple[str, int], str] = {}
+KNOWN: dict[tuple[str, int], str] = {
+    ("dns-forward-pointer/input.pcap", 1): "the question uses a forward compression pointer: we refuse "
+    "it and count malformed.dns (pointers must go strictly backwards, Zeek refuses it too); tshark follows it",
+    ("dns-tcp-ts-gap/input.pcap", 10): "a query sent after bytes lost to the capture: we hold it waiting for "
+    "the missing bytes (then count dns.tcp_gap); tshark decodes it. tshark is right: gap detection from the "
+    "peer's ACK is not implemented",
+}
 
 
 def _pcaps() -> list[Path]:
+    """The pcaps, each distinct content once (suricata-verify repeats many across test versions)."""
     root = conftest.TESTDATA
     if not root.exists():
         return []
@@ -34,7 +43,23 @@ def _pcaps() -> list[Path]:
         if line.strip():
             found.update((sv / line.strip()).glob("*.pcap"))
     found.update((root / "maltrail" / "sensor-tests").glob("*.pcap"))
-    return sorted(found)
+    unique: dict[str, Path] = {}
+    for path in sorted(found):
+        unique.setdefault(hashlib.sha1(path.read_bytes()).hexdigest(), path)
+    return sorted(unique.values())
+
+
+_TSHARK: dict[Path, Future] = {}
+
+
+def _tshark_all() -> dict[Path, Future]:
+    """Start tshark on every pcap at once (startup dominates; two cores run them side by side)."""
+    if not _TSHARK:
+        pool = ThreadPoolExecutor(max_workers=4)
+        for path in PCAPS:
+            _TSHARK[path] = pool.submit(tshark_messages, path)
+        pool.shutdown(wait=False)
+    return _TSHARK
 
 
 def tshark_messages(path: Path) -> dict[int, list[tuple]]:
@@ -105,11 +130,12 @@ PCAPS = _pcaps()
 def test_per_message_decode_agrees_with_tshark(path: Path) -> None:
     if not PCAPS:
         conftest.testdata_path("suricata-verify")
-    theirs = tshark_messages(path)
+    theirs = _tshark_all()[path].result()
+    key = f"{path.parent.name}/{path.name}"
     mine = ours(path)
     disagreements = []
     for frame, tmsgs in theirs.items():
-        if (path.name, frame) in KNOWN:
+        if (key, frame) in KNOWN:
             continue
         t = tmsgs[0]
         if t[0] is None:

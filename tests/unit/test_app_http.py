@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import orjson
+from wardwatch.ingest.app.http import parse_request_head, parse_status_line
 
 from tests.unit.test_app_support import TcpSession, run
-from wardwatch.ingest.app.http import parse_request_head, parse_status_line
 
 
 def _req(uri: str = "/index.html", host: str = "www.example.com:8080", extra: bytes = b"") -> bytes:

@@ -6,10 +6,10 @@ import base64
 
 import orjson
 import pytest
-
-from tests.unit.test_app_support import TcpSession, run
 from wardwatch.ingest.app.login import strip_iac
 from wardwatch.ingest.app.passwords import is_weak, weak_list
+
+from tests.unit.test_app_support import TcpSession, run
 
 STRONG = "Zq8!vLx3#Tm9"  # not in any list, long, not derived from the user name
 IAC = 0xFF
@@ -20,7 +20,11 @@ def b64(text: str) -> bytes:
 
 
 def logins(out: list[dict]) -> list[tuple]:
-    return [(r["service"], r.get("user"), r["weak_password"], r.get("success")) for r in out if r["_path"] == "login"]
+    return [
+        (r["service"], r.get("user"), r["weak_password"], r.get("success"))
+        for r in out
+        if r["_path"] == "login"
+    ]
 
 
 def assert_no_secret(out: list[dict], *secrets: str) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from scapy.layers.inet import IP, UDP
-
-from tests.unit.test_app_support import run
 from wardwatch.ingest.app.quic import (
     QUIC_V1,
     QUIC_V2,
@@ -14,8 +12,12 @@ from wardwatch.ingest.app.quic import (
     assemble,
     client_initial_keys,
     decrypt_initials,
+    hkdf_expand_label,
+    hkdf_extract,
     read_varint,
 )
+
+from tests.unit.test_app_support import run
 
 DCID = bytes.fromhex("8394c8f03e515708")
 # RFC 9001 A.2: the client's CRYPTO frame (a ClientHello for example.com), then PADDING to 1162 bytes.
@@ -121,7 +123,9 @@ def _split_hello_initials(version: int) -> list[bytes]:
     keys = client_initial_keys(DCID, version)
     packets = []
     for pn, (offset, chunk) in enumerate(halves):
-        frame = bytes([0x06, 0x40 | (offset >> 8), offset & 0xFF, 0x40 | (len(chunk) >> 8), len(chunk) & 0xFF])
+        frame = bytes(
+            [0x06, 0x40 | (offset >> 8), offset & 0xFF, 0x40 | (len(chunk) >> 8), len(chunk) & 0xFF]
+        )
         payload = frame + chunk
         payload += bytes(1170 - len(payload))  # clients pad Initial datagrams to 1200 bytes
         length = len(payload) + 16 + 4
@@ -154,9 +158,18 @@ def test_garbage_long_header_is_counted_not_raised():
     assert counters["malformed.quic"] >= 1
 
 
-def test_initial_from_the_responder_is_ignored():
-    out, _, _ = run([_udp(b"hello", 0.5), _udp(rfc_client_initial(), 1.0, reply=True)])
+def test_server_initial_is_not_reported():
+    # same packet layout, protected with the server's Initial keys: client keys cannot open it
+    initial = hkdf_extract(bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"), DCID)
+    secret = hkdf_expand_label(initial, "server in", 32)
+    key, iv, hp = (
+        hkdf_expand_label(secret, f"quic {n}", size) for n, size in (("key", 16), ("iv", 12), ("hp", 16))
+    )
+    payload = RFC_FRAMES + bytes(1162 - len(RFC_FRAMES))
+    packet = protect(RFC_HEADER, payload, key, iv, hp, pn=2, pn_len=4)
+    out, _, counters = run([_udp(b"hello", 0.5), _udp(packet, 1.0, reply=True)])
     assert out == []
+    assert counters["malformed.quic"] == 1
 
 
 def test_short_datagram_is_not_a_candidate():

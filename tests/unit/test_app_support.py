@@ -12,11 +12,11 @@ import numpy as np
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.packet import Packet
-
-from wardwatch.counters import Counters
 from wardwatch.ingest.app import AppConfig, AppTracker
 from wardwatch.ingest.decode.columns import PacketBatch
 from wardwatch.ingest.flows.assignment import FlowAssignment
+
+from wardwatch.counters import Counters
 
 
 class FakeView:
@@ -84,7 +84,9 @@ class TcpSession:
         self._add(True, b"", "A")
 
     def _add(self, from_client: bool, data: bytes, flags: str = "PA", seq: int | None = None) -> Packet:
-        src, dst, sp, dp = (self.c, self.s, self.cp, self.sp) if from_client else (self.s, self.c, self.sp, self.cp)
+        src, dst, sp, dp = (
+            (self.c, self.s, self.cp, self.sp) if from_client else (self.s, self.c, self.sp, self.cp)
+        )
         ipl = IPv6 if ":" in src else IP
         pkt = ipl(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags, seq=seq or self.seq[from_client])
         if data:

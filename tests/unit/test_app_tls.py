@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from scapy.all import load_layer
+from wardwatch.ingest.app.tls import is_grease, parse_client_hello
 
 from tests.unit.test_app_support import TcpSession, run
-from wardwatch.ingest.app.tls import is_grease, parse_client_hello
 
 load_layer("tls")
 from scapy.layers.tls.extensions import (  # noqa: E402

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wardwatch.ingest.capture import read_captures
@@ -97,6 +98,7 @@ def _alarm(_signum: int, _frame: object) -> None:
     raise _Timeout("read_captures hung")
 
 
+@pytest.mark.slow
 def test_fuzz_mutated_captures(tmp_path: Path) -> None:
     rnd = random.Random(20240611)
     seeds = _seeds()

@@ -13,9 +13,9 @@ import struct
 import dns.edns
 import dns.message
 import dns.rrset
+from wardwatch.ingest.dns import DnsConfig, DnsTracker, decode_message, format_answer
 
 from wardwatch.counters import Counters
-from wardwatch.ingest.dns import DnsConfig, DnsTracker, decode_message, format_answer
 
 from .test_dns_support import FakeView, batch_of, query, tcp_row, udp_row
 

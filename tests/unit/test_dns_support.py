@@ -6,7 +6,6 @@ import dns.flags
 import dns.message
 import dns.rrset
 import numpy as np
-
 from wardwatch.ingest.decode.columns import PacketBatch
 from wardwatch.ingest.flows.assignment import FlowAssignment
 
@@ -37,7 +36,9 @@ def udp_row(ts: float, payload: bytes, flow: int = 1, from_orig: bool = True, po
             "payload": payload, "_flow": flow, "_orig": from_orig}  # fmt: skip
 
 
-def tcp_row(ts: float, seq: int, payload: bytes, flow: int = 1, from_orig: bool = True, flags: int = 0x18) -> dict:
+def tcp_row(
+    ts: float, seq: int, payload: bytes, flow: int = 1, from_orig: bool = True, flags: int = 0x18
+) -> dict:
     src, dst = (CLIENT, SERVER) if from_orig else (SERVER, CLIENT)
     sport, dport = (40000 + flow, 53) if from_orig else (53, 40000 + flow)
     return {"ts": ts, "src": src, "dst": dst, "proto": 6, "sport": sport, "dport": dport, "seq": seq,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from wardwatch.counters import Counters
 from wardwatch.ingest.dns import DnsConfig, DnsTracker
+
+from wardwatch.counters import Counters
 
 from .test_dns_support import FakeView, batch_of, query, response, udp_row
 
@@ -117,7 +118,9 @@ def test_other_opcodes_are_not_tracked_and_malformed_is_counted():
     counters = Counters()
     tracker = DnsTracker(counters, DnsConfig())
     junk = struct.pack("!6H", 8, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01"
-    out, *_ = run([udp_row(1.0, bytes(notify)), udp_row(1.1, junk, flow=2), udp_row(1.2, b"\x01\x02")], tracker)
+    out, *_ = run(
+        [udp_row(1.0, bytes(notify)), udp_row(1.1, junk, flow=2), udp_row(1.2, b"\x01\x02")], tracker
+    )
     assert counters["dns.opcode_not_tracked"] == 1
     assert counters["malformed.dns.name_forward_pointer"] == 1 and counters["malformed.dns.short"] == 1
     assert counters["malformed.dns"] == 2

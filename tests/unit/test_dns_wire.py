@@ -8,7 +8,6 @@ import dns.edns
 import dns.message
 import dns.rrset
 import pytest
-
 from wardwatch.ingest.dns import decode_message, format_answer
 from wardwatch.ingest.dns.wire import read_name
 
@@ -51,7 +50,9 @@ def test_rdata_types_match_dnspython_and_zeek_format(rdtype, text, value, answer
     msg = decode_message(wire)
     assert msg is not None and msg.error is None
     assert msg.id == oracle.id and msg.qr and msg.rd
-    assert [(x.name, x.qtype, x.qclass) for x in msg.questions] == [("www.example.com", q.question[0].rdtype, 1)]
+    assert [(x.name, x.qtype, x.qclass) for x in msg.questions] == [
+        ("www.example.com", q.question[0].rdtype, 1)
+    ]
     (rr,) = msg.answers
     assert rr.rtype == oracle.answer[0].rdtype and rr.ttl == 3600 and rr.name == "www.example.com"
     if value is not None:
@@ -61,7 +62,9 @@ def test_rdata_types_match_dnspython_and_zeek_format(rdtype, text, value, answer
 
 def test_compression_pointer_to_question_and_mid_name():
     q = query("a.b.example.com", "A")
-    wire = response(q, ("a.b.example.com.", 60, "CNAME", "x.b.example.com."), ("x.b.example.com.", 60, "A", "192.0.2.9"))
+    wire = response(
+        q, ("a.b.example.com.", 60, "CNAME", "x.b.example.com."), ("x.b.example.com.", 60, "A", "192.0.2.9")
+    )
     assert b"\xc0\x0c" in wire  # dnspython compresses the owner name to the question
     msg = decode_message(wire)
     assert msg is not None and msg.error is None

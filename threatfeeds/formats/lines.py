@@ -29,10 +29,10 @@ def parse_hosts(name: str, data: bytes) -> Iterator[Entry]:
             continue
         fields = line.split()
         if len(fields) == 1:
-            yield (fields[0], "domain", None)  # some hosts-style lists drop the address
+            yield (fields[0], None, None)  # some hosts-style lists drop the address
             continue
         for host in fields[1:]:
-            yield (host, "domain", None)
+            yield (host, None, None)  # URLhaus host files list addresses too
 
 
 def parse_domains(name: str, data: bytes) -> Iterator[Entry]:

@@ -1,0 +1,166 @@
+"""The indicator index: suffix semantics both ways, allow-list wins, merged provenance, IPs and CIDRs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wardwatch.ingest.decode.columns import split_ip
+from wardwatch.threatfeeds import Allowed, IndexBuilder
+from wardwatch.threatfeeds.model import Meta
+from wardwatch.threatfeeds.normalize import classify
+
+
+def build(feeds: dict[str, list[str]], allow: list[str] = (), exact_allow: list[str] = ()):  # type: ignore[assignment,no-untyped-def]
+    b = IndexBuilder()
+    if allow:
+        b.add_allow("config", [(a, None, None) for a in allow])
+    if exact_allow:
+        b.add_allow("misp", [(a, None, None) for a in exact_allow], exact=True)
+    for name, entries in feeds.items():
+        b.add_feed(name, [(e, None, Meta(threat=name)) for e in entries], confidence=60)
+    return b.build()
+
+
+def test_suffix_semantics_both_ways() -> None:
+    ix = build({"f": ["bad.example"]})
+    m = ix.match_domain("cdn.bad.example")
+    assert m is not None and m.indicator == "bad.example"
+    assert ix.match_domain("bad.example") is not None
+    assert ix.match_domain("a.b.c.bad.example") is not None
+    assert ix.match_domain("notbad.example") is None
+    assert ix.match_domain("bad.example.vn") is None
+    assert ix.match_domain("example") is None
+
+
+def test_most_specific_listed_name_reported() -> None:
+    ix = build({"f": ["bad.example"], "g": ["cdn.bad.example"]})
+    assert ix.match_domain("x.cdn.bad.example").indicator == "cdn.bad.example"  # type: ignore[union-attr]
+    assert ix.match_domain("www.bad.example").indicator == "bad.example"  # type: ignore[union-attr]
+
+
+def test_case_trailing_dot_and_idna_queries() -> None:
+    ix = build({"f": ["bệnhviện-giả.vn"]})
+    assert ix.match_domain("WWW.Bệnhviện-Giả.VN.") is not None
+    assert ix.match_domain("www.xn--bnhvin-gi-t86djoe.vn") is not None
+
+
+def test_merge_across_feeds_names_them_all() -> None:
+    b = IndexBuilder()
+    b.add_feed("urlhaus", [("bad.example", None, Meta(threat="emotet", reference="r1", first_seen="2026-01-02"))])
+    b.add_feed(
+        "threatfox",
+        [("bad.example", None, Meta(threat="qakbot", confidence=90, first_seen="2026-01-01", last_seen="2026-01-05"))],
+        tags=("c2",),
+    )
+    b.add_feed("urlhaus2", [("bad.example", None, None)], confidence=40)
+    ix = b.build()
+    p = ix.match_domain("bad.example").provenance()  # type: ignore[union-attr]
+    assert p["feeds"] == ["threatfox", "urlhaus", "urlhaus2"]
+    assert p["threats"] == ["emotet", "qakbot"]
+    assert p["tags"] == ["c2"]
+    assert p["confidence"] == 90
+    assert p["first_seen"] == "2026-01-01" and p["last_seen"] == "2026-01-05"
+    assert p["references"] == ["r1"]
+    assert ix.counts()["domains"] == 1
+
+
+def test_allowlist_always_wins() -> None:
+    ix = build({"f": ["hospital.vn", "evil.hospital.vn", "bad.example", "1.2.3.0/24", "5.6.7.8"]},
+               allow=["hospital.vn", "cdn.bad.example", "1.2.3.4", "5.6.7.8"])
+    assert ix.match_domain("evil.hospital.vn") is None
+    assert isinstance(ix.lookup_domain("x.evil.hospital.vn"), Allowed)
+    assert ix.match_domain("x.cdn.bad.example") is None
+    assert ix.lookup_domain("x.cdn.bad.example") == Allowed("cdn.bad.example", "config")
+    assert ix.match_domain("www.bad.example") is not None
+    assert ix.match_ip("1.2.3.4") is None
+    assert ix.match_ip("1.2.3.5") is not None
+    assert ix.match_ip("5.6.7.8") is None
+    check = ix.check("x.hospital.vn")
+    assert check["match"] is False and check["allowlisted"] == {"entry": "hospital.vn", "source": "config"}
+    assert ix.stats[-1].allowlisted == 3  # hospital.vn, evil.hospital.vn, 5.6.7.8
+
+
+def test_exact_allow_does_not_cover_subdomains() -> None:
+    ix = build({"f": ["duckdns.org", "evil.duckdns.org"]}, exact_allow=["duckdns.org"])
+    assert ix.match_domain("duckdns.org") is None
+    assert ix.match_domain("x.evil.duckdns.org").indicator == "evil.duckdns.org"  # type: ignore[union-attr]
+    assert ix.match_domain("other.duckdns.org") is None  # exact allow entry is not a listed suffix
+
+
+def test_url_hosts_match_exactly_unless_listed_as_domain() -> None:
+    ix = build({"urls": ["http://host.example/x"]})
+    assert ix.match_domain("host.example").type == "host"  # type: ignore[union-attr]
+    assert ix.match_domain("a.host.example") is None
+    ix = build({"urls": ["http://host.example/x"], "doms": ["host.example"]})
+    assert ix.match_domain("a.host.example") is not None
+
+
+@pytest.mark.parametrize(
+    "text,category",
+    [
+        ("com", "tld"),
+        ("gov.vn", "public-suffix"),
+        ("com.vn", "public-suffix"),
+        ("b.ck", "public-suffix"),  # PSL wildcard *.ck
+        ("*.bad.example", "wildcard"),
+        ("localhost", "localhost"),
+        ("a.localhost", "localhost"),
+        ("0.0.0.0/0", "huge-cidr"),
+        ("::/0", "huge-cidr"),
+        ("10.0.0.0/8", "non-global-ip"),
+        ("192.168.1.1", "non-global-ip"),
+        ("/wp-login.php", "url-path"),
+        ("256.1.1.1", "invalid-domain"),
+    ],
+)
+def test_rejected_entries(text: str, category: str) -> None:
+    assert classify(text) == ("x", category)
+    ix = build({"f": [text]})
+    assert len(ix) == 0
+    assert ix.stats[0].rejected[category] == 1
+
+
+def test_accepted_forms() -> None:
+    assert classify("www.ck") == ("d", "www.ck")  # PSL exception !www.ck
+    assert classify("Evil.Example.") == ("d", "evil.example")
+    assert classify("8.8.8.8:53")[0:2] == ("a", 4)
+    assert classify("[2606:4700::1111]:443")[0:2] == ("a", 6)
+    assert classify("evil.example/path/x") == ("h", "evil.example")
+    assert classify("1.2.3.4/32")[0] == "a"
+
+
+def test_cidr_nesting_and_ipv6() -> None:
+    ix = build({"f": ["91.0.0.0/8", "91.219.0.0/16", "91.219.236.7", "2a0b:4d07::/32", "2a0b:4d07::5"]})
+    assert ix.match_ip("91.219.236.7").indicator == "91.219.236.7"  # type: ignore[union-attr]
+    assert ix.match_ip("91.219.1.1").indicator == "91.219.0.0/16"  # type: ignore[union-attr]
+    assert ix.match_ip("91.1.1.1").indicator == "91.0.0.0/8"  # type: ignore[union-attr]
+    assert ix.match_ip("92.0.0.1") is None
+    assert ix.match_ip("2a0b:4d07::5").indicator == "2a0b:4d07::5"  # type: ignore[union-attr]
+    assert ix.match_ip("2a0b:4d07:1::9").indicator == "2a0b:4d07::/32"  # type: ignore[union-attr]
+    assert ix.match_ip("2a0b:4d08::1") is None
+    assert ix.match_ip("::ffff:91.1.1.1") is not None
+
+
+def test_bulk_domain_lookup_matches_single_lookups() -> None:
+    ix = build({"f": ["bad.example", "http://host.example/x"]}, allow=["ok.bad.example"])
+    names = ["cdn.bad.example", "notbad.example", "BAD.EXAMPLE.", "x.ok.bad.example", "host.example",
+             "a.host.example", "", "bad.example.vn"]
+    hits = ix.match_domains(names)
+    assert hits.rows.tolist() == [0, 2, 4]
+    assert hits.indicators == ["bad.example", "bad.example", "host.example"]
+    for row, name in enumerate(names):
+        assert (row in hits.rows.tolist()) == (ix.match_domain(name) is not None)
+    m = ix.resolve(hits.indicators[0], hits.values[0])
+    assert m.provenance()["feeds"] == ["f"]  # type: ignore[union-attr]
+
+
+def test_bulk_ip_lookup_over_packet_columns() -> None:
+    ix = build({"f": ["185.220.101.4", "91.219.236.0/24", "2a0b:4d07::/32"]}, allow=["91.219.236.9"])
+    addrs = ["8.8.8.8", "185.220.101.4", "91.219.236.200", "91.219.236.9", "2a0b:4d07::1", "2001:4860::1"]
+    halves = [split_ip(a) for a in addrs]
+    hi = np.array([h for h, _ in halves], dtype=np.uint64)
+    lo = np.array([lo for _, lo in halves], dtype=np.uint64)
+    rows, matches = ix.match_ips(hi, lo)
+    assert rows.tolist() == [1, 2, 4]
+    assert [m.indicator for m in matches] == ["185.220.101.4", "91.219.236.0/24", "2a0b:4d07::/32"]
