@@ -10,9 +10,10 @@ import random
 import struct
 import time
 
-from wardwatch.counters import Counters
 from wardwatch.ingest.capture.batch import RawBatch
 from wardwatch.ingest.decode import DecodeConfig, Decoder
+
+from wardwatch.counters import Counters
 
 
 def _frame(rng: random.Random) -> bytes:

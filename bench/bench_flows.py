@@ -12,10 +12,10 @@ import argparse
 import time
 
 import numpy as np
-
-from wardwatch.counters import Counters
 from wardwatch.ingest.decode.columns import ACK, PSH, SYN, PacketBatch
 from wardwatch.ingest.flows import FlowConfig, FlowMeter
+
+from wardwatch.counters import Counters
 
 
 def make_batch(

@@ -10,6 +10,7 @@ from functools import lru_cache
 from importlib import resources
 
 MIN_LENGTH = 6
+MIN_DISTINCT = 4  # "xxxxxx", "abab12" and keyboard mashes of few keys
 # Digits and symbols people wrap around a base word ("admin@2024", "!root123").
 _DECORATION = re.compile(r"^[\d\W_]+|[\d\W_]+$")
 
@@ -29,7 +30,7 @@ def weak_list() -> frozenset[str]:
 def is_weak(password: str, user: str | None = None) -> bool:
     lowered = password.lower()
     name = (user or "").strip().lower()
-    if len(password) < MIN_LENGTH or lowered in weak_list():
+    if len(password) < MIN_LENGTH or len(set(lowered)) < MIN_DISTINCT or lowered in weak_list():
         return True
     if name and (lowered == name or lowered == name[::-1]):
         return True

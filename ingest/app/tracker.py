@@ -9,7 +9,7 @@ packets). All state is bounded and every drop is counted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -70,7 +70,6 @@ class AppConfig:
     http_ports: tuple[int, ...] = HTTP_PORTS
     tls_ports: tuple[int, ...] = TLS_PORTS
     login_ports: tuple[int, ...] = tuple(LOGIN_PORTS)
-    extra_ports: tuple[int, ...] = field(default_factory=tuple)  # more ports to inspect by content
 
 
 class Conn:
@@ -93,6 +92,8 @@ class Conn:
 
 
 class AppTracker:
+    """tls, http and login records from the opening packets of each connection (see module doc)."""
+
     def __init__(self, counters: Counters, config: AppConfig | None = None) -> None:
         self.counters = counters
         self.config = config or AppConfig()
@@ -106,7 +107,7 @@ class AppTracker:
         self._done_arr: np.ndarray | None = None
         ports = np.zeros(65536, dtype=bool)
         c = self.config
-        for p in (*c.http_ports, *c.tls_ports, *c.login_ports, *c.extra_ports):
+        for p in (*c.http_ports, *c.tls_ports, *c.login_ports):
             ports[p] = True
         self.port_table = ports
         caps = np.zeros(65536, dtype=np.int32)
@@ -293,7 +294,8 @@ class AppTracker:
         conn.uid = view.uid(fid)
         conn.ids = (orig_h, orig_p, resp_h, resp_p, proto)
         self.conns[fid] = conn
-        self._set_active(fid, True, http=name == "http")
+        # HTTP connections are followed only while a request head is open (see _deliver).
+        self._set_active(fid, name != "http", http=name == "http")
         self.counters.add(f"app.conns.{name}")
         return conn
 

@@ -76,7 +76,9 @@ class Decoder:
             idx = np.concatenate([fast_idx, slow_rows_idx])
             order = np.argsort(idx, kind="stable")
             idx = idx[order]
-            cols = {name: np.concatenate([fast_cols[name], slow_cols[name]])[order] for name, _ in ROW_COLUMNS}
+            cols = {
+                name: np.concatenate([fast_cols[name], slow_cols[name]])[order] for name, _ in ROW_COLUMNS
+            }
         return PacketBatch(buf=buf, ts=raw.ts[idx], source=raw.source[idx], frame=raw.frame[idx], **cols)
 
     def flush(self) -> PacketBatch:
@@ -115,6 +117,3 @@ def _rows_to_columns(rows: list[Row]) -> dict[str, np.ndarray]:
         name: np.array(values, dtype=dtype)
         for (name, dtype), values in zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)
     }
-
-
-

@@ -77,9 +77,7 @@ class Reassembler:
             self._drop(next(iter(self._pending)), "dropped.fragment_incomplete")
 
     def _bound(self) -> None:
-        while self._pending and (
-            len(self._pending) > self._max_datagrams or self._bytes > self._max_bytes
-        ):
+        while self._pending and (len(self._pending) > self._max_datagrams or self._bytes > self._max_bytes):
             self._drop(next(iter(self._pending)), "dropped.fragment_memory")
 
     def _drop(self, key: tuple, reason: str) -> None:

@@ -39,7 +39,7 @@ from .constants import (
     IPPROTO_UDP,
     IPV6_EXT_8,
 )
-from .linklayer import UNSUPPORTED, L2, after_ethertype, decode_ethernet, decode_link
+from .linklayer import L2, UNSUPPORTED, after_ethertype, decode_ethernet, decode_link
 from .reassembly import MAX_DATAGRAM, Reassembler
 from .tunnels import Decap, parse_geneve, parse_gre, parse_teredo, parse_vxlan
 

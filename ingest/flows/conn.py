@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-from wardwatch.ingest.decode.columns import join_ip
+from ..decode.columns import join_ip
 
 # Zeek's TCP endpoint states (analyzer::tcp::EndpointState).
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
@@ -70,7 +70,12 @@ class Endpoint:
         if self.state == INACTIVE:
             return 0
         no_data_acked = self.ack in (self.start, self.start + 1)
-        if self.prev_state == SYN_SENT and self.state == RESET and peer.state == INACTIVE and not no_data_acked:
+        if (
+            self.prev_state == SYN_SENT
+            and self.state == RESET
+            and peer.state == INACTIVE
+            and not no_data_acked
+        ):
             return 0
         size = max(self.last, self.ack) - self.start
         if size > 0:
@@ -103,14 +108,18 @@ class Conn:
         self.hseen: set[str] = set()
         self.services: list[str] = []
         self.uid = ""
-        self.tcp_timeout = False  # Zeek switches TCP from udp_inactivity to tcp_inactivity after the handshake
+        self.tcp_timeout = (
+            False  # Zeek switches TCP from udp_inactivity to tcp_inactivity after the handshake
+        )
         self.attempt_at = INF
         self.partial_at = INF
         self.delete_at = INF
         self.next_interim = INF
         self.heap_at = INF
         self.done = False
-        self.fast_mask = 0  # sides (bit 0: endpoint A, bit 1: B) whose plain packets may skip the state machine
+        self.fast_mask = (
+            0  # sides (bit 0: endpoint A, bit 1: B) whose plain packets may skip the state machine
+        )
         self.timeout = 0.0  # current inactivity timeout
 
     # -- history -------------------------------------------------------------------------------
@@ -132,7 +141,7 @@ class Conn:
         self.history.append("^")
 
     def make_uid(self) -> str:
-        """"C" + 17 base62 characters from the 5-tuple and start time: the same capture gives the same uid."""
+        """ "C" + 17 base62 characters from the 5-tuple and start time: the same capture gives the same uid."""
         text = f"{self.proto}|{self.orig_h}|{self.orig_p}|{self.resp_h}|{self.resp_p}|{self.start_ts!r}"
         value = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=16).digest(), "big")
         chars = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wardwatch.ingest.decode.columns import PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP, PacketBatch
+from ..decode.columns import PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP, PacketBatch
 
 U = np.uint64
 _SALT = U(int.from_bytes(os.urandom(8), "little"))

@@ -28,8 +28,15 @@ import itertools
 import numpy as np
 
 from wardwatch.counters import Counters
-from wardwatch.ingest.decode.columns import PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP, PacketBatch, join_ip
 
+from ..decode.columns import (
+    PROTO_ICMP,
+    PROTO_ICMP6,
+    PROTO_TCP,
+    PROTO_UDP,
+    PacketBatch,
+    join_ip,
+)
 from .assignment import FlowAssignment
 from .config import FlowConfig
 from .conn import (
@@ -159,7 +166,16 @@ class FlowMeter:
 
     # -- per packet (slow path) ---------------------------------------------------------------------
     def _packet(
-        self, key: tuple, from_a: bool, ts: float, flags: int, seq: int, ack: int, plen: int, win: int, ip_len: int
+        self,
+        key: tuple,
+        from_a: bool,
+        ts: float,
+        flags: int,
+        seq: int,
+        ack: int,
+        plen: int,
+        win: int,
+        ip_len: int,
     ) -> tuple[int, bool]:
         conn = self._conns.get(key)
         if conn is not None:
@@ -214,7 +230,12 @@ class FlowMeter:
             return FlowAssignment(flow_out, orig_out)
         keys = canonical_keys(batch)
         grouping = group_rows(keys)
-        order, gs, ss, seg_group = grouping.order, grouping.group_start, grouping.seg_start, grouping.group_of_seg
+        order, gs, ss, seg_group = (
+            grouping.order,
+            grouping.group_start,
+            grouping.seg_start,
+            grouping.group_of_seg,
+        )
         n_groups, n_segs = len(gs), len(ss)
         seg_end = np.empty(n_segs, dtype=np.int64)
         seg_end[:-1] = ss[1:]
@@ -230,18 +251,17 @@ class FlowMeter:
         flags_s = batch.tcp_flags[order]
         ts_s = batch.ts[order]
         tcp_s = batch.proto[order] == PROTO_TCP
-        odd = tcp_s & (((flags_s & (SYN | FIN | RST)) != 0) | ((flags_s & ACK) == 0) | (batch.tcp_ack[order] == 0))
-        gap = np.zeros(n, dtype=np.float64)
-        gap[1:] = ts_s[1:] - ts_s[:-1]
-        gap[ss] = 0.0
+        odd = tcp_s & (
+            ((flags_s & (SYN | FIN | RST)) != 0) | ((flags_s & ACK) == 0) | (batch.tcp_ack[order] == 0)
+        )
         fa_s = keys.from_a[order]
         # sides sending in the batch: bit 0 = endpoint A, bit 1 = endpoint B
         need_g = (np.logical_or.reduceat(fa_s, gs) + 2 * np.logical_or.reduceat(~fa_s, gs)).tolist()
         odd_g = np.logical_or.reduceat(odd, gs).tolist()
-        maxgap_g = np.maximum.reduceat(gap, gs).tolist()
-        firstts_g = ts_s[gs].tolist()  # A-side rows sort first, so take the minimum of both segments:
-        if n_segs > n_groups:
-            firstts_g = np.minimum.reduceat(ts_s[ss], np.searchsorted(seg_group, np.arange(n_groups))).tolist()
+        # A group spanning more than the timeout may hold an idle split: leave it to the slow path.
+        first_ts = np.minimum.reduceat(ts_s, gs)
+        span_g = (np.maximum.reduceat(ts_s, gs) - first_ts).tolist()
+        firstts_g = first_ts.tolist()
 
         # Pass 1: look up connections, split groups into fast (aggregated) and slow (per packet).
         get = self._conns.get
@@ -254,7 +274,7 @@ class FlowMeter:
                 or odd_g[gi]
                 or need_g[gi] & ~conn.fast_mask
                 or firstts_g[gi] - conn.last_time > conn.timeout
-                or maxgap_g[gi] > conn.timeout
+                or span_g[gi] > conn.timeout
             ):
                 slow[gi] = True
             else:
@@ -371,6 +391,8 @@ class FlowMeter:
         first_data = np.minimum.reduceat(np.where(plen_s > 0, order64, big), ss).tolist()
         first_ack = np.minimum.reduceat(np.where(plen_s == 0, order64, big), ss).tolist()
 
+        # History letters of both directions of a connection, to be placed in capture order.
+        pending: dict[int, tuple[Conn, list[tuple[int, str]]]] = {}
         i = -1
         for si in fast_segs:
             conn = seg_conn[si]
@@ -396,8 +418,12 @@ class FlowMeter:
                 d_new = first_data[si] < big and "d" not in hseen
                 a_new = first_ack[si] < big and "a" not in hseen
             if d_new or a_new or scaled[i]:
-                self._fast_letters(conn, ep, is_orig, tcp, i, first_l, n_rows, first_data[si] if d_new else big,
-                                   first_ack[si] if a_new else big)  # fmt: skip
+                letters = self._fast_letters(ep, is_orig, tcp, i, first_l, n_rows, first_data[si] if d_new else big,
+                                             first_ack[si] if a_new else big)  # fmt: skip
+                if conn.fid in pending:
+                    pending[conn.fid][1].extend(letters)
+                else:
+                    pending[conn.fid] = (conn, letters)
             ep.sref = tcp.last_raw_seq[i]
             ep.sabs = tcp.last_abs_seq[i]
             ep.last = tcp.new_last[i]
@@ -409,13 +435,20 @@ class FlowMeter:
                 peer.aabs = tcp.last_abs_ack[i]
                 if tcp.max_ack[i] > peer.ack:
                     peer.ack = tcp.max_ack[i]
+        for conn, letters in pending.values():
+            letters.sort()
+            for _, letter in letters:
+                if letter in "DdAa":
+                    conn.check_history(letter)
+                else:
+                    conn.history.append(letter)
 
     @staticmethod
     def _fast_letters(
-        conn: Conn, ep: Endpoint, is_orig: bool, tcp: TcpSegments, i: int, first_l: list[int], n_rows: int,
+        ep: Endpoint, is_orig: bool, tcp: TcpSegments, i: int, first_l: list[int], n_rows: int,
         data_row: int, ack_row: int,
-    ) -> None:  # fmt: skip
-        """History letters of a fast segment, placed in capture order."""
+    ) -> list[tuple[int, str]]:  # fmt: skip
+        """(row, letter) history entries of a fast segment; updates the scaled-letter counters."""
         letters: list[tuple[int, str]] = []
         if data_row < 1 << 62:
             letters.append((data_row, "D" if is_orig else "d"))
@@ -426,28 +459,38 @@ class FlowMeter:
         count = tcp.rx[i]
         if count:
             while ep.rx_thr <= ep.rx_cnt + count:
-                letters.append((nth_row(tcp.rx_flag, tcp.rows, start, end, ep.rx_thr - ep.rx_cnt), "T" if is_orig else "t"))
+                letters.append(
+                    (
+                        nth_row(tcp.rx_flag, tcp.rows, start, end, ep.rx_thr - ep.rx_cnt),
+                        "T" if is_orig else "t",
+                    )
+                )
                 ep.rx_thr *= 10
             ep.rx_cnt += count
         count = tcp.gaps[i]
         if count:
             while ep.gap_thr <= ep.gap_cnt + count:
-                letters.append((nth_row(tcp.gap_flag, tcp.rows, start, end, ep.gap_thr - ep.gap_cnt), "G" if is_orig else "g"))
+                letters.append(
+                    (
+                        nth_row(tcp.gap_flag, tcp.rows, start, end, ep.gap_thr - ep.gap_cnt),
+                        "G" if is_orig else "g",
+                    )
+                )
                 ep.gap_thr *= 10
             ep.gap_cnt += count
             ep.missed += tcp.gap_bytes[i]
         count = tcp.w0[i]
         if count:
             while ep.w0_thr <= ep.w0_cnt + count:
-                letters.append((nth_row(tcp.w0_flag, tcp.rows, start, end, ep.w0_thr - ep.w0_cnt), "W" if is_orig else "w"))
+                letters.append(
+                    (
+                        nth_row(tcp.w0_flag, tcp.rows, start, end, ep.w0_thr - ep.w0_cnt),
+                        "W" if is_orig else "w",
+                    )
+                )
                 ep.w0_thr *= 10
             ep.w0_cnt += count
-        letters.sort()
-        for _, letter in letters:
-            if letter in "DdAa":
-                conn.check_history(letter)
-            else:
-                conn.history.append(letter)
+        return letters
 
     # -- eviction and expiry -----------------------------------------------------------------------
     def _evict_if_full(self) -> None:

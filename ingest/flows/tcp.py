@@ -44,7 +44,15 @@ def set_state(conn: Conn, ep: Endpoint, peer: Endpoint, new: int) -> None:
 
 
 def tcp_packet(
-    conn: Conn, is_orig: bool, flags: int, seq: int, ack: int, length: int, win: int, ts: float, cfg: FlowConfig
+    conn: Conn,
+    is_orig: bool,
+    flags: int,
+    seq: int,
+    ack: int,
+    length: int,
+    win: int,
+    ts: float,
+    cfg: FlowConfig,
 ) -> None:
     ep, peer = (conn.o, conn.r) if is_orig else (conn.r, conn.o)
     syn, fin, rst, has_ack = flags & SYN, flags & FIN, flags & RST, flags & ACK
@@ -59,7 +67,10 @@ def tcp_packet(
             ep.init_seq(seq - 1, seq)
             ep.sref, ep.sabs = seq, seq
     elif syn and (
-        (state in (SYN_SENT, SYN_ACK_SENT, ESTABLISHED, PARTIAL) and (seq != ep.start & M32 or state > SYN_ACK_SENT))
+        (
+            state in (SYN_SENT, SYN_ACK_SENT, ESTABLISHED, PARTIAL)
+            and (seq != ep.start & M32 or state > SYN_ACK_SENT)
+        )
         or (state == RESET and ep.prev_state == INACTIVE)
     ):
         base = unwrap(ep.sref, ep.sabs, seq)
@@ -195,13 +206,12 @@ def _state_machine(
         if rst:
             set_state(conn, ep, peer, RESET)
             do_close = True
-    elif state == CLOSED:
-        if rst and peer.state != CLOSED:
-            set_state(conn, ep, peer, RESET)
-            if not ep.did_close:
-                do_close = True
-            if cfg.tcp_reset_delay:
-                conn.delete_at = min(conn.delete_at, ts + cfg.tcp_reset_delay)
+    elif state == CLOSED and rst and peer.state != CLOSED:
+        set_state(conn, ep, peer, RESET)
+        if not ep.did_close:
+            do_close = True
+        if cfg.tcp_reset_delay:
+            conn.delete_at = min(conn.delete_at, ts + cfg.tcp_reset_delay)
     return do_close
 
 

@@ -50,6 +50,7 @@ def assert_no_secret(out: list[dict], *secrets: str) -> None:
         ("2getin", "insite"),  # medical-device default
         ("bob1987!", "bob"),  # user name + decoration
         ("abc", None),  # too short
+        ("XXXXXX", None),  # too few distinct characters
     ],
 )
 def test_weak(password, user):

@@ -60,8 +60,8 @@ def test_good_config(tmp_path: Path) -> None:
     assert c.clickhouse is not None and c.clickhouse.url == "chdb:var/store"
     assert c.detectors == {"dga": {"threshold": 3.5}}
     assert c.extra == {"notify": {"email": "soc@hospital.vn"}}
-    assert c.where(("detectors", "dga", "threshold")) == "hospital.yaml:28"
-    assert str(c.error(("notify", "email"), "bad")) == "hospital.yaml:29: notify.email: bad"
+    assert c.where(("detectors", "dga", "threshold")) == "hospital.yaml:26"
+    assert str(c.error(("notify", "email"), "bad")) == "hospital.yaml:27: notify.email: bad"
     assert len(c.all_feeds) == 3
 
 
@@ -76,7 +76,7 @@ def test_empty_config_has_defaults(tmp_path: Path) -> None:
         (
             "feeds:\n  - {name: a, path: a, format: hosts}\n  - {name: b, path: b, format: hosts}\n"
             "  - name: c\n    path: c\n    format: csvv\n",
-            "c.yaml:7: feeds[2].format: unknown format 'csvv' (expected one of hosts, domains,",
+            "c.yaml:6: feeds[2].format: unknown format 'csvv' (expected one of hosts, domains,",
         ),
         ("feeds:\n  - {name: a, format: hosts}\n", "c.yaml:2: feeds[0]: needs exactly one of 'path' or 'url'"),
         ("feeds:\n  - name: a\n    path: x\n    format: hosts\n    urll: y\n", "c.yaml:5: feeds[0].urll: unknown key"),

@@ -13,11 +13,11 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_NOP
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import GRE, Dot1Q, Ether
 from scapy.layers.vxlan import VXLAN
+from wardwatch.ingest.capture.batch import RawBatch
+from wardwatch.ingest.decode import DecodeConfig, Decoder
 
 from tests.conftest import testdata_path as _testdata_path
 from wardwatch.counters import Counters
-from wardwatch.ingest.capture.batch import RawBatch
-from wardwatch.ingest.decode import DecodeConfig, Decoder
 
 from .test_decode_support import assert_same, read_pcap
 

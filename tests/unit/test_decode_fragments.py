@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import IP, UDP, fragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, fragment6
-from scapy.layers.l2 import Dot1Q, GRE
-
-from wardwatch.counters import Counters
+from scapy.layers.l2 import GRE, Dot1Q
 from wardwatch.ingest.capture.batch import RawBatch
 from wardwatch.ingest.decode import DecodeConfig, Decoder
 from wardwatch.ingest.decode.columns import TUNNEL_GRE
+
+from wardwatch.counters import Counters
 
 from .test_decode_support import assert_same, decode, eth, row
 
@@ -40,7 +40,13 @@ def both(frames: list, **config: object) -> tuple:
 
 def check_udp(batch, i: int, version: int, ext: int = 0) -> None:  # type: ignore[no-untyped-def]
     r = row(batch, i)
-    assert (r["proto"], r["sport"], r["dport"], r["payload_len"], r["payload_cap"]) == (17, 5000, 6000, 3072, 3072)
+    assert (r["proto"], r["sport"], r["dport"], r["payload_len"], r["payload_cap"]) == (
+        17,
+        5000,
+        6000,
+        3072,
+        3072,
+    )
     assert r["payload"] == DATA
     assert r["ip_len"] == (20 + 8 + 3072 if version == 4 else 40 + ext + 8 + 3072)
 
@@ -102,7 +108,9 @@ def test_interleaved_datagrams_and_vlan() -> None:
 
 def test_timeout_drops_old_fragments() -> None:
     f = v4_fragments()
-    raw = RawBatch.from_frames([(0.0, bytes(f[0])), (1.0, bytes(f[1])), (100.0, bytes(f[2])), (101.0, bytes(f[3]))])
+    raw = RawBatch.from_frames(
+        [(0.0, bytes(f[0])), (1.0, bytes(f[1])), (100.0, bytes(f[2])), (101.0, bytes(f[3]))]
+    )
     for fastpath in (True, False):
         counters = Counters()
         decoder = Decoder(counters, DecodeConfig(fastpath=fastpath, fragment_timeout=30.0))

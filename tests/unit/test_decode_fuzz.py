@@ -10,10 +10,10 @@ from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrRouting
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 from scapy.layers.ppp import PPP, PPPoE
 from scapy.layers.vxlan import VXLAN
-
-from wardwatch.counters import Counters
 from wardwatch.ingest.capture.batch import RawBatch
 from wardwatch.ingest.decode import DecodeConfig, Decoder
+
+from wardwatch.counters import Counters
 
 FRAMES_PER_LINKTYPE = 2000
 
@@ -25,18 +25,26 @@ IP_PACKETS = [
     bytes(IPv6(src="::1", dst="::2") / IPv6ExtHdrRouting() / UDP() / b"r"),
     bytes(IPv6(src="::1", dst="::2") / IPv6ExtHdrFragment(m=1, id=4) / UDP() / (b"f" * 16)),
     bytes(IP() / GRE(key_present=1, seqnum_present=1) / IPv6() / TCP()),
-    bytes(IP() / GRE(proto=0x88BE, seqnum_present=1) / (b"\x10\x00\x00\x01" + bytes(4)) / Ether() / IP() / TCP()),
+    bytes(
+        IP() / GRE(proto=0x88BE, seqnum_present=1) / (b"\x10\x00\x00\x01" + bytes(4)) / Ether() / IP() / TCP()
+    ),
     bytes(IP() / GRE(proto=0x22EB) / (b"\x20" + bytes(10) + b"\x01" + bytes(8)) / Ether() / IP() / UDP()),
     bytes(IP() / UDP(dport=4789) / VXLAN() / Ether() / Dot1Q() / IP() / TCP()),
     bytes(IP() / UDP(dport=6081) / (b"\x01\x00\x65\x58" + bytes(8)) / Ether() / IP() / UDP()),
-    bytes(IP() / UDP(sport=3544) / (b"\x00\x01\x01\x01ab" + bytes(9) + b"\x00\x00" + bytes(6)) / IPv6() / TCP()),
+    bytes(
+        IP() / UDP(sport=3544) / (b"\x00\x01\x01\x01ab" + bytes(9) + b"\x00\x00" + bytes(6)) / IPv6() / TCP()
+    ),
     bytes(IP() / IP() / IPv6() / UDP()),
 ]
-ETHERNET = [bytes(Ether() / IP(p)) for p in IP_PACKETS[:4]] + [
-    bytes(Ether() / Dot1AD(vlan=1) / Dot1Q(vlan=2) / IP(IP_PACKETS[0])),
-    bytes(Ether() / PPPoE() / PPP(proto=0x21) / IP(IP_PACKETS[1])),
-    bytes(Ether(type=0x8847) / b"\x00\x01\x01\x40" / IP(IP_PACKETS[6])),
-] + [bytes(Ether(type=0x86DD if p[0] >> 4 == 6 else 0x0800)) + p for p in IP_PACKETS]
+ETHERNET = (
+    [bytes(Ether() / IP(p)) for p in IP_PACKETS[:4]]
+    + [
+        bytes(Ether() / Dot1AD(vlan=1) / Dot1Q(vlan=2) / IP(IP_PACKETS[0])),
+        bytes(Ether() / PPPoE() / PPP(proto=0x21) / IP(IP_PACKETS[1])),
+        bytes(Ether(type=0x8847) / b"\x00\x01\x01\x40" / IP(IP_PACKETS[6])),
+    ]
+    + [bytes(Ether(type=0x86DD if p[0] >> 4 == 6 else 0x0800)) + p for p in IP_PACKETS]
+)
 
 TEMPLATES = {
     1: ETHERNET,

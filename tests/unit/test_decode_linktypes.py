@@ -27,8 +27,20 @@ def check_v4(r: dict) -> None:
 
 def check_v6(r: dict) -> None:
     assert r["ip_version"] == 6
-    assert (r["src"], r["dst"], r["proto"], r["sport"], r["dport"]) == ("2001:db8::1", "2001:db8::2", 17, 53, 5353)
-    assert (r["ip_len"], r["payload_len"], r["payload"], r["tcp_flags"], r["tcp_win"]) == (51, 3, b"abc", 0, 0)
+    assert (r["src"], r["dst"], r["proto"], r["sport"], r["dport"]) == (
+        "2001:db8::1",
+        "2001:db8::2",
+        17,
+        53,
+        5353,
+    )
+    assert (r["ip_len"], r["payload_len"], r["payload"], r["tcp_flags"], r["tcp_win"]) == (
+        51,
+        3,
+        b"abc",
+        0,
+        0,
+    )
 
 
 @pytest.mark.parametrize("linktype", [101, 12, 14, 228])
@@ -118,7 +130,16 @@ def test_mpls() -> None:
 
 
 def test_llc_snap_and_non_ip() -> None:
-    check_v4(only_row([Dot3(dst="00:00:00:00:00:02") / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(code=0x0800) / tcp_packet()]))
+    check_v4(
+        only_row(
+            [
+                Dot3(dst="00:00:00:00:00:02")
+                / LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
+                / SNAP(code=0x0800)
+                / tcp_packet()
+            ]
+        )
+    )
     frames = [
         eth(ARP()),
         eth(b"\x00" * 40, ethertype=0x88CC),  # LLDP

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_RR
 from scapy.layers.inet6 import (
+    MIP6MH_BRR,
     ICMPv6EchoRequest,
     IPv6,
     IPv6ExtHdrDestOpt,
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
     IPv6ExtHdrRouting,
-    MIP6MH_BRR,
 )
 from scapy.layers.ipsec import AH
 from scapy.layers.l2 import Ether
@@ -27,7 +27,13 @@ def test_tcp_columns() -> None:
         sport=40000, dport=443, seq=0xFFFFFFF0, ack=5, flags="SAEC", window=29200, options=[("MSS", 1460)]
     ) / (b"x" * 100)  # fmt: skip
     r = only_row([eth(pkt)])
-    assert (r["src"], r["dst"], r["proto"], r["sport"], r["dport"]) == ("192.168.1.5", "8.8.4.4", 6, 40000, 443)
+    assert (r["src"], r["dst"], r["proto"], r["sport"], r["dport"]) == (
+        "192.168.1.5",
+        "8.8.4.4",
+        6,
+        40000,
+        443,
+    )
     assert (r["ip_len"], r["payload_len"], r["payload_cap"]) == (20 + 24 + 100, 100, 100)
     assert (r["tcp_flags"], r["tcp_seq"], r["tcp_ack"], r["tcp_win"]) == (0xD2, 0xFFFFFFF0, 5, 29200)
     assert r["payload_off"] == 14 + 20 + 24 and r["payload"] == b"x" * 100

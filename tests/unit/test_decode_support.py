@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
-
-from wardwatch.counters import Counters
 from wardwatch.ingest.capture.batch import RawBatch
 from wardwatch.ingest.decode import DecodeConfig, Decoder
 from wardwatch.ingest.decode.columns import PacketBatch, join_ip
+
+from wardwatch.counters import Counters
 
 FIELDS = (
     "ts", "source", "frame", "ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo", "proto", "sport",
@@ -96,10 +96,18 @@ def read_pcap(path: Path) -> RawBatch:
     return batches[0]
 
 
-def ipv4_header(total: int, proto: int, src: bytes = b"\x0a\x00\x00\x01", dst: bytes = b"\x0a\x00\x00\x02") -> bytes:
+def ipv4_header(
+    total: int, proto: int, src: bytes = b"\x0a\x00\x00\x01", dst: bytes = b"\x0a\x00\x00\x02"
+) -> bytes:
     return struct.pack("!BBHHHBBH", 0x45, 0, total, 1, 0, 64, proto, 0) + src + dst
 
 
 def test_helpers_roundtrip() -> None:
     r = only_row([eth(tcp_packet())])
-    assert (r["src"], r["dst"], r["sport"], r["dport"], r["payload"]) == ("10.0.0.1", "10.0.0.2", 1234, 80, b"data")
+    assert (r["src"], r["dst"], r["sport"], r["dport"], r["payload"]) == (
+        "10.0.0.1",
+        "10.0.0.2",
+        1234,
+        80,
+        b"data",
+    )

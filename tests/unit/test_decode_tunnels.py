@@ -10,7 +10,6 @@ from scapy.layers.inet import GRE, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.layers.vxlan import VXLAN
-
 from wardwatch.ingest.decode.columns import (
     TUNNEL_ERSPAN,
     TUNNEL_GENEVE,
@@ -40,8 +39,20 @@ def outer_udp(payload: bytes, sport: int = 40000, dport: int = 4789) -> bytes:
 
 
 def check_inner4(r: dict, tunnel: int) -> None:
-    assert (r["src"], r["dst"], r["proto"], r["sport"], r["dport"]) == ("172.16.0.1", "172.16.0.2", 6, 5555, 22)
-    assert (r["ip_len"], r["payload_len"], r["payload"], r["tcp_flags"], r["tcp_seq"]) == (45, 5, b"inner", 2, 9)
+    assert (r["src"], r["dst"], r["proto"], r["sport"], r["dport"]) == (
+        "172.16.0.1",
+        "172.16.0.2",
+        6,
+        5555,
+        22,
+    )
+    assert (r["ip_len"], r["payload_len"], r["payload"], r["tcp_flags"], r["tcp_seq"]) == (
+        45,
+        5,
+        b"inner",
+        2,
+        9,
+    )
     assert r["tunnel"] == tunnel
 
 
@@ -99,7 +110,9 @@ def test_gre_truncated() -> None:
 
 def test_pptp_enhanced_gre() -> None:
     ppp = b"\xff\x03\x00\x21" + bytes(INNER4)
-    header = struct.pack("!BBHHH", 0x30, 0x81, 0x880B, len(ppp), 7) + b"\x00\x00\x00\x01" + b"\x00\x00\x00\x00"
+    header = (
+        struct.pack("!BBHHH", 0x30, 0x81, 0x880B, len(ppp), 7) + b"\x00\x00\x00\x01" + b"\x00\x00\x00\x00"
+    )
     check_inner4(only_row([outer(header + ppp, 47)]), TUNNEL_GRE)
 
 
@@ -195,7 +208,9 @@ def test_ip_in_ip_all_combinations() -> None:
 
 
 def test_nested_tunnels_report_outermost_kind() -> None:
-    vx = UDP(sport=1, dport=4789) / VXLAN(vni=3) / Ether() / Dot1Q(vlan=9) / IPv6(src="2001::1", dst="2001::2")
+    vx = (
+        UDP(sport=1, dport=4789) / VXLAN(vni=3) / Ether() / Dot1Q(vlan=9) / IPv6(src="2001::1", dst="2001::2")
+    )
     frame = outer(GRE() / IP(src="10.9.9.1", dst="10.9.9.2") / vx / INNER4)
     r = only_row([frame])
     check_inner4(r, TUNNEL_GRE)

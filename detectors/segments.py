@@ -1,0 +1,156 @@
+"""Hospital segments: which segment and zone an address belongs to, and which zones may reach which.
+
+An address outside every configured segment is ``internet`` when it is routable, or ``local`` when it
+is private, loopback, link-local, multicast or broadcast (a hospital host nobody put in a segment).
+Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) count as internet on purpose:
+test captures and the synthetic hospital use them as public addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+ZONES = ("his", "emr", "pacs", "lis", "clinical", "server", "admin", "guest", "airgap", "dmz", "iot")
+INTERNET = "internet"
+LOCAL = "local"
+CRITICALITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+DEFAULT_CRITICALITY = 2
+
+# The issue's default: the citizen/guest network reaches none of the internal zones. Traffic in or out
+# of `airgap` is the airgap detector's (it ignores this matrix).
+DEFAULT_DENY: dict[str, frozenset[str]] = {
+    "guest": frozenset(("his", "emr", "pacs", "lis", "clinical", "server", "admin", "airgap")),
+}
+
+_LOCAL_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/4",
+        "255.255.255.255/32",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    name: str
+    zone: str | None
+    criticality: int
+
+
+@dataclass(slots=True)
+class IpInfo:
+    """What the detectors need to know about one address; computed once and cached."""
+
+    ip: str
+    segment: SegmentInfo | None
+    zone: str  # a ZONES entry, or INTERNET / LOCAL
+    criticality: int
+    external: bool  # outside every segment and every private range
+    feed: object = None  # threatfeeds Match, filled by the engine when a feed index is loaded
+    ott: tuple[str, str] | None = None  # (app, listed CIDR) when the address is an OTT app's
+
+
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+class SegmentMap:
+    """Longest-prefix lookup of configured segments, cached per address string."""
+
+    def __init__(self, segments: Iterable[tuple[str, Iterable[str | ipaddress._BaseNetwork], str | None, int]]):
+        nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, SegmentInfo]] = []
+        self.segments: dict[str, SegmentInfo] = {}
+        for name, cidrs, zone, crit in segments:
+            info = SegmentInfo(name, zone, crit)
+            self.segments[name] = info
+            for c in cidrs:
+                nets.append((ipaddress.ip_network(c, strict=False), info))
+        nets.sort(key=lambda t: -t[0].prefixlen)
+        self._nets = nets
+        self._cache: dict[str, IpInfo] = {}
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def segment_of(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> SegmentInfo | None:
+        for net, info in self._nets:
+            if net.version == ip.version and ip in net:
+                return info
+        return None
+
+    def info(self, ip: str) -> IpInfo:
+        hit = self._cache.get(ip)
+        if hit is not None:
+            return hit
+        return self._fill(ip)
+
+    def _fill(self, ip: str) -> IpInfo:
+        if len(self._cache) > 500_000:
+            self._cache.clear()  # bounded memory on a long run with many internet addresses
+        addr = parse_ip(ip)
+        seg = self.segment_of(addr) if addr is not None else None
+        if seg is not None:
+            zone = seg.zone or LOCAL
+            out = IpInfo(ip, seg, zone, seg.criticality, external=False)
+        else:
+            local = addr is None or any(addr.version == n.version and addr in n for n in _LOCAL_NETS)
+            out = IpInfo(ip, None, LOCAL if local else INTERNET, DEFAULT_CRITICALITY, external=not local)
+        self._cache[ip] = out
+        return out
+
+
+class ZonePolicy:
+    """Which zone may not reach which. ``deny[src_zone]`` is the set of zones it must not open
+    connections to; ``allow`` holds (src, dst) exceptions by segment or zone name."""
+
+    def __init__(
+        self,
+        deny: Mapping[str, Iterable[str]] | None = None,
+        allow: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        src = DEFAULT_DENY if deny is None else deny
+        self.deny = {z: frozenset(v) for z, v in src.items()}
+        self.allow = frozenset(allow)
+
+    def denied(self, src: IpInfo, dst: IpInfo) -> bool:
+        bad = self.deny.get(src.zone)
+        if not bad or dst.zone not in bad:
+            return False
+        if self.allow:
+            s = (src.segment.name if src.segment else "", src.zone)
+            d = (dst.segment.name if dst.segment else "", dst.zone)
+            if any((a, b) in self.allow for a in s for b in d):
+                return False
+        return True
+
+
+def criticality_level(value: str | int | None) -> int | None:
+    """``low|medium|high|critical`` or 1-4 → 1-4; None when the value is not one of those."""
+    if value is None:
+        return DEFAULT_CRITICALITY
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= 4 else None
+    return CRITICALITY.get(str(value).strip().lower())

@@ -1,0 +1,317 @@
+"""Detector settings from the loaded config: segments, the zone policy matrix, noise control and each
+detector's options, validated here with errors that name the key and its line.
+
+Layout (all optional; the defaults are shown)::
+
+    segments:
+      - {name: icu, cidrs: [10.20.0.0/16], zone: clinical, criticality: high}  # zone: one of ZONES
+    detectors:
+      noise:
+        window: 5m                     # same (category, src_ip, indicator) within this → one alert
+        suppress:                      # every given key must match; indicator takes * and ? globs
+          - {category: policy_ott, src: 10.20.0.0/24, indicator: "*.zalo.me", rule: ..., dst: ...,
+             segment: wards, dst_segment: ..., comment: "approved by the board"}
+      feedmatch: {enabled: true}
+      remote_access: {enabled: true}
+      ott: {enabled: true, zones: [clinical, his, emr, pacs, lis]}
+      plaintext: {enabled: true}
+      weak_password: {enabled: true}
+      segmentation:
+        enabled: true
+        deny: {guest: [his, emr, pacs, lis, clinical, server, admin, airgap]}   # replaces the default
+        allow: [{from: guest, to: dmz-portal}]      # exceptions, by zone or segment name
+      airgap: {enabled: true}
+      dns_bypass:
+        enabled: true
+        resolvers: [10.40.0.53]        # the hospital's resolvers (and their forwarders)
+        exempt_zones: [guest]          # unmanaged devices
+        doh_lists: [../shared/testdata/misp-warninglists/lists/public-dns-hostname/list.json]
+
+Other sections under ``detectors`` (dga, tunnel, beacon, sigma, …) belong to other detectors and are
+left alone here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wardwatch.alerts import CATEGORIES
+from wardwatch.config import Config, ConfigError, KeyPath
+
+from . import lists
+from .segments import ZONES, SegmentMap, ZonePolicy, criticality_level
+
+POLICY_DETECTORS = (
+    "feedmatch",
+    "remote_access",
+    "ott",
+    "plaintext",
+    "weak_password",
+    "segmentation",
+    "airgap",
+    "dns_bypass",
+)
+DEFAULT_OTT_ZONES = ("clinical", "his", "emr", "pacs", "lis")
+DEFAULT_WINDOW = 300.0
+_KEYS: dict[str, tuple[str, ...]] = {
+    "noise": ("window", "suppress"),
+    "feedmatch": ("enabled",),
+    "remote_access": ("enabled",),
+    "ott": ("enabled", "zones"),
+    "plaintext": ("enabled",),
+    "weak_password": ("enabled",),
+    "segmentation": ("enabled", "deny", "allow"),
+    "airgap": ("enabled",),
+    "dns_bypass": ("enabled", "resolvers", "exempt_zones", "doh_lists"),
+}
+_SUPPRESS_KEYS = ("category", "src", "dst", "indicator", "rule", "segment", "dst_segment", "comment")
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One pattern of the suppression list; every key it sets must match."""
+
+    category: str | None = None
+    rule: str | None = None
+    indicator: str | None = None
+    src: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | str | None = None
+    dst: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | str | None = None
+    segment: str | None = None
+    dst_segment: str | None = None
+    comment: str = ""
+
+
+@dataclass
+class Settings:
+    segments: SegmentMap
+    zones: ZonePolicy = field(default_factory=ZonePolicy)
+    enabled: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(POLICY_DETECTORS, True))
+    window: float = DEFAULT_WINDOW
+    suppress: tuple[Suppression, ...] = ()
+    ott_zones: frozenset[str] = frozenset(DEFAULT_OTT_ZONES)
+    resolvers: frozenset[str] = frozenset()
+    dns_exempt_zones: frozenset[str] = frozenset(("guest",))
+    extra_doh: frozenset[str] = frozenset()  # exact names from doh_lists
+
+    @classmethod
+    def default(cls) -> Settings:
+        return cls(segments=SegmentMap([]))
+
+
+class _V:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def err(self, kp: KeyPath, msg: str) -> ConfigError:
+        return self.config.error(kp, msg)
+
+    def mapping(self, v: Any, kp: KeyPath) -> dict[str, Any]:
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise self.err(kp, f"expected a mapping, got {type(v).__name__}")
+        return v
+
+    def seq(self, v: Any, kp: KeyPath) -> list[Any]:
+        if v is None:
+            return []
+        if isinstance(v, str):
+            return [v]
+        if not isinstance(v, list):
+            raise self.err(kp, f"expected a list, got {type(v).__name__}")
+        return v
+
+    def keys(self, d: dict[str, Any], kp: KeyPath, known: tuple[str, ...]) -> None:
+        for k in d:
+            if k not in known:
+                raise self.err((*kp, k), f"unknown key (expected one of {', '.join(known)})")
+
+    def boolean(self, v: Any, kp: KeyPath) -> bool:
+        if not isinstance(v, bool):
+            raise self.err(kp, f"expected true or false, got {v!r}")
+        return v
+
+    def zone(self, v: Any, kp: KeyPath, extra: tuple[str, ...] = ()) -> str:
+        s = str(v).strip().lower() if isinstance(v, str) else None
+        if s not in ZONES + extra:
+            raise self.err(kp, f"unknown zone {v!r} (expected one of {', '.join(ZONES + extra)})")
+        return s
+
+    def duration(self, v: Any, kp: KeyPath) -> float:
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
+            return float(v)
+        if isinstance(v, str) and v.strip():
+            s = v.strip().lower()
+            unit = units.get(s[-1])
+            try:
+                return float(s[:-1]) * unit if unit else float(s)
+            except ValueError:
+                pass
+        raise self.err(kp, f"expected a duration such as 300, 5m or 1h, got {v!r}")
+
+    def ip(self, v: Any, kp: KeyPath) -> str:
+        try:
+            return str(ipaddress.ip_address(str(v).strip()))
+        except ValueError:
+            raise self.err(kp, f"not an IP address: {v!r}") from None
+
+    def nets(self, v: Any, kp: KeyPath) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        out = []
+        for i, c in enumerate(self.seq(v, kp)):
+            try:
+                out.append(ipaddress.ip_network(str(c).strip(), strict=False))
+            except ValueError:
+                raise self.err((*kp, i) if isinstance(v, list) else kp, f"not an address or CIDR: {c!r}") from None
+        return tuple(out)
+
+
+def _segments(v: _V, config: Config) -> SegmentMap:
+    rows = []
+    for i, s in enumerate(config.segments):
+        zone = v.zone(s.zone, ("segments", i, "zone")) if s.zone is not None else None
+        crit = criticality_level(s.criticality)
+        if crit is None:
+            raise v.err(
+                ("segments", i, "criticality"),
+                f"expected low, medium, high, critical or 1-4, got {s.criticality!r}",
+            )
+        rows.append((s.name, s.cidrs, zone, crit))
+    return SegmentMap(rows)
+
+
+def _suppression(v: _V, raw: Any, kp: KeyPath, segments: SegmentMap) -> Suppression:
+    d = v.mapping(raw, kp)
+    v.keys(d, kp, _SUPPRESS_KEYS)
+    if not any(k in d for k in _SUPPRESS_KEYS if k != "comment"):
+        raise v.err(kp, "a suppression needs at least one of " + ", ".join(_SUPPRESS_KEYS[:-1]))
+    cat = d.get("category")
+    if cat is not None and cat not in CATEGORIES:
+        raise v.err((*kp, "category"), f"unknown category {cat!r} (expected one of {', '.join(CATEGORIES)})")
+    for k in ("segment", "dst_segment"):
+        if d.get(k) is not None and str(d[k]) not in segments.segments:
+            raise v.err((*kp, k), f"no segment named {d[k]!r}")
+    addr: dict[str, Any] = {}
+    for k in ("src", "dst"):
+        if d.get(k) is not None:
+            addr[k] = v.nets(d[k], (*kp, k))
+    return Suppression(
+        category=cat,
+        rule=str(d["rule"]) if d.get("rule") is not None else None,
+        indicator=str(d["indicator"]).lower() if d.get("indicator") is not None else None,
+        src=addr.get("src"),
+        dst=addr.get("dst"),
+        segment=str(d["segment"]) if d.get("segment") is not None else None,
+        dst_segment=str(d["dst_segment"]) if d.get("dst_segment") is not None else None,
+        comment=str(d.get("comment") or ""),
+    )
+
+
+def load_settings(config: Config) -> Settings:
+    """Validate the detector part of ``config``; raises ``ConfigError`` naming the key and line."""
+    v = _V(config)
+    segments = _segments(v, config)
+    det = config.detectors
+    sec: dict[str, dict[str, Any]] = {}
+    for name, known in _KEYS.items():
+        d = v.mapping(det.get(name), ("detectors", name))
+        v.keys(d, ("detectors", name), known)
+        sec[name] = d
+    enabled = {}
+    for name in POLICY_DETECTORS:
+        e = sec[name].get("enabled", True)
+        enabled[name] = v.boolean(e, ("detectors", name, "enabled"))
+
+    noise = sec["noise"]
+    window = v.duration(noise.get("window", DEFAULT_WINDOW), ("detectors", "noise", "window"))
+    suppress = tuple(
+        _suppression(v, s, ("detectors", "noise", "suppress", i), segments)
+        for i, s in enumerate(v.seq(noise.get("suppress"), ("detectors", "noise", "suppress")))
+    )
+
+    seg = sec["segmentation"]
+    deny = None
+    if "deny" in seg:
+        deny = {}
+        kp = ("detectors", "segmentation", "deny")
+        for src, dsts in v.mapping(seg["deny"], kp).items():
+            z = v.zone(src, (*kp, src))
+            if dsts in ("all", "*"):
+                deny[z] = set(ZONES) - {z}
+            else:
+                deny[z] = {v.zone(d, (*kp, src, i)) for i, d in enumerate(v.seq(dsts, (*kp, src)))}
+    allow = []
+    names = set(ZONES) | set(segments.segments)
+    for i, a in enumerate(v.seq(seg.get("allow"), ("detectors", "segmentation", "allow"))):
+        kp = ("detectors", "segmentation", "allow", i)
+        d = v.mapping(a, kp)
+        v.keys(d, kp, ("from", "to", "comment"))
+        for k in ("from", "to"):
+            if str(d.get(k)) not in names:
+                raise v.err((*kp, k), f"{d.get(k)!r} is neither a zone nor a segment name")
+        allow.append((str(d["from"]), str(d["to"])))
+
+    ott = sec["ott"]
+    ott_zones = frozenset(
+        v.zone(z, ("detectors", "ott", "zones", i))
+        for i, z in enumerate(v.seq(ott.get("zones", list(DEFAULT_OTT_ZONES)), ("detectors", "ott", "zones")))
+    )
+
+    dns = sec["dns_bypass"]
+    kp = ("detectors", "dns_bypass")
+    resolvers = frozenset(v.ip(r, (*kp, "resolvers", i)) for i, r in enumerate(v.seq(dns.get("resolvers"), (*kp, "resolvers"))))
+    exempt = frozenset(
+        v.zone(z, (*kp, "exempt_zones", i)) for i, z in enumerate(v.seq(dns.get("exempt_zones", ["guest"]), (*kp, "exempt_zones")))
+    )
+    extra: set[str] = set()
+    for i, p in enumerate(v.seq(dns.get("doh_lists"), (*kp, "doh_lists"))):
+        path = Path(str(p)).expanduser()
+        if not path.is_absolute():
+            path = (config.path.parent / path).resolve()
+        try:
+            extra.update(lists.read_name_list(path))
+        except lists.ListError as e:
+            raise v.err((*kp, "doh_lists", i), str(e)) from None
+
+    return Settings(
+        segments=segments,
+        zones=ZonePolicy(deny, allow),
+        enabled=enabled,
+        window=window,
+        suppress=suppress,
+        ott_zones=ott_zones,
+        resolvers=resolvers,
+        dns_exempt_zones=exempt,
+        extra_doh=frozenset(extra),
+    )
+
+
+def _in(ip: str | None, nets: Any) -> bool:
+    if ip is None:
+        return False
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(a.version == n.version and a in n for n in nets)
+
+
+def suppressed(s: Suppression, alert: Any) -> bool:
+    """Does suppression ``s`` silence ``alert`` (a ``wardwatch.alerts.Alert``)?"""
+    if s.category is not None and alert.category != s.category:
+        return False
+    if s.rule is not None and alert.rule != s.rule:
+        return False
+    if s.segment is not None and alert.segment != s.segment:
+        return False
+    if s.dst_segment is not None and alert.dst_segment != s.dst_segment:
+        return False
+    if s.indicator is not None and not fnmatch.fnmatchcase(str(alert.indicator).lower(), s.indicator):
+        return False
+    if s.src is not None and not _in(alert.src_ip, s.src):
+        return False
+    return not (s.dst is not None and not _in(alert.dst_ip, s.dst))
