@@ -21,11 +21,58 @@ import tracemalloc
 from wardwatch.threatfeeds import IndexBuilder
 from wardwatch.threatfeeds.formats import FORMATS
 
-TLDS = ["com", "net", "org", "ru", "xyz", "top", "info", "vn", "com.vn", "cn", "io", "online", "site", "co.uk"]
-WORDS = ["mail", "secure", "login", "update", "cdn", "api", "portal", "pay", "bank", "cloud", "app", "data",
-         "track", "srv", "host", "online", "shop", "my", "web", "net"]
-POPULAR = ["google.com", "microsoft.com", "windowsupdate.com", "apple.com", "akamaiedge.net", "cloudflare.net",
-           "amazonaws.com", "office365.com", "facebook.com", "hospital.vn", "gov.vn", "zalo.me"]
+TLDS = [
+    "com",
+    "net",
+    "org",
+    "ru",
+    "xyz",
+    "top",
+    "info",
+    "vn",
+    "com.vn",
+    "cn",
+    "io",
+    "online",
+    "site",
+    "co.uk",
+]
+WORDS = [
+    "mail",
+    "secure",
+    "login",
+    "update",
+    "cdn",
+    "api",
+    "portal",
+    "pay",
+    "bank",
+    "cloud",
+    "app",
+    "data",
+    "track",
+    "srv",
+    "host",
+    "online",
+    "shop",
+    "my",
+    "web",
+    "net",
+]
+POPULAR = [
+    "google.com",
+    "microsoft.com",
+    "windowsupdate.com",
+    "apple.com",
+    "akamaiedge.net",
+    "cloudflare.net",
+    "amazonaws.com",
+    "office365.com",
+    "facebook.com",
+    "hospital.vn",
+    "gov.vn",
+    "zalo.me",
+]
 
 
 def label(rng: random.Random) -> str:
@@ -108,6 +155,7 @@ def main() -> None:
     gc.collect()
     held, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    assert index.counts()["domains"] == n
 
     print(f"indicators (domains)     {n:>12,}")
     print(f"build (parse+index)      {build_s:>12.2f} s")

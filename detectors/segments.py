@@ -9,7 +9,7 @@ test captures and the synthetic hospital use them as public addresses.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 ZONES = ("his", "emr", "pacs", "lis", "clinical", "server", "admin", "guest", "airgap", "dmz", "iot")
@@ -61,6 +61,7 @@ class IpInfo:
     zone: str  # a ZONES entry, or INTERNET / LOCAL
     criticality: int
     external: bool  # outside every segment and every private range
+    broadcast: bool = False  # multicast or broadcast: stays on the local link, crosses no boundary
     feed: object = None  # threatfeeds Match, filled by the engine when a feed index is loaded
     ott: tuple[str, str] | None = None  # (app, listed CIDR) when the address is an OTT app's
 
@@ -89,6 +90,8 @@ class SegmentMap:
         nets.sort(key=lambda t: -t[0].prefixlen)
         self._nets = nets
         self._cache: dict[str, IpInfo] = {}
+        # called once per new address (the engine adds feed and OTT lookups here)
+        self.annotators: list[Callable[[IpInfo], None]] = []
 
     def __len__(self) -> int:
         return len(self.segments)
@@ -116,6 +119,9 @@ class SegmentMap:
         else:
             local = addr is None or any(addr.version == n.version and addr in n for n in _LOCAL_NETS)
             out = IpInfo(ip, None, LOCAL if local else INTERNET, DEFAULT_CRITICALITY, external=not local)
+        out.broadcast = addr is not None and (addr.is_multicast or str(addr) == "255.255.255.255")
+        for hook in self.annotators:
+            hook(out)
         self._cache[ip] = out
         return out
 

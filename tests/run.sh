@@ -33,7 +33,7 @@ step "pip install -e .[test]"
 
 # --- lint
 step "ruff check"
-"$PY" -m ruff check -q . || failed+=("ruff check")
+"$PY" -m ruff check -q --output-format concise . || failed+=("ruff check")
 # Formatting is reported, not enforced: parts of the tree predate `ruff format`.
 unformatted="$("$PY" -m ruff format --check . 2>/dev/null | grep -c '^Would reformat' || true)"
 [ "$unformatted" = 0 ] || echo "note: ruff format would reformat $unformatted file(s) (not enforced)"
@@ -41,8 +41,8 @@ unformatted="$("$PY" -m ruff format --check . 2>/dev/null | grep -c '^Would refo
 # --- types. setup.py maps folders to modules (ingest/ -> wardwatch.ingest), which mypy cannot see in
 # the source tree, so type-check an installed copy and print the errors with the source paths.
 step "mypy -p wardwatch"
-work="${TMPDIR:-/tmp}/wardwatch-mypy"
-rm -rf "$work/src" "$work/site"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src"
 # Build from a copy: an in-tree build would leave build/ and egg-info behind in the repo.
 tar -C "$ROOT" --exclude=./.git --exclude=./bench/out --exclude=./build --exclude='*.egg-info' \
@@ -66,7 +66,7 @@ for node in ast.walk(tree):
             print(module, folder)
 PYEOF
 )
-    mypy_out="$(cd "$work/site" && "$PY" -m mypy --config-file "$ROOT/pyproject.toml" --cache-dir "$work/cache" \
+    mypy_out="$(cd "$work/site" && "$PY" -m mypy --config-file "$ROOT/pyproject.toml" --cache-dir "${TMPDIR:-/tmp}/wardwatch-mypy-cache" \
         --no-error-summary -p wardwatch 2>&1)"
     mypy_rc=$?
     [ -n "$mypy_out" ] && printf '%s\n' "$mypy_out" | sed "${sed_args[@]}"

@@ -101,7 +101,7 @@ def _attempt(url: str, headers: dict[str, str], policy: FetchPolicy) -> Fetched:
             return Fetched(True, status=304)
         retryable = e.code >= 500 or e.code in (408, 429)
         raise FetchError(f"HTTP {e.code}", retryable=retryable) from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise FetchError("timeout") from None
     except http.client.IncompleteRead as e:
         raise FetchError(f"truncated body: {len(e.partial)} bytes then the connection closed") from None

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from wardwatch.config import Config, FeedConfig
+from wardwatch.config import Config
 
 from . import unpack
 from .formats import FormatError
@@ -20,6 +20,7 @@ from .model import FeedStats
 from .store import FeedStore, UpdateResult, entries, update_feed
 
 log = logging.getLogger(__name__)
+_UNREADABLE = (FormatError, unpack.UnpackError, OSError)
 
 
 def update_feeds(
@@ -36,15 +37,6 @@ def update_feeds(
             continue
         out.append(update_feed(store, feed, force=force, sleep=sleep))
     return out
-
-
-def _read(builder_add: Callable[[], FeedStats], feed: FeedConfig) -> FeedStats | None:
-    try:
-        return builder_add()
-    except (FormatError, unpack.UnpackError, OSError) as e:
-        # snapshots were validated when stored; this is a local file that went bad since
-        log.warning("feed %s: unreadable (%s); it adds nothing to this index", feed.name, e)
-        return None
 
 
 def build_index(config: Config, update_local: bool = True) -> FeedIndex:
@@ -66,7 +58,10 @@ def build_index(config: Config, update_local: bool = True) -> FeedIndex:
         b.add_allow("config (exact)", [(e.value, None, None) for e in inline if e.exact], exact=True)
     allow_feeds = [f for f in config.all_feeds if f.kind == "allow" and f.enabled]
     for src in allow_feeds:
-        _read(lambda src=src: b.add_allow(src.name, entries(src, store.parts(src)), exact=src.match == "exact"), src)
+        try:
+            b.add_allow(src.name, entries(src, store.parts(src)), exact=src.match == "exact")
+        except _UNREADABLE as e:
+            log.warning("allow-list %s: unreadable (%s); it adds nothing to this index", src.name, e)
     for feed in config.feeds:
         if feed.kind != "block" or not feed.enabled:
             continue
@@ -75,9 +70,11 @@ def build_index(config: Config, update_local: bool = True) -> FeedIndex:
         if not store.has_snapshot(feed.name) and not (feed.path and feed.path.exists()):
             stats.warnings.append("no snapshot yet: run `wardwatch feeds update`")
         elif meta.get("last_error"):
-            stats.warnings.append(f"last update failed ({meta['last_error']}); using the copy from {meta.get('fetched_at')}")
-        _read(
-            lambda feed=feed, stats=stats, meta=meta: b.add_feed(
+            stats.warnings.append(
+                f"last update failed ({meta['last_error']}); using the copy from {meta.get('fetched_at')}"
+            )
+        try:
+            b.add_feed(
                 feed.name,
                 entries(feed, store.parts(feed)),
                 tags=feed.tags,
@@ -85,9 +82,11 @@ def build_index(config: Config, update_local: bool = True) -> FeedIndex:
                 url_hosts_exact=feed.url_hosts == "exact",
                 seen=meta.get("fetched_at"),
                 stats=stats,
-            ),
-            feed,
-        )
+            )
+        except _UNREADABLE as e:
+            # snapshots were validated when stored; this is a local file that went bad since
+            log.warning("feed %s: unreadable (%s); it adds only what was read before the error", feed.name, e)
+            stats.warnings.append(f"unreadable: {e}")
         if stats not in b.stats:
             b.stats.append(stats)
     return b.build()

@@ -163,7 +163,9 @@ def _judge(feed: FeedConfig, a: Assessment, previous: int | None) -> str | None:
     return None
 
 
-def _accept(store: FeedStore, feed: FeedConfig, body: bytes, file_name: str, meta: dict, extra: dict) -> UpdateResult:
+def _accept(
+    store: FeedStore, feed: FeedConfig, body: bytes, file_name: str, meta: dict, extra: dict
+) -> UpdateResult:
     try:
         a = assess(feed, unpack.parts(file_name, body, feed.max_size))
     except unpack.UnpackError as e:
@@ -190,7 +192,9 @@ def _accept(store: FeedStore, feed: FeedConfig, body: bytes, file_name: str, met
     return UpdateResult(feed.name, "updated", "", a.accepted, dict(a.rejected), now)
 
 
-def _keep(store: FeedStore, feed: FeedConfig, meta: dict, problem: str, a: Assessment | None = None) -> UpdateResult:
+def _keep(
+    store: FeedStore, feed: FeedConfig, meta: dict, problem: str, a: Assessment | None = None
+) -> UpdateResult:
     now = _now_iso()
     had = store.has_snapshot(feed.name)
     store.write_meta(feed.name, {**meta, "last_error": problem, "last_error_at": now, "checked_at": now})
@@ -231,16 +235,24 @@ def update_feed(
         st = feed.path.stat()
         stamp = {"mtime": st.st_mtime, "source_size": st.st_size}
         if not force and store.has_snapshot(feed.name) and all(meta.get(k) == v for k, v in stamp.items()):
-            return UpdateResult(feed.name, "not-modified", "", int(meta.get("accepted") or 0), {}, meta.get("fetched_at"))
+            return UpdateResult(
+                feed.name, "not-modified", "", int(meta.get("accepted") or 0), {}, meta.get("fetched_at")
+            )
         body, file_name = copy
         return _accept(store, feed, body, file_name, meta, stamp)
 
     assert feed.url is not None
     if not force and store.has_snapshot(feed.name):
         fetched_at = meta.get("checked_at")
-        age = time.time() - datetime.strptime(fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() if fetched_at else None
+        age = (
+            time.time() - datetime.strptime(fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+            if fetched_at
+            else None
+        )
         if age is not None and age < feed.refresh:
-            return UpdateResult(feed.name, "fresh", "", int(meta.get("accepted") or 0), {}, meta.get("fetched_at"))
+            return UpdateResult(
+                feed.name, "fresh", "", int(meta.get("accepted") or 0), {}, meta.get("fetched_at")
+            )
     policy = FetchPolicy(feed.timeout, feed.retries, feed.backoff, max(feed.backoff, 60.0), feed.max_size)
     have = store.has_snapshot(feed.name)
     try:
@@ -255,6 +267,10 @@ def update_feed(
         return _keep(store, feed, meta, e.reason)
     if got.not_modified:
         store.write_meta(feed.name, {**meta, "checked_at": _now_iso(), "last_error": None})
-        return UpdateResult(feed.name, "not-modified", "", int(meta.get("accepted") or 0), {}, meta.get("fetched_at"))
+        return UpdateResult(
+            feed.name, "not-modified", "", int(meta.get("accepted") or 0), {}, meta.get("fetched_at")
+        )
     file_name = feed.url.rstrip("/").rsplit("/", 1)[-1] or feed.name
-    return _accept(store, feed, got.body, file_name, meta, {"etag": got.etag, "last_modified": got.last_modified})
+    return _accept(
+        store, feed, got.body, file_name, meta, {"etag": got.etag, "last_modified": got.last_modified}
+    )

@@ -334,7 +334,9 @@ def _feed(r: _Reader, raw: Any, kp: KeyPath, kind: str, default_name: str | None
         kind=kind,
         refresh=r.duration(d.get("refresh", "6h"), (*kp, "refresh")),
         confidence=(
-            r.integer(d["confidence"], (*kp, "confidence"), 0, 100) if d.get("confidence") is not None else None
+            r.integer(d["confidence"], (*kp, "confidence"), 0, 100)
+            if d.get("confidence") is not None
+            else None
         ),
         tags=tags,
         timeout=r.duration(d.get("timeout", 30), (*kp, "timeout")),

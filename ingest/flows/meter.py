@@ -350,30 +350,15 @@ class FlowMeter:
         fast_segs = [si for si, c in enumerate(seg_conn) if c is not None]
         if not fast_segs:
             return
-        # TCP sequence bookkeeping needs each segment's stored references first.
-        tcp_segs: list[int] = []
-        refs: list[tuple[int, int, int, int, int]] = []
-        for si in fast_segs:
-            conn = seg_conn[si]
-            if conn.kind == KIND_TCP:  # type: ignore[union-attr]
-                if seg_from_a[si] == conn.orig_a:  # type: ignore[union-attr]
-                    ep, peer = conn.o, conn.r  # type: ignore[union-attr]
-                else:
-                    ep, peer = conn.r, conn.o  # type: ignore[union-attr]
-                tcp_segs.append(si)
-                refs.append((ep.sref, ep.sabs, ep.last, peer.aref, peer.aabs))
+        tcp_segs = [si for si in fast_segs if seg_conn[si].kind == KIND_TCP]  # type: ignore[union-attr]
         tcp = None
         if tcp_segs:
             sel = np.array(tcp_segs, dtype=np.int64)
             pos, seg_id, first = segment_positions(ss[sel], seg_end[sel])
             rows = order[pos]
-            ref = np.array(refs, dtype=np.int64).reshape(-1, 5)
             tcp = tcp_segments(
-                pos, seg_id, first, rows, batch.tcp_seq[rows], batch.tcp_ack[rows], batch.payload_len[rows],
-                batch.tcp_win[rows], ref[:, 0], ref[:, 1], ref[:, 2], ref[:, 3], ref[:, 4],
+                seg_id, first, rows, batch.tcp_seq[rows], batch.tcp_ack[rows], batch.payload_len[rows], batch.tcp_win[rows]
             )  # fmt: skip
-            first_l = tcp.first.tolist()
-            n_rows = len(rows)
             scaled = (np.array(tcp.rx) + np.array(tcp.gaps) + np.array(tcp.w0)).tolist()
 
         plen_s = batch.payload_len[order].astype(np.int64)
@@ -410,6 +395,19 @@ class FlowMeter:
                 continue
             assert tcp is not None
             i += 1
+            # Place the segment in the endpoint's unwrapped sequence space (see conn.unwrap).
+            abs_first = ep.sabs + ((tcp.first_raw_seq[i] - ep.sref + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            off = abs_first - ep.last
+            first_gap = False
+            if off < 0:
+                tcp.exact(i, off)
+                scaled[i] = tcp.rx[i] + tcp.gaps[i] + tcp.w0[i]
+            elif off > 0 and tcp.first_is_data[i]:
+                first_gap = True
+                tcp.gap_flag[tcp.first[i]] = True
+                tcp.gaps[i] += 1
+                tcp.gap_bytes[i] += off
+                scaled[i] += 1
             hseen = conn.hseen
             if is_orig:
                 d_new = first_data[si] < big and "D" not in hseen
@@ -418,23 +416,29 @@ class FlowMeter:
                 d_new = first_data[si] < big and "d" not in hseen
                 a_new = first_ack[si] < big and "a" not in hseen
             if d_new or a_new or scaled[i]:
-                letters = self._fast_letters(ep, is_orig, tcp, i, first_l, n_rows, first_data[si] if d_new else big,
+                letters = self._fast_letters(ep, is_orig, tcp, i, first_data[si] if d_new else big,
                                              first_ack[si] if a_new else big)  # fmt: skip
                 if conn.fid in pending:
                     pending[conn.fid][1].extend(letters)
                 else:
                     pending[conn.fid] = (conn, letters)
+            if first_gap:
+                tcp.gap_flag[tcp.first[i]] = False
             ep.sref = tcp.last_raw_seq[i]
-            ep.sabs = tcp.last_abs_seq[i]
-            ep.last = tcp.new_last[i]
+            ep.sabs = abs_first + tcp.last_rel_seq[i]
+            end = abs_first + tcp.max_rel_end[i]
+            if end > ep.last:
+                ep.last = end
+            raw_ack = tcp.last_raw_ack[i]
             if peer.state == INACTIVE:  # Zeek re-initialises the silent side from each ACK
-                raw_ack = tcp.last_raw_ack[i]
                 peer.init_seq(raw_ack - 1, raw_ack - 1)
             else:
-                peer.aref = tcp.last_raw_ack[i]
-                peer.aabs = tcp.last_abs_ack[i]
-                if tcp.max_ack[i] > peer.ack:
-                    peer.ack = tcp.max_ack[i]
+                ack0 = peer.aabs + ((tcp.first_raw_ack[i] - peer.aref + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+                peer.aref = raw_ack
+                peer.aabs = ack0 + tcp.last_rel_ack[i]
+                top = ack0 + tcp.max_rel_ack[i]
+                if top > peer.ack:
+                    peer.ack = top
         for conn, letters in pending.values():
             letters.sort()
             for _, letter in letters:
@@ -445,8 +449,7 @@ class FlowMeter:
 
     @staticmethod
     def _fast_letters(
-        ep: Endpoint, is_orig: bool, tcp: TcpSegments, i: int, first_l: list[int], n_rows: int,
-        data_row: int, ack_row: int,
+        ep: Endpoint, is_orig: bool, tcp: TcpSegments, i: int, data_row: int, ack_row: int,
     ) -> list[tuple[int, str]]:  # fmt: skip
         """(row, letter) history entries of a fast segment; updates the scaled-letter counters."""
         letters: list[tuple[int, str]] = []
@@ -454,8 +457,7 @@ class FlowMeter:
             letters.append((data_row, "D" if is_orig else "d"))
         if ack_row < 1 << 62:
             letters.append((ack_row, "A" if is_orig else "a"))
-        start = first_l[i]
-        end = first_l[i + 1] if i + 1 < len(first_l) else n_rows
+        start, end = tcp.bounds(i)
         count = tcp.rx[i]
         if count:
             while ep.rx_thr <= ep.rx_cnt + count:

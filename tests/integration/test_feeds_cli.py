@@ -20,9 +20,9 @@ def cfg(tmp_path: Path) -> Path:
     p.write_text(
         f"""data_dir: state
 feeds:
-  - {{name: tf, path: {DATA / 'threatfox.csv'}, format: threatfox-csv, tags: [abuse.ch]}}
-  - {{name: doms, path: {DATA / 'domains.txt'}, format: domains, confidence: 60, min_valid: 0.2}}
-  - {{name: drop, path: {DATA / 'spamhaus-drop.txt'}, format: spamhaus-drop}}
+  - {{name: tf, path: {DATA / "threatfox.csv"}, format: threatfox-csv, tags: [abuse.ch]}}
+  - {{name: doms, path: {DATA / "domains.txt"}, format: domains, confidence: 60, min_valid: 0.2}}
+  - {{name: drop, path: {DATA / "spamhaus-drop.txt"}, format: spamhaus-drop}}
 allowlist:
   - ok.bad.example
 """
@@ -37,12 +37,28 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]
 
 
 def test_check(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, lines = run(capsys, "feeds", "check", "--config", str(cfg), "cdn.bad.example", "notbad.example",
-                    "x.ok.bad.example", "185.220.101.4", "1.10.16.5", "http://c2-panel.example/x")
+    rc, lines = run(
+        capsys,
+        "feeds",
+        "check",
+        "--config",
+        str(cfg),
+        "cdn.bad.example",
+        "notbad.example",
+        "x.ok.bad.example",
+        "185.220.101.4",
+        "1.10.16.5",
+        "http://c2-panel.example/x",
+    )
     assert rc == 0
     assert [(x["input"], x["match"]) for x in lines] == [
-        ("cdn.bad.example", True), ("notbad.example", False), ("x.ok.bad.example", False),
-        ("185.220.101.4", True), ("1.10.16.5", True), ("http://c2-panel.example/x", True)]
+        ("cdn.bad.example", True),
+        ("notbad.example", False),
+        ("x.ok.bad.example", False),
+        ("185.220.101.4", True),
+        ("1.10.16.5", True),
+        ("http://c2-panel.example/x", True),
+    ]
     first = lines[0]
     assert first["indicator"] == "bad.example" and first["feeds"] == ["doms"] and first["confidence"] == 60
     assert lines[1] == {"input": "notbad.example", "match": False, "indicator": None, "feeds": []}

@@ -3,6 +3,7 @@ empty bodies, garbage, a 90% shrink. A feed that goes bad never empties the live
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import threading
 import time
@@ -11,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from wardwatch.threatfeeds import FeedStore, LiveIndex, update_feeds
 
 from wardwatch.config import parse_config
-from wardwatch.threatfeeds import FeedStore, LiveIndex, update_feeds
 
 GOOD = "".join(f"bad{i}.example\n" for i in range(100)).encode()
 
@@ -43,10 +44,8 @@ class Handler(BaseHTTPRequestHandler):
         length = len(body) * 2 if mode == "truncate" else len(body)
         self.send_header("Content-Length", str(length))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         if mode == "truncate":
             self.close_connection = True
 
@@ -115,7 +114,9 @@ BAD_ANSWERS = {
 
 
 @pytest.mark.parametrize("failure", list(BAD_ANSWERS))
-def test_bad_feed_never_empties_the_live_index(tmp_path: Path, server: tuple[str, Script], failure: str) -> None:
+def test_bad_feed_never_empties_the_live_index(
+    tmp_path: Path, server: tuple[str, Script], failure: str
+) -> None:
     base, script = server
     cfg = config(tmp_path, base, max_size=3000)
     script.queue.append(ok())
@@ -158,7 +159,9 @@ def test_unreachable_server(tmp_path: Path) -> None:
 def test_local_file_that_goes_bad_keeps_last_good(tmp_path: Path) -> None:
     feed = tmp_path / "local.txt"
     feed.write_bytes(GOOD)
-    cfg = parse_config("data_dir: st\nfeeds:\n  - {name: l, path: local.txt, format: domains}\n", tmp_path / "c.yaml")
+    cfg = parse_config(
+        "data_dir: st\nfeeds:\n  - {name: l, path: local.txt, format: domains}\n", tmp_path / "c.yaml"
+    )
     live = LiveIndex(cfg)
     assert len(live.index) == 100
     feed.write_bytes(b"")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tarfile
 
+from wardwatch.threatfeeds import build_index
+
 from tests import conftest
 from wardwatch.config import parse_config
-from wardwatch.threatfeeds import build_index
 
 
 def test_all_maltrail_static_trails_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -15,7 +16,8 @@ def test_all_maltrail_static_trails_load(tmp_path) -> None:  # type: ignore[no-u
         files = [m for m in tar if m.isfile()]
     assert len(files) == 3113
     cfg = parse_config(
-        f"data_dir: st\nfeeds:\n  - {{name: maltrail, path: '{tarball}', format: maltrail}}\n", tmp_path / "c.yaml"
+        f"data_dir: st\nfeeds:\n  - {{name: maltrail, path: '{tarball}', format: maltrail}}\n",
+        tmp_path / "c.yaml",
     )
     index = build_index(cfg, update_local=False)
     [stats] = index.stats
@@ -23,8 +25,17 @@ def test_all_maltrail_static_trails_load(tmp_path) -> None:  # type: ignore[no-u
     assert stats.domains > 1_000_000 and stats.ips > 100_000 and stats.cidrs > 500
     # every reject is explained by a category; bare URL paths are most of them
     assert set(stats.rejected) <= {
-        "url-path", "invalid-domain", "non-global-ip", "public-suffix", "single-label", "tld", "wildcard",
-        "invalid-ip", "localhost", "invalid-url", "huge-cidr",
+        "url-path",
+        "invalid-domain",
+        "non-global-ip",
+        "public-suffix",
+        "single-label",
+        "tld",
+        "wildcard",
+        "invalid-ip",
+        "localhost",
+        "invalid-url",
+        "huge-cidr",
     }
     assert stats.rejected["url-path"] > 50_000
     assert stats.accepted + stats.rejected_total > 1_800_000

@@ -49,10 +49,19 @@ def test_good_config(tmp_path: Path) -> None:
     assert len(c.segments[1].cidrs) == 1
     f = c.feeds[0]
     assert (f.url, f.format, f.refresh, f.confidence, f.tags, f.max_size) == (
-        "https://urlhaus.abuse.ch/downloads/hostfile/", "hosts", 1800.0, 80, ("malware",), 10_000_000)
+        "https://urlhaus.abuse.ch/downloads/hostfile/",
+        "hosts",
+        1800.0,
+        80,
+        ("malware",),
+        10_000_000,
+    )
     assert c.feeds[1].path == tmp_path / "feeds" / "local.txt"
     assert [(e.value, e.exact) for e in c.allowlist.entries] == [
-        ("hospital.vn", False), ("10.0.0.0/8", False), ("partner.com.vn", True)]
+        ("hospital.vn", False),
+        ("10.0.0.0/8", False),
+        ("partner.com.vn", True),
+    ]
     src = c.allowlist.sources[0]
     assert src.kind == "allow" and src.match == "exact" and src.path == tmp_path / "lists" / "tranco10k.json"
     assert c.kafka is not None and c.kafka.bootstrap == "127.0.0.1:9092,127.0.0.1:9093"
@@ -78,14 +87,31 @@ def test_empty_config_has_defaults(tmp_path: Path) -> None:
             "  - name: c\n    path: c\n    format: csvv\n",
             "c.yaml:6: feeds[2].format: unknown format 'csvv' (expected one of hosts, domains,",
         ),
-        ("feeds:\n  - {name: a, format: hosts}\n", "c.yaml:2: feeds[0]: needs exactly one of 'path' or 'url'"),
-        ("feeds:\n  - name: a\n    path: x\n    format: hosts\n    urll: y\n", "c.yaml:5: feeds[0].urll: unknown key"),
+        (
+            "feeds:\n  - {name: a, format: hosts}\n",
+            "c.yaml:2: feeds[0]: needs exactly one of 'path' or 'url'",
+        ),
+        (
+            "feeds:\n  - name: a\n    path: x\n    format: hosts\n    urll: y\n",
+            "c.yaml:5: feeds[0].urll: unknown key",
+        ),
         ("feeds:\n  - {name: a, url: ftp://x, format: hosts}\n", "c.yaml:2: feeds[0].url: expected an http"),
-        ("feeds:\n  - {name: a, path: x, format: hosts, refresh: soon}\n", "c.yaml:2: feeds[0].refresh: expected a duration"),
-        ("feeds:\n  - {name: a, path: x, format: hosts, confidence: 101}\n", "c.yaml:2: feeds[0].confidence: expected an integer"),
-        ("feeds:\n  - {name: a, path: x, format: hosts}\n  - {name: a, path: y, format: hosts}\n",
-         "c.yaml:3: feeds[1].name: duplicate feed name 'a'"),
-        ("segments:\n  - name: icu\n    cidrs: [10.0.0.0/33]\n", "c.yaml:3: segments[0].cidrs[0]: not a CIDR"),
+        (
+            "feeds:\n  - {name: a, path: x, format: hosts, refresh: soon}\n",
+            "c.yaml:2: feeds[0].refresh: expected a duration",
+        ),
+        (
+            "feeds:\n  - {name: a, path: x, format: hosts, confidence: 101}\n",
+            "c.yaml:2: feeds[0].confidence: expected an integer",
+        ),
+        (
+            "feeds:\n  - {name: a, path: x, format: hosts}\n  - {name: a, path: y, format: hosts}\n",
+            "c.yaml:3: feeds[1].name: duplicate feed name 'a'",
+        ),
+        (
+            "segments:\n  - name: icu\n    cidrs: [10.0.0.0/33]\n",
+            "c.yaml:3: segments[0].cidrs[0]: not a CIDR",
+        ),
         ("segments:\n  - {name: icu}\n", "c.yaml:2: segments[0]: missing key 'cidrs'"),
         ("kafka: {topic: x}\n", "c.yaml:1: kafka: missing key 'bootstrap'"),
         ("feeds: {a: 1}\n", "c.yaml:1: feeds: expected a list"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tests import conftest
 from wardwatch.threatfeeds import IndexBuilder
 from wardwatch.threatfeeds.formats import FORMATS, FormatError
 from wardwatch.threatfeeds.formats.stix2 import pattern_values
+
+from tests import conftest
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
 
@@ -73,7 +73,9 @@ def test_urlhaus_csv_url_to_host_with_provenance() -> None:
     assert st.rejected["single-label"] == 1  # "not a url"
 
 
-@pytest.mark.parametrize("fmt,name", [("threatfox-csv", "threatfox.csv"), ("threatfox-json", "threatfox.json")])
+@pytest.mark.parametrize(
+    "fmt,name", [("threatfox-csv", "threatfox.csv"), ("threatfox-json", "threatfox.json")]
+)
 def test_threatfox_exports(fmt: str, name: str) -> None:
     ix, st = load(fmt, DATA / name)
     m = ix.match_ip("185.220.101.4")
@@ -90,7 +92,9 @@ def test_threatfox_exports(fmt: str, name: str) -> None:
 
 
 def test_threatfox_api_layout() -> None:
-    data = b'{"query_status": "ok", "data": [{"ioc": "api-c2.example", "ioc_type": "domain", "malware": "x"}]}'
+    data = (
+        b'{"query_status": "ok", "data": [{"ioc": "api-c2.example", "ioc_type": "domain", "malware": "x"}]}'
+    )
     b = IndexBuilder()
     b.add_feed("tf", FORMATS["threatfox-json"]("x.json", data))
     assert b.build().match_domain("api-c2.example") is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from wardwatch.ingest.decode.columns import split_ip
 from wardwatch.threatfeeds import Allowed, IndexBuilder
 from wardwatch.threatfeeds.model import Meta
@@ -47,10 +46,18 @@ def test_case_trailing_dot_and_idna_queries() -> None:
 
 def test_merge_across_feeds_names_them_all() -> None:
     b = IndexBuilder()
-    b.add_feed("urlhaus", [("bad.example", None, Meta(threat="emotet", reference="r1", first_seen="2026-01-02"))])
+    b.add_feed(
+        "urlhaus", [("bad.example", None, Meta(threat="emotet", reference="r1", first_seen="2026-01-02"))]
+    )
     b.add_feed(
         "threatfox",
-        [("bad.example", None, Meta(threat="qakbot", confidence=90, first_seen="2026-01-01", last_seen="2026-01-05"))],
+        [
+            (
+                "bad.example",
+                None,
+                Meta(threat="qakbot", confidence=90, first_seen="2026-01-01", last_seen="2026-01-05"),
+            )
+        ],
         tags=("c2",),
     )
     b.add_feed("urlhaus2", [("bad.example", None, None)], confidence=40)
@@ -66,8 +73,10 @@ def test_merge_across_feeds_names_them_all() -> None:
 
 
 def test_allowlist_always_wins() -> None:
-    ix = build({"f": ["hospital.vn", "evil.hospital.vn", "bad.example", "1.2.3.0/24", "5.6.7.8"]},
-               allow=["hospital.vn", "cdn.bad.example", "1.2.3.4", "5.6.7.8"])
+    ix = build(
+        {"f": ["hospital.vn", "evil.hospital.vn", "bad.example", "1.2.3.0/24", "5.6.7.8"]},
+        allow=["hospital.vn", "cdn.bad.example", "1.2.3.4", "5.6.7.8"],
+    )
     assert ix.match_domain("evil.hospital.vn") is None
     assert isinstance(ix.lookup_domain("x.evil.hospital.vn"), Allowed)
     assert ix.match_domain("x.cdn.bad.example") is None
@@ -144,8 +153,16 @@ def test_cidr_nesting_and_ipv6() -> None:
 
 def test_bulk_domain_lookup_matches_single_lookups() -> None:
     ix = build({"f": ["bad.example", "http://host.example/x"]}, allow=["ok.bad.example"])
-    names = ["cdn.bad.example", "notbad.example", "BAD.EXAMPLE.", "x.ok.bad.example", "host.example",
-             "a.host.example", "", "bad.example.vn"]
+    names = [
+        "cdn.bad.example",
+        "notbad.example",
+        "BAD.EXAMPLE.",
+        "x.ok.bad.example",
+        "host.example",
+        "a.host.example",
+        "",
+        "bad.example.vn",
+    ]
     hits = ix.match_domains(names)
     assert hits.rows.tolist() == [0, 2, 4]
     assert hits.indicators == ["bad.example", "bad.example", "host.example"]
@@ -164,3 +181,28 @@ def test_bulk_ip_lookup_over_packet_columns() -> None:
     rows, matches = ix.match_ips(hi, lo)
     assert rows.tolist() == [1, 2, 4]
     assert [m.indicator for m in matches] == ["185.220.101.4", "91.219.236.0/24", "2a0b:4d07::/32"]
+
+
+def test_bulk_equals_single_on_random_names() -> None:
+    import random
+
+    rng = random.Random(3)
+    labels = ["a", "b", "bad", "cdn", "x1", "evil", "ok"]
+    listed = {".".join(rng.choice(labels) for _ in range(rng.randint(1, 3))) + ".example" for _ in range(60)}
+    urls = [f"http://{n}/p" for n in list(listed)[:10]]
+    ix = build(
+        {"f": sorted(listed), "u": urls}, allow=["ok.example", "a.bad.example"], exact_allow=["b.example"]
+    )
+    names = []
+    for _ in range(3000):
+        n = ".".join(rng.choice(labels) for _ in range(rng.randint(1, 5))) + rng.choice(
+            [".example", ".example.", ".EXAMPLE", ".vn"]
+        )
+        names.append(n)
+    names += ["", ".", "..", "example", "a..bad.example", "xn--bnhvin-gi-t86djoe.vn"]
+    hits = ix.match_domains(names)
+    got = dict(zip(hits.rows.tolist(), hits.indicators, strict=True))
+    for row, name in enumerate(names):
+        m = ix.match_domain(name)
+        assert got.get(row) == (m.indicator if m else None), name
+    assert len(got) > 100

@@ -15,7 +15,17 @@ import orjson
 from ..model import Entry, Meta
 from ._text import FormatError, split_tags, text_lines
 
-URLHAUS_COLUMNS = ["id", "dateadded", "url", "url_status", "last_online", "threat", "tags", "urlhaus_link", "reporter"]
+URLHAUS_COLUMNS = [
+    "id",
+    "dateadded",
+    "url",
+    "url_status",
+    "last_online",
+    "threat",
+    "tags",
+    "urlhaus_link",
+    "reporter",
+]
 THREATFOX_COLUMNS = [
     "first_seen_utc",
     "ioc_id",
@@ -94,7 +104,11 @@ def _threatfox(rows: Iterable[dict], value_key: str, malware_key: str) -> Iterat
         if hint is None:
             yield (value, "unsupported", None)
             continue
-        threat = _none(row.get("malware_printable")) or _none(row.get(malware_key)) or _none(row.get("threat_type"))
+        threat = (
+            _none(row.get("malware_printable"))
+            or _none(row.get(malware_key))
+            or _none(row.get("threat_type"))
+        )
         tags = split_tags(_none(row.get("tags")))
         tt = _none(row.get("threat_type"))
         if tt:
@@ -126,5 +140,7 @@ def parse_threatfox_json(name: str, data: bytes) -> Iterator[Entry]:
         rows = doc["data"] if isinstance(doc["data"], list) else []
         return _threatfox(rows, "ioc", "malware")
     if isinstance(doc, dict):
-        return _threatfox((r for group in doc.values() if isinstance(group, list) for r in group), "ioc_value", "malware")
+        return _threatfox(
+            (r for group in doc.values() if isinstance(group, list) for r in group), "ioc_value", "malware"
+        )
     raise FormatError("ThreatFox JSON must be an object")

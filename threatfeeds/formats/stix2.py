@@ -60,7 +60,9 @@ def parse(name: str, data: bytes) -> Iterator[Entry]:
         if values is None:
             yield (pattern, "unsupported", None)
             continue
-        refs = [r.get("url") for r in obj.get("external_references") or [] if isinstance(r, dict) and r.get("url")]
+        refs = [
+            r.get("url") for r in obj.get("external_references") or [] if isinstance(r, dict) and r.get("url")
+        ]
         tags = tuple(str(t) for t in (obj.get("indicator_types") or []) + (obj.get("labels") or []))
         conf = obj.get("confidence")
         meta = Meta(

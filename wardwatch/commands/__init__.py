@@ -4,4 +4,4 @@ Commands are imported lazily by the CLI so that ``wardwatch sensor`` never pays 
 detectors or the store.
 """
 
-COMMANDS = ("sensor", "feeds")
+COMMANDS = ("sensor", "feeds", "detect", "synth")

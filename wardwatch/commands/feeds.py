@@ -72,7 +72,9 @@ def _update(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
     for r in results:
         _emit(r.as_dict())
         if r.status == "kept-last-good":
-            sys.stderr.write(f"wardwatch feeds: {r.feed}: {r.reason}; kept the last good copy from {r.snapshot_from}\n")
+            sys.stderr.write(
+                f"wardwatch feeds: {r.feed}: {r.reason}; kept the last good copy from {r.snapshot_from}\n"
+            )
         elif r.status == "failed":
             sys.stderr.write(f"wardwatch feeds: {r.feed}: {r.reason}; no good copy yet\n")
     return 1 if any(r.status == "failed" for r in results) else 0

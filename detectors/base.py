@@ -1,0 +1,97 @@
+"""What every detector sees: one batch of records grouped by log, with each record's two addresses
+already resolved to ``IpInfo`` (segment, zone, feed hit), and the protocol a detector implements.
+
+A detector is any object with ``name`` and ``detect(batch) -> list[Alert]``. Stateful detectors (the
+behavioural ones of a later issue: DGA, beacons, scans) may also have ``flush() -> list[Alert]``,
+called once at the end of the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from wardwatch.alerts import Alert
+
+from .segments import IpInfo
+
+Record = dict[str, Any]
+Pair = tuple[IpInfo, IpInfo]
+
+
+@runtime_checkable
+class Detector(Protocol):
+    name: str
+
+    def detect(self, batch: Batch) -> list[Alert]: ...
+
+
+class Batch:
+    """Records of one engine call by ``_path``; ``pairs(path)`` gives (orig, resp) infos per record."""
+
+    __slots__ = ("by_path", "_info", "_pairs", "ts_max")
+
+    def __init__(self, records: Sequence[Record], info: Callable[[str], IpInfo]) -> None:
+        by: dict[str, list[Record]] = {}
+        ts_max = 0.0
+        for r in records:
+            p = r.get("_path")
+            lst = by.get(p)  # type: ignore[arg-type]
+            if lst is None:
+                lst = by[p] = []  # type: ignore[index]
+            lst.append(r)
+            t = r.get("ts")
+            if isinstance(t, float) and t > ts_max:
+                ts_max = t
+        self.by_path = by
+        self._info = info
+        self._pairs: dict[str, list[Pair | None]] = {}
+        self.ts_max = ts_max
+
+    def records(self, path: str) -> list[Record]:
+        return self.by_path.get(path, [])
+
+    def pairs(self, path: str) -> list[Pair | None]:
+        """Per record of ``path``: (orig, resp) infos, or None when the record lacks an address."""
+        got = self._pairs.get(path)
+        if got is None:
+            info = self._info
+            got = []
+            for r in self.by_path.get(path, ()):
+                o = r.get("id.orig_h")
+                d = r.get("id.resp_h")
+                got.append((info(o), info(d)) if isinstance(o, str) and isinstance(d, str) else None)
+            self._pairs[path] = got
+        return got
+
+    def each(self, path: str) -> list[tuple[Record, IpInfo, IpInfo]]:
+        """(record, orig, resp) for the records of ``path`` that carry both addresses."""
+        return [(r, p[0], p[1]) for r, p in zip(self.records(path), self.pairs(path), strict=True) if p is not None]
+
+
+def record_id(r: Record) -> str:
+    """Identifies the evidence record: the same event seen twice (a duplicated packet that made a
+    second record) gets the same id, so the noise filter counts it once."""
+    return "{}|{}|{}|{}|{}".format(
+        r.get("_path"), r.get("uid"), r.get("trans_id", r.get("trans_depth", "")), r.get("query", ""), r.get("user", "")
+    )
+
+
+def norm_name(name: object) -> str | None:
+    """A DNS/SNI/Host name lower-cased, without trailing dot or port; None when it is not a name."""
+    if not isinstance(name, str) or not name:
+        return None
+    s = name.strip().lower()
+    if s.startswith("["):
+        return None  # IPv6 literal Host
+    if ":" in s:
+        s = s.split(":", 1)[0]
+    s = s.rstrip(".")
+    if not s or " " in s or "." not in s:
+        return None
+    return s
+
+
+def is_ip_text(s: str) -> bool:
+    """Cheap test for an answer that is an address rather than a name."""
+    return ":" in s or s.replace(".", "").isdigit()

@@ -1,0 +1,133 @@
+"""The detection engine: records in, alerts out. It resolves each address once (segment, zone, feed
+and OTT hits, cached), runs every enabled detector over the batch, and passes the alerts through
+suppression and merging.
+
+Usage::
+
+    engine = Engine.from_config(config, index)   # index: threatfeeds FeedIndex or None
+    for records in sense(paths, counters):
+        emit(engine.process(records))
+    emit(engine.flush())
+
+Later detectors (behavioural ones, Sigma) plug in with ``engine.add(detector)``: any object with
+``name`` and ``detect(batch) -> list[Alert]``, optionally ``annotate(ip_info)`` and ``flush()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from wardwatch.alerts import Alert
+from wardwatch.config import Config
+from wardwatch.counters import Counters
+from wardwatch.threatfeeds import FeedIndex
+
+from .base import Batch, Detector
+from .feedmatch import FeedMatcher
+from .noise import Merger
+from .policy import (
+    AirgapDetector,
+    DnsBypassDetector,
+    OttDetector,
+    PlaintextDetector,
+    RemoteAccessDetector,
+    SegmentationDetector,
+    WeakPasswordDetector,
+)
+from .segments import IpInfo
+from .settings import Settings, load_settings
+
+
+def build_detectors(settings: Settings, index: FeedIndex | None) -> list[Any]:
+    """Every detector of this package that the settings enable, in a fixed order."""
+    on = settings.enabled
+    out: list[Any] = []
+    if index is not None and on.get("feedmatch", True):
+        out.append(FeedMatcher(index))
+    if on.get("remote_access", True):
+        out.append(RemoteAccessDetector())
+    if on.get("ott", True):
+        out.append(OttDetector(settings.ott_zones))
+    if on.get("plaintext", True):
+        out.append(PlaintextDetector())
+    if on.get("weak_password", True):
+        out.append(WeakPasswordDetector())
+    if on.get("segmentation", True):
+        out.append(SegmentationDetector(settings.zones))
+    if on.get("airgap", True):
+        out.append(AirgapDetector())
+    if on.get("dns_bypass", True):
+        direct = bool(settings.resolvers) or len(settings.segments) > 0
+        out.append(DnsBypassDetector(settings.resolvers, settings.dns_exempt_zones, settings.extra_doh, direct))
+    return out
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        detectors: Sequence[Any] = (),
+        counters: Counters | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counters = counters if counters is not None else Counters()
+        self.segments = settings.segments
+        self.detectors: list[Any] = []
+        self.merger = Merger(settings.window, settings.suppress, self.counters)
+        for d in detectors:
+            self.add(d)
+
+    @classmethod
+    def from_config(cls, config: Config, index: FeedIndex | None = None, counters: Counters | None = None) -> Engine:
+        settings = load_settings(config)
+        return cls(settings, build_detectors(settings, index), counters)
+
+    def add(self, detector: Detector) -> None:
+        if not isinstance(detector, Detector):
+            raise TypeError(f"{detector!r} has no name/detect(batch)")
+        self.detectors.append(detector)
+        hook = getattr(detector, "annotate", None)
+        if hook is not None:
+            self.segments.annotators.append(hook)
+
+    def info(self, ip: str) -> IpInfo:
+        return self.segments.info(ip)
+
+    def detect(self, records: Sequence[dict[str, Any]]) -> list[Alert]:
+        """Raw alerts of one batch, before suppression and merging."""
+        batch = Batch(records, self.segments.info)
+        out: list[Alert] = []
+        for d in self.detectors:
+            out += d.detect(batch)
+        return out
+
+    def process(self, records: Sequence[dict[str, Any]]) -> list[Alert]:
+        """Feed one batch; returns the alerts whose merge window has closed."""
+        if not records:
+            return []
+        batch = Batch(records, self.segments.info)
+        self.counters.add("detect.records", len(records))
+        raw: list[Alert] = []
+        for d in self.detectors:
+            raw += d.detect(batch)
+        self.counters.add("detect.raw_alerts", len(raw))
+        out = self.merger.add(raw)
+        out += self.merger.expire(batch.ts_max)
+        return self._emit(out)
+
+    def flush(self) -> list[Alert]:
+        raw: list[Alert] = []
+        for d in self.detectors:
+            f = getattr(d, "flush", None)
+            if f is not None:
+                raw += f()
+        out = self.merger.add(raw)
+        out += self.merger.flush()
+        return self._emit(out)
+
+    def _emit(self, alerts: list[Alert]) -> list[Alert]:
+        alerts.sort(key=lambda a: (a.ts, a.uid))
+        for a in alerts:
+            self.counters.add(f"alerts.{a.category}", 1)
+        return alerts

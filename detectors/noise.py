@@ -1,0 +1,81 @@
+"""Noise control: suppression, then merging alerts with the same ``(category, src_ip, indicator)``
+within a window into one alert with a count and first/last seen.
+
+Windows are fixed from the first event (not sliding), so a host that keeps doing the same thing gives
+one alert per window rather than one alert forever. A window closes once the input has moved
+``lag`` seconds past its end: records arrive late (a connection is logged when it ends), and a late
+record should still join its window. Events already counted (the same record id, e.g. a record made
+twice from duplicated packets) are not counted again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wardwatch.alerts import Alert, severity_level
+from wardwatch.counters import Counters
+
+from .settings import Suppression, suppressed
+
+DEFAULT_LAG = 120.0
+
+
+class Merger:
+    def __init__(
+        self,
+        window: float,
+        suppress: Iterable[Suppression] = (),
+        counters: Counters | None = None,
+        lag: float = DEFAULT_LAG,
+    ) -> None:
+        self.window = window
+        self.suppress = tuple(suppress)
+        self.counters = counters if counters is not None else Counters()
+        self.lag = lag
+        self.open: dict[tuple[str, str, str], Alert] = {}
+
+    def add(self, alerts: Iterable[Alert]) -> list[Alert]:
+        """Take new alerts; returns those pushed out because a new window began for their key."""
+        closed: list[Alert] = []
+        for a in alerts:
+            if self.suppress and any(suppressed(s, a) for s in self.suppress):
+                self.counters.add("alerts.suppressed", 1)
+                continue
+            key = a.key
+            cur = self.open.get(key)
+            if cur is None:
+                self.open[key] = a
+                continue
+            if abs(a.ts - cur.first_seen) >= self.window and a.ts > cur.last_seen:
+                closed.append(cur)
+                self.open[key] = a
+                continue
+            self._merge(key, cur, a)
+        return closed
+
+    def _merge(self, key: tuple[str, str, str], cur: Alert, a: Alert) -> None:
+        if a.seen and a.seen <= cur.seen:
+            self.counters.add("alerts.duplicate_evidence", 1)
+            return
+        head, other = (a, cur) if (a.ts, a.uid) < (cur.ts, cur.uid) else (cur, a)
+        if head is a:
+            # the earliest event heads the alert, so the uid does not depend on arrival order
+            self.open[key] = a
+        head.count = cur.count + a.count
+        head.first_seen = min(cur.first_seen, a.first_seen)
+        head.last_seen = max(cur.last_seen, a.last_seen)
+        head.seen |= other.seen
+        if severity_level(other.severity) > severity_level(head.severity):
+            head.severity = other.severity
+        self.counters.add("alerts.merged", 1)
+
+    def expire(self, now: float) -> list[Alert]:
+        """Close the windows that ended more than ``lag`` seconds before ``now``."""
+        limit = now - self.window - self.lag
+        done = [k for k, a in self.open.items() if a.first_seen <= limit]
+        return sorted((self.open.pop(k) for k in done), key=lambda a: (a.ts, a.uid))
+
+    def flush(self) -> list[Alert]:
+        out = sorted(self.open.values(), key=lambda a: (a.ts, a.uid))
+        self.open.clear()
+        return out

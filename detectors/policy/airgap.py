@@ -1,0 +1,34 @@
+"""The secret LAN: any traffic between a host in an ``airgap`` zone and anything outside it (order
+SYT-TTH-2021: never connect the state-secret network to the internet, or anything else). Multicast and
+broadcast stay on the link and are left alone.
+
+The indicator is the far side's segment, or its address when it is outside every segment.
+"""
+
+from __future__ import annotations
+
+from wardwatch.alerts import Alert
+
+from ..base import Batch, record_id
+from ..rules import make_alert
+
+AIRGAP = "airgap"
+
+
+class AirgapDetector:
+    name = "airgap"
+
+    def detect(self, batch: Batch) -> list[Alert]:
+        out: list[Alert] = []
+        for rec, o, d in batch.each("conn"):
+            if (o.zone == AIRGAP) == (d.zone == AIRGAP) or d.broadcast:
+                continue
+            port = rec.get("id.resp_p")
+            ev = {"log": "conn", "uid": rec.get("uid"), "from_zone": o.zone, "to_zone": d.zone, "port": port,
+                  "proto": rec.get("proto"), "conn_state": rec.get("conn_state"),
+                  "direction": "outbound" if o.zone == AIRGAP else "inbound"}  # fmt: skip
+            indicator = d.segment.name if d.segment else d.ip
+            a = make_alert("policy.airgap.crossing", rec["ts"], o, d, indicator, ev, port=port)
+            a.seen.add(record_id(rec))
+            out.append(a)
+        return out

@@ -1,0 +1,61 @@
+"""OTT messaging (Zalo, Viber, Messenger, Telegram…) from clinical zones: their domains in DNS, SNI
+or Host, and their published address ranges (orders SYT-BDI-2024, SYT-TTH-2021)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from wardwatch.alerts import Alert
+
+from .. import lists
+from ..base import Batch, record_id
+from ..rules import make_alert
+from ..segments import IpInfo, parse_ip
+from .names import named_records
+
+
+class OttDetector:
+    name = "ott"
+
+    def __init__(self, zones: frozenset[str], apps: tuple[lists.App, ...] | None = None) -> None:
+        apps = apps if apps is not None else lists.ott_apps()
+        self.zones = zones
+        self.domains = lists.domain_table(apps)
+        self.nets = [(ipaddress.ip_network(c), app) for app in apps for c in app.cidrs]
+
+    def annotate(self, info: IpInfo) -> None:
+        if not info.external or not self.nets:
+            return
+        addr = parse_ip(info.ip)
+        if addr is None:
+            return
+        for net, app in self.nets:
+            if net.version == addr.version and addr in net:
+                info.ott = (app.name, str(net))
+                return
+
+    def detect(self, batch: Batch) -> list[Alert]:
+        out: list[Alert] = []
+        zones = self.zones
+        lookup = self.domains.lookup
+        for rec, o, d, path, name in named_records(batch):
+            if o.zone not in zones:
+                continue
+            hit = lookup(name)
+            if hit is None:
+                continue
+            listed, app = hit
+            ev = {"observed": name, "log": path, "uid": rec.get("uid"), "app": app.name, "source": app.source}
+            a = make_alert("policy.ott.domain", rec["ts"], o, d, listed, ev, app=app.name, observed=name)
+            a.seen.add(record_id(rec))
+            out.append(a)
+        for rec, o, d in batch.each("conn"):
+            if d.ott is None or o.zone not in zones:
+                continue
+            app_name, cidr = d.ott
+            ev = {"observed": d.ip, "log": "conn", "uid": rec.get("uid"), "app": app_name, "cidr": cidr,
+                  "port": rec.get("id.resp_p"), "proto": rec.get("proto")}  # fmt: skip
+            a = make_alert("policy.ott.ip", rec["ts"], o, d, cidr, ev, app=app_name)
+            a.seen.add(record_id(rec))
+            out.append(a)
+        return out
