@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 
 from ..decode.columns import join_ip
 
@@ -21,6 +22,8 @@ KIND_NAMES = ("tcp", "udp", "icmp", "unknown_transport")
 INF = math.inf
 M32 = 0xFFFFFFFF
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_B62_TABLE = bytes(B62[i % 62].encode()[0] for i in range(256))  # digest byte -> base62 character
+_UID_FORMAT = struct.Struct("<BQQHQQHd")
 
 
 def unwrap(ref_raw: int, ref_abs: int, raw: int) -> int:
@@ -142,13 +145,10 @@ class Conn:
 
     def make_uid(self) -> str:
         """ "C" + 17 base62 characters from the 5-tuple and start time: the same capture gives the same uid."""
-        text = f"{self.proto}|{self.orig_h}|{self.orig_p}|{self.resp_h}|{self.resp_p}|{self.start_ts!r}"
-        value = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=16).digest(), "big")
-        chars = []
-        for _ in range(17):
-            value, digit = divmod(value, 62)
-            chars.append(B62[digit])
-        return "C" + "".join(chars)
+        packed = _UID_FORMAT.pack(
+            self.proto, *self.orig_h, self.orig_p & 0xFFFF, *self.resp_h, self.resp_p & 0xFFFF, self.start_ts
+        )
+        return "C" + hashlib.blake2b(packed, digest_size=17).digest().translate(_B62_TABLE).decode()
 
     # -- record --------------------------------------------------------------------------------
     def conn_state(self) -> str:

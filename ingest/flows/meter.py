@@ -179,10 +179,12 @@ class FlowMeter:
     ) -> tuple[int, bool]:
         conn = self._conns.get(key)
         if conn is not None:
-            if timer_due(conn, ts, self._timeout(conn)) is not None:
+            if (
+                conn.attempt_at < ts or conn.partial_at < ts or conn.delete_at < ts or conn.last_time + conn.timeout < ts
+            ) and timer_due(conn, ts, conn.timeout) is not None:
                 self._finish(conn)
                 conn = None
-            elif conn.kind == KIND_TCP and is_reuse(conn, flags, seq):
+            elif conn.kind == KIND_TCP and flags & SYN and is_reuse(conn, flags, seq):
                 self.counters.add("flows.reused")
                 self._finish(conn)
                 conn = None
@@ -200,7 +202,10 @@ class FlowMeter:
             if conn.kind == KIND_UDP:
                 conn.check_history("D" if is_orig else "d")
         self._refresh(conn)
-        self._schedule(conn)
+        # The idle deadline only moves later (a popped heap entry re-checks it); push only for new
+        # connections and for timers set earlier than the pending entry.
+        if conn.heap_at == INF or min(conn.attempt_at, conn.partial_at, conn.delete_at) < conn.heap_at:
+            self._schedule(conn)
         return conn.fid, is_orig
 
     def _refresh(self, conn: Conn) -> None:
@@ -273,7 +278,7 @@ class FlowMeter:
                 conn is None
                 or odd_g[gi]
                 or need_g[gi] & ~conn.fast_mask
-                or firstts_g[gi] - conn.last_time > conn.timeout
+                or conn.last_time + conn.timeout < firstts_g[gi]  # same test as timer_due
                 or span_g[gi] > conn.timeout
             ):
                 slow[gi] = True

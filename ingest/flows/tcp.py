@@ -75,7 +75,7 @@ def tcp_packet(
     ):
         base = unwrap(ep.sref, ep.sabs, seq)
         ep.init_seq(base, base + seg_len)
-    abs_seq = unwrap(ep.sref, ep.sabs, seq)
+    abs_seq = ep.sabs + ((seq - ep.sref + 0x80000000) & M32) - 0x80000000  # conn.unwrap, inlined
     ep.sref, ep.sabs = seq, abs_seq
     rel_seq = abs_seq - ep.start
 
@@ -93,7 +93,7 @@ def tcp_packet(
         if peer.state == INACTIVE:
             peer.init_seq(ack - 1, ack - 1)
         else:
-            abs_ack = unwrap(peer.aref, peer.aabs, ack)
+            abs_ack = peer.aabs + ((ack - peer.aref + 0x80000000) & M32) - 0x80000000
             peer.aref, peer.aabs = ack, abs_ack
             if not rst and abs_ack > peer.ack and not (ack == 0 and abs_ack - peer.ack > TOO_LARGE_SEQ_DELTA):
                 peer.ack = abs_ack
