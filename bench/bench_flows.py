@@ -54,6 +54,38 @@ def make_batch(
     )
 
 
+def complete_connections(rows: int, per_conn: int, t0: float, rng: np.random.Generator) -> PacketBatch:
+    """Whole connections of ``per_conn`` packets (handshake, alternating data/ACK, FIN exchange),
+    interleaved in time: the per-packet path handles their opening and closing packets."""
+    n_conn = rows // per_conn
+    f = np.repeat(np.arange(n_conn), per_conn)
+    step = np.tile(np.arange(per_conn), n_conn)
+    last = per_conn - 1
+    to_server = np.where(step < 3, step != 1, step % 2 == 1)
+    to_server[step == last - 2] = True  # client FIN
+    to_server[step == last - 1] = False  # server FIN
+    to_server[step == last] = True  # final ACK
+    flags = np.where(step == 0, SYN, np.where(step == 1, SYN | ACK, ACK | PSH))
+    flags = np.where((step == last - 2) | (step == last - 1), 0x11, flags)
+    flags = np.where((step == 2) | (step == last), ACK, flags)
+    middle = (step >= 3) & (step < last - 2)
+    plen = np.where(middle & ~to_server, 1000, np.where(middle, 0, 0))
+    flags = np.where(middle & (plen == 0), ACK, flags)
+    # sequence numbers: cumulative payload per side (+1 after the SYN)
+    seq = np.zeros(len(f), dtype=np.int64)
+    ack = np.zeros(len(f), dtype=np.int64)
+    srv_sent = np.cumsum(np.where(~to_server, plen, 0).reshape(n_conn, per_conn), axis=1).ravel()
+    srv_before = srv_sent - np.where(~to_server, plen, 0)
+    seq[to_server] = 1001 + (step[to_server] >= last - 1)
+    seq[~to_server] = np.where(step[~to_server] == 1, 5000, 5001 + srv_before[~to_server])
+    ack[to_server] = np.where(step[to_server] == 0, 0, 5001 + srv_sent[to_server] + (step[to_server] == last))
+    ack[~to_server] = 1001 + (step[~to_server] == last - 1)
+    start = rng.random(n_conn)
+    ts = t0 + start[f] + step * 1e-3
+    o = np.argsort(ts, kind="stable")
+    return make_batch(f[o], to_server[o], ts[o], flags[o], plen[o], seq[o], ack[o])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--flows", type=int, default=4096)
@@ -114,6 +146,18 @@ def main() -> None:
     print(f"flows={nf} batches={args.batches} rows/batch={rows}")
     print(f"process+expire: {total / elapsed:,.0f} pkt/s ({elapsed / args.batches * 1e3:.1f} ms/batch)")
     print("counters:", dict(meter.counters))
+    for per_conn in (10, 60, 400):
+        meter = FlowMeter(Counters(), FlowConfig())
+        elapsed, total, records = 0.0, 0, 0
+        for b in range(3):
+            batch = complete_connections(rows, per_conn, t0 + 1000 + 10 * b, rng)
+            start = time.perf_counter()
+            meter.process(batch)
+            records += len(meter.expire(float(batch.ts.max()) + 30))
+            elapsed += time.perf_counter() - start
+            total += len(batch)
+        print(f"complete connections of {per_conn} packets: {total / elapsed:,.0f} pkt/s "
+              f"(including {records} conn records)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -29,9 +29,11 @@ class Detector(Protocol):
 class Batch:
     """Records of one engine call by ``_path``; ``pairs(path)`` gives (orig, resp) infos per record."""
 
-    __slots__ = ("by_path", "_info", "_pairs", "ts_max")
+    __slots__ = ("by_path", "_info", "_cache", "_pairs", "_each", "_names", "ts_max")
 
-    def __init__(self, records: Sequence[Record], info: Callable[[str], IpInfo]) -> None:
+    def __init__(
+        self, records: Sequence[Record], info: Callable[[str], IpInfo], cache: dict[str, IpInfo] | None = None
+    ) -> None:
         by: dict[str, list[Record]] = {}
         ts_max = 0.0
         for r in records:
@@ -45,7 +47,10 @@ class Batch:
                 ts_max = t
         self.by_path = by
         self._info = info
+        self._cache = cache if cache is not None else {}
         self._pairs: dict[str, list[Pair | None]] = {}
+        self._each: dict[str, list[tuple[Record, IpInfo, IpInfo]]] = {}
+        self._names: dict[tuple[str, str], list[tuple[Record, IpInfo, IpInfo, str]]] = {}
         self.ts_max = ts_max
 
     def records(self, path: str) -> list[Record]:
@@ -56,25 +61,57 @@ class Batch:
         got = self._pairs.get(path)
         if got is None:
             info = self._info
+            get = self._cache.get
             got = []
             for r in self.by_path.get(path, ()):
                 o = r.get("id.orig_h")
                 d = r.get("id.resp_h")
-                got.append((info(o), info(d)) if isinstance(o, str) and isinstance(d, str) else None)
+                if o.__class__ is str and d.__class__ is str:
+                    # the address cache inline: this loop runs for every record
+                    got.append((get(o) or info(o), get(d) or info(d)))  # type: ignore[arg-type]
+                else:
+                    got.append(None)
             self._pairs[path] = got
         return got
 
     def each(self, path: str) -> list[tuple[Record, IpInfo, IpInfo]]:
-        """(record, orig, resp) for the records of ``path`` that carry both addresses."""
-        return [(r, p[0], p[1]) for r, p in zip(self.records(path), self.pairs(path), strict=True) if p is not None]
+        """(record, orig, resp) for the records of ``path`` that carry both addresses (computed once
+        per batch and shared by every detector)."""
+        got = self._each.get(path)
+        if got is None:
+            got = self._each[path] = [
+                (r, p[0], p[1])
+                for r, p in zip(self.records(path), self.pairs(path), strict=True)
+                if p is not None
+            ]
+        return got
+
+    def names(self, path: str, field: str) -> list[tuple[Record, IpInfo, IpInfo, str]]:
+        """(record, orig, resp, normalised name) for the records of ``path`` whose ``field`` is a name."""
+        key = (path, field)
+        got = self._names.get(key)
+        if got is None:
+            got = []
+            for r, o, d in self.each(path):
+                n = norm_name(r.get(field))
+                if n is not None:
+                    got.append((r, o, d, n))
+            self._names[key] = got
+        return got
 
 
 def record_id(r: Record) -> str:
     """Identifies the evidence record: the same event seen twice (a duplicated packet that made a
-    second record) gets the same id, so the noise filter counts it once."""
-    return "{}|{}|{}|{}|{}".format(
-        r.get("_path"), r.get("uid"), r.get("trans_id", r.get("trans_depth", "")), r.get("query", ""), r.get("user", "")
-    )
+    second record) gets the same id, so the noise filter counts it once. HTTP requests are keyed by
+    content, not ``trans_depth``: a duplicated request segment shows up as a second request."""
+    path = r.get("_path")
+    if path == "http":
+        return f"http|{r.get('uid')}|{r.get('method')}|{r.get('host')}|{r.get('uri')}"
+    if path == "dns":
+        return f"dns|{r.get('uid')}|{r.get('trans_id')}|{r.get('query')}"
+    if path == "login":
+        return f"login|{r.get('uid')}|{r.get('service')}|{r.get('user')}"
+    return f"{path}|{r.get('uid')}"
 
 
 def norm_name(name: object) -> str | None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from wardwatch.threatfeeds import FeedIndex
+
 from wardwatch.alerts import Alert
 from wardwatch.config import Config
 from wardwatch.counters import Counters
-from wardwatch.threatfeeds import FeedIndex
 
 from .base import Batch, Detector
 from .feedmatch import FeedMatcher
@@ -59,7 +60,9 @@ def build_detectors(settings: Settings, index: FeedIndex | None) -> list[Any]:
         out.append(AirgapDetector())
     if on.get("dns_bypass", True):
         direct = bool(settings.resolvers) or len(settings.segments) > 0
-        out.append(DnsBypassDetector(settings.resolvers, settings.dns_exempt_zones, settings.extra_doh, direct))
+        out.append(
+            DnsBypassDetector(settings.resolvers, settings.dns_exempt_zones, settings.extra_doh, direct)
+        )
     return out
 
 
@@ -75,11 +78,15 @@ class Engine:
         self.segments = settings.segments
         self.detectors: list[Any] = []
         self.merger = Merger(settings.window, settings.suppress, self.counters)
+        if settings.resolvers:
+            self.segments.annotators.append(self._mark_resolver)
         for d in detectors:
             self.add(d)
 
     @classmethod
-    def from_config(cls, config: Config, index: FeedIndex | None = None, counters: Counters | None = None) -> Engine:
+    def from_config(
+        cls, config: Config, index: FeedIndex | None = None, counters: Counters | None = None
+    ) -> Engine:
         settings = load_settings(config)
         return cls(settings, build_detectors(settings, index), counters)
 
@@ -91,12 +98,15 @@ class Engine:
         if hook is not None:
             self.segments.annotators.append(hook)
 
+    def _mark_resolver(self, info: IpInfo) -> None:
+        info.resolver = info.ip in self.settings.resolvers
+
     def info(self, ip: str) -> IpInfo:
         return self.segments.info(ip)
 
     def detect(self, records: Sequence[dict[str, Any]]) -> list[Alert]:
         """Raw alerts of one batch, before suppression and merging."""
-        batch = Batch(records, self.segments.info)
+        batch = Batch(records, self.segments.info, self.segments.cache)
         out: list[Alert] = []
         for d in self.detectors:
             out += d.detect(batch)
@@ -106,7 +116,7 @@ class Engine:
         """Feed one batch; returns the alerts whose merge window has closed."""
         if not records:
             return []
-        batch = Batch(records, self.segments.info)
+        batch = Batch(records, self.segments.info, self.segments.cache)
         self.counters.add("detect.records", len(records))
         raw: list[Alert] = []
         for d in self.detectors:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from wardwatch.alerts import Alert
 from wardwatch.threatfeeds import FeedIndex, Match
+
+from wardwatch.alerts import Alert
 
 from .base import Batch, is_ip_text, norm_name, record_id
 from .rules import make_alert
@@ -33,6 +34,7 @@ class FeedMatcher:
     def __init__(self, index: FeedIndex) -> None:
         self.index = index
         self._names: dict[str, Match | None] = {}
+        self._ips: dict[str, Match | None] = {}
 
     def annotate(self, info: IpInfo) -> None:
         info.feed = self.index.match_ip(info.ip)
@@ -46,19 +48,32 @@ class FeedMatcher:
         m = cache[name] = self.index.match_domain(name)
         return m
 
+    def ip(self, addr: str) -> Match | None:
+        cache = self._ips
+        if addr in cache:
+            return cache[addr]
+        if len(cache) > _MAX_CACHE:
+            cache.clear()
+        m = cache[addr] = self.index.match_ip(addr)
+        return m
+
     def detect(self, batch: Batch) -> list[Alert]:
         out: list[Alert] = []
         for rec, o, d in batch.each("dns"):
-            self._dns(rec, o, d, out)
+            if not o.resolver:  # a forwarded lookup: the client's own lookup carries the alert
+                self._dns(rec, o, d, out)
         for path, field, rule in (("tls", "server_name", "feed.tls.sni"), ("http", "host", "feed.http.host")):
-            for rec, o, d in batch.each(path):
-                name = norm_name(rec.get(field))
-                if name is None:
-                    continue
+            for rec, o, d, name in batch.names(path, field):
                 m = self.domain(name)
                 if m is not None:
                     a = make_alert(
-                        rule, rec["ts"], o, d, m.indicator, _evidence(m, name, rec), observed=name,
+                        rule,
+                        rec["ts"],
+                        o,
+                        d,
+                        m.indicator,
+                        _evidence(m, name, rec),
+                        observed=name,
                         feeds=",".join(m.feeds),
                     )
                     a.seen.add(record_id(rec))
@@ -70,9 +85,18 @@ class FeedMatcher:
                     continue
                 assert isinstance(m, Match)
                 port = rec.get("id.resp_p")
-                ev = _evidence(m, hit.ip, rec, proto=rec.get("proto"), port=port, conn_state=rec.get("conn_state"))
+                ev = _evidence(
+                    m, hit.ip, rec, proto=rec.get("proto"), port=port, conn_state=rec.get("conn_state")
+                )
                 a = make_alert(
-                    "feed.conn.ip", rec["ts"], o, d, m.indicator, ev, observed=hit.ip, port=port,
+                    "feed.conn.ip",
+                    rec["ts"],
+                    o,
+                    d,
+                    m.indicator,
+                    ev,
+                    observed=hit.ip,
+                    port=port,
                     feeds=",".join(m.feeds),
                 )
                 a.seen.add(record_id(rec))
@@ -88,9 +112,14 @@ class FeedMatcher:
             m = self.domain(query)
             if m is not None:
                 a = make_alert(
-                    "feed.dns.query", ts, o, d, m.indicator,
+                    "feed.dns.query",
+                    ts,
+                    o,
+                    d,
+                    m.indicator,
                     _evidence(m, query, rec, qtype=rec.get("qtype_name"), rcode=rec.get("rcode_name")),
-                    observed=query, feeds=",".join(m.feeds),
+                    observed=query,
+                    feeds=",".join(m.feeds),
                 )
                 a.seen.add(rid)
                 out.append(a)
@@ -101,7 +130,7 @@ class FeedMatcher:
             if not isinstance(ans, str) or not ans:
                 continue
             if is_ip_text(ans):
-                m = self.index.match_ip(ans)
+                m = self.ip(ans)
                 rule = "feed.dns.answer"
                 observed = ans
             else:
@@ -114,8 +143,15 @@ class FeedMatcher:
             if m is None:
                 continue
             a = make_alert(
-                rule, ts, o, d, m.indicator, _evidence(m, observed, rec, query=query, answers=list(answers)),
-                observed=observed, query=query or "?", feeds=",".join(m.feeds),
+                rule,
+                ts,
+                o,
+                d,
+                m.indicator,
+                _evidence(m, observed, rec, query=query, answers=list(answers)),
+                observed=observed,
+                query=query or "?",
+                feeds=",".join(m.feeds),
             )
             a.seen.add(rid)
             out.append(a)

@@ -37,12 +37,22 @@ class SuffixTable:
     def __init__(self, entries: dict[str, Any] | None = None, exact: dict[str, Any] | None = None) -> None:
         self.suffix: dict[str, Any] = dict(entries or {})
         self.exact: dict[str, Any] = dict(exact or {})
+        self._cache: dict[str, tuple[str, Any] | None] = {}
 
     def __len__(self) -> int:
         return len(self.suffix) + len(self.exact)
 
     def lookup(self, name: str) -> tuple[str, Any] | None:
         """(listed name, payload) for a lower-case name without trailing dot, or None."""
+        cache = self._cache
+        if name in cache:
+            return cache[name]
+        if len(cache) > 100_000:
+            cache.clear()
+        hit = cache[name] = self._probe(name)
+        return hit
+
+    def _probe(self, name: str) -> tuple[str, Any] | None:
         v = self.exact.get(name)
         if v is not None:
             return name, v
@@ -76,7 +86,11 @@ def _apps(name: str) -> tuple[App, ...]:
             raise ListError(f"{where} ({a['name']}): needs a source")
         ports = []
         for p in a.get("ports") or []:
-            if not isinstance(p, dict) or p.get("proto") not in ("tcp", "udp") or not isinstance(p.get("port"), int):
+            if (
+                not isinstance(p, dict)
+                or p.get("proto") not in ("tcp", "udp")
+                or not isinstance(p.get("port"), int)
+            ):
                 raise ListError(f"{where}: bad port entry {p!r} (expected {{port: N, proto: tcp|udp}})")
             ports.append((int(p["port"]), str(p["proto"])))
         cidrs = []

@@ -62,6 +62,7 @@ class IpInfo:
     criticality: int
     external: bool  # outside every segment and every private range
     broadcast: bool = False  # multicast or broadcast: stays on the local link, crosses no boundary
+    resolver: bool = False  # one of the hospital's configured resolvers
     feed: object = None  # threatfeeds Match, filled by the engine when a feed index is loaded
     ott: tuple[str, str] | None = None  # (app, listed CIDR) when the address is an OTT app's
 
@@ -79,14 +80,16 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class SegmentMap:
     """Longest-prefix lookup of configured segments, cached per address string."""
 
-    def __init__(self, segments: Iterable[tuple[str, Iterable[str | ipaddress._BaseNetwork], str | None, int]]):
+    def __init__(
+        self, segments: Iterable[tuple[str, Iterable[str | ipaddress._BaseNetwork], str | None, int]]
+    ):
         nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, SegmentInfo]] = []
         self.segments: dict[str, SegmentInfo] = {}
         for name, cidrs, zone, crit in segments:
             info = SegmentInfo(name, zone, crit)
             self.segments[name] = info
             for c in cidrs:
-                nets.append((ipaddress.ip_network(c, strict=False), info))
+                nets.append((ipaddress.ip_network(str(c), strict=False), info))
         nets.sort(key=lambda t: -t[0].prefixlen)
         self._nets = nets
         self._cache: dict[str, IpInfo] = {}
@@ -95,6 +98,11 @@ class SegmentMap:
 
     def __len__(self) -> int:
         return len(self.segments)
+
+    @property
+    def cache(self) -> dict[str, IpInfo]:
+        """Address → info for the addresses seen so far (read-only for callers)."""
+        return self._cache
 
     def segment_of(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> SegmentInfo | None:
         for net, info in self._nets:

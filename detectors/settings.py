@@ -166,7 +166,9 @@ class _V:
             try:
                 out.append(ipaddress.ip_network(str(c).strip(), strict=False))
             except ValueError:
-                raise self.err((*kp, i) if isinstance(v, list) else kp, f"not an address or CIDR: {c!r}") from None
+                raise self.err(
+                    (*kp, i) if isinstance(v, list) else kp, f"not an address or CIDR: {c!r}"
+                ) from None
         return tuple(out)
 
 
@@ -237,7 +239,7 @@ def load_settings(config: Config) -> Settings:
     deny = None
     if "deny" in seg:
         deny = {}
-        kp = ("detectors", "segmentation", "deny")
+        kp: KeyPath = ("detectors", "segmentation", "deny")
         for src, dsts in v.mapping(seg["deny"], kp).items():
             z = v.zone(src, (*kp, src))
             if dsts in ("all", "*"):
@@ -247,12 +249,12 @@ def load_settings(config: Config) -> Settings:
     allow = []
     names = set(ZONES) | set(segments.segments)
     for i, a in enumerate(v.seq(seg.get("allow"), ("detectors", "segmentation", "allow"))):
-        kp = ("detectors", "segmentation", "allow", i)
-        d = v.mapping(a, kp)
-        v.keys(d, kp, ("from", "to", "comment"))
+        akp: KeyPath = ("detectors", "segmentation", "allow", i)
+        d = v.mapping(a, akp)
+        v.keys(d, akp, ("from", "to", "comment"))
         for k in ("from", "to"):
             if str(d.get(k)) not in names:
-                raise v.err((*kp, k), f"{d.get(k)!r} is neither a zone nor a segment name")
+                raise v.err((*akp, k), f"{d.get(k)!r} is neither a zone nor a segment name")
         allow.append((str(d["from"]), str(d["to"])))
 
     ott = sec["ott"]
@@ -263,9 +265,12 @@ def load_settings(config: Config) -> Settings:
 
     dns = sec["dns_bypass"]
     kp = ("detectors", "dns_bypass")
-    resolvers = frozenset(v.ip(r, (*kp, "resolvers", i)) for i, r in enumerate(v.seq(dns.get("resolvers"), (*kp, "resolvers"))))
+    resolvers = frozenset(
+        v.ip(r, (*kp, "resolvers", i)) for i, r in enumerate(v.seq(dns.get("resolvers"), (*kp, "resolvers")))
+    )
     exempt = frozenset(
-        v.zone(z, (*kp, "exempt_zones", i)) for i, z in enumerate(v.seq(dns.get("exempt_zones", ["guest"]), (*kp, "exempt_zones")))
+        v.zone(z, (*kp, "exempt_zones", i))
+        for i, z in enumerate(v.seq(dns.get("exempt_zones", ["guest"]), (*kp, "exempt_zones")))
     )
     extra: set[str] = set()
     for i, p in enumerate(v.seq(dns.get("doh_lists"), (*kp, "doh_lists"))):

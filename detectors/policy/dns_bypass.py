@@ -15,7 +15,7 @@ from __future__ import annotations
 from wardwatch.alerts import Alert
 
 from .. import lists
-from ..base import Batch, norm_name, record_id
+from ..base import Batch, record_id
 from ..rules import make_alert
 
 
@@ -53,19 +53,30 @@ class DnsBypassDetector:
                 rule = "policy.dns_bypass.dot"
             else:
                 continue
-            ev = {"log": "conn", "uid": rec.get("uid"), "port": port, "proto": proto, "conn_state": rec.get("conn_state")}
+            ev = {
+                "log": "conn",
+                "uid": rec.get("uid"),
+                "port": port,
+                "proto": proto,
+                "conn_state": rec.get("conn_state"),
+            }
             a = make_alert(rule, rec["ts"], o, d, d.ip, ev)
             a.seen.add(record_id(rec))
             out.append(a)
         lookup = self.doh.lookup
-        for rec, o, d in batch.each("tls"):
-            name = norm_name(rec.get("server_name"))
-            if name is None or o.external or o.zone in exempt:
+        for rec, o, d, name in batch.names("tls", "server_name"):
+            if o.external or o.zone in exempt:
                 continue
             hit = lookup(name)
             if hit is None:
                 continue
-            ev = {"log": "tls", "uid": rec.get("uid"), "observed": name, "source": hit[1], "port": rec.get("id.resp_p")}
+            ev = {
+                "log": "tls",
+                "uid": rec.get("uid"),
+                "observed": name,
+                "source": hit[1],
+                "port": rec.get("id.resp_p"),
+            }
             a = make_alert("policy.dns_bypass.doh", rec["ts"], o, d, hit[0], ev, observed=name)
             a.seen.add(record_id(rec))
             out.append(a)

@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..base import Batch, norm_name
+from ..base import Batch
 from ..segments import IpInfo
 
 NAME_FIELDS = (("dns", "query"), ("tls", "server_name"), ("http", "host"))
 
 
 def named_records(batch: Batch) -> Iterator[tuple[dict[str, Any], IpInfo, IpInfo, str, str]]:
-    """(record, orig, resp, log, normalised name) for every record with a usable name."""
+    """(record, orig, resp, log, normalised name) for every record with a usable name.
+
+    Lookups that a configured hospital resolver forwards upstream are skipped: the client's own
+    lookup, seen on its way to the resolver, carries the alert and the right source address."""
     for path, field in NAME_FIELDS:
-        for rec, o, d in batch.each(path):
-            name = norm_name(rec.get(field))
-            if name is not None:
-                yield rec, o, d, path, name
+        skip_resolver = path == "dns"
+        for rec, o, d, name in batch.names(path, field):
+            if skip_resolver and o.resolver:
+                continue
+            yield rec, o, d, path, name

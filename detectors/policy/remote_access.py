@@ -31,7 +31,9 @@ class RemoteAccessDetector:
                 continue
             listed, app = hit
             ev = {"observed": name, "log": path, "uid": rec.get("uid"), "app": app.name, "source": app.source}
-            a = make_alert("policy.remote_access.domain", rec["ts"], o, d, listed, ev, app=app.name, observed=name)
+            a = make_alert(
+                "policy.remote_access.domain", rec["ts"], o, d, listed, ev, app=app.name, observed=name
+            )
             a.seen.add(record_id(rec))
             out.append(a)
         ports = self.ports
@@ -47,7 +49,9 @@ class RemoteAccessDetector:
                 "log": "conn", "uid": rec.get("uid"), "app": app.name, "source": app.source, "port": port,
                 "proto": proto, "conn_state": rec.get("conn_state"), "direction": "inbound" if o.external else "outbound",
             }  # fmt: skip
-            a = make_alert("policy.remote_access.port", rec["ts"], o, d, f"{port}/{proto}", ev, app=app.name, port=port)
+            a = make_alert(
+                "policy.remote_access.port", rec["ts"], o, d, f"{port}/{proto}", ev, app=app.name, port=port
+            )
             a.seen.add(record_id(rec))
             out.append(a)
         return out

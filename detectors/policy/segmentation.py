@@ -35,7 +35,9 @@ class SegmentationDetector:
             ev = {"log": "conn", "uid": rec.get("uid"), "from_zone": o.zone, "to_zone": d.zone, "port": port,
                   "proto": rec.get("proto"), "conn_state": rec.get("conn_state"), "answered": answered}  # fmt: skip
             indicator = d.segment.name if d.segment else d.ip
-            a = make_alert("policy.segmentation.zone", rec["ts"], o, d, indicator, ev, bump=int(answered), port=port)
+            a = make_alert(
+                "policy.segmentation.zone", rec["ts"], o, d, indicator, ev, bump=int(answered), port=port
+            )
             a.seen.add(record_id(rec))
             out.append(a)
         return out

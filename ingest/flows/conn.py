@@ -26,6 +26,19 @@ _B62_TABLE = bytes(B62[i % 62].encode()[0] for i in range(256))  # digest byte -
 _UID_FORMAT = struct.Struct("<BQQHQQHd")
 
 
+_IP_TEXT: dict[tuple[int, int], str] = {}
+
+
+def ip_text(addr: tuple[int, int]) -> str:
+    """Address text as Zeek prints it, cached: records repeat the same hosts a lot."""
+    text = _IP_TEXT.get(addr)
+    if text is None:
+        if len(_IP_TEXT) > 200_000:
+            _IP_TEXT.clear()
+        text = _IP_TEXT[addr] = join_ip(*addr)
+    return text
+
+
 def unwrap(ref_raw: int, ref_abs: int, raw: int) -> int:
     """Place a raw 32-bit sequence number within ±2^31 of a reference (handles wrap-around)."""
     return ref_abs + ((raw - ref_raw + 0x80000000) & M32) - 0x80000000
@@ -107,9 +120,10 @@ class Conn:
         self.r = Endpoint()
         self.start_ts = ts
         self.last_time = ts
-        self.history: list[str] = []
-        self.hseen: set[str] = set()
-        self.services: list[str] = []
+        # strings and tuples rather than lists/sets: fewer objects for the garbage collector to scan
+        self.history = ""
+        self.hseen = ""  # letters Zeek records once
+        self.services: tuple[str, ...] = ()
         self.uid = ""
         self.tcp_timeout = (
             False  # Zeek switches TCP from udp_inactivity to tcp_inactivity after the handshake
@@ -130,8 +144,8 @@ class Conn:
         """Add a letter once per connection; True if it had been seen before (Zeek CheckHistory)."""
         if letter in self.hseen:
             return True
-        self.hseen.add(letter)
-        self.history.append(letter)
+        self.hseen += letter
+        self.history += letter
         return False
 
     def flip(self) -> None:
@@ -140,8 +154,8 @@ class Conn:
         self.orig_h, self.resp_h = self.resp_h, self.orig_h
         self.orig_p, self.resp_p = self.resp_p, self.orig_p
         self.orig_a = not self.orig_a
-        self.hseen = {c.swapcase() for c in self.hseen}
-        self.history.append("^")
+        self.hseen = self.hseen.swapcase()
+        self.history += "^"
 
     def make_uid(self) -> str:
         """ "C" + 17 base62 characters from the 5-tuple and start time: the same capture gives the same uid."""
@@ -153,7 +167,7 @@ class Conn:
     # -- record --------------------------------------------------------------------------------
     def conn_state(self) -> str:
         if self.kind == KIND_TCP:
-            return tcp_conn_state(self.o, self.r, "".join(self.history))
+            return tcp_conn_state(self.o, self.r, self.history)
         if self.kind == KIND_UDP:
             o_active, r_active = self.o.pkts > 0, self.r.pkts > 0
             if o_active:
@@ -167,9 +181,9 @@ class Conn:
             "_path": "conn",
             "ts": self.start_ts,
             "uid": self.uid,
-            "id.orig_h": join_ip(*self.orig_h),
+            "id.orig_h": ip_text(self.orig_h),
             "id.orig_p": self.orig_p,
-            "id.resp_h": join_ip(*self.resp_h),
+            "id.resp_h": ip_text(self.resp_h),
             "id.resp_p": self.resp_p,
             "proto": KIND_NAMES[self.kind],
         }
@@ -193,7 +207,7 @@ class Conn:
                     missed += ep.missed + max(0, ep.ack - ep.last)
         rec["missed_bytes"] = missed
         if self.history:
-            rec["history"] = "".join(self.history)
+            rec["history"] = self.history
         rec["orig_pkts"] = o.pkts
         rec["orig_ip_bytes"] = o.ip_bytes
         rec["resp_pkts"] = r.pkts

@@ -17,7 +17,21 @@ record with the counts so far, its final uid, and ``"interim": true``. The final
 records are emitted by ``expire`` and so depend on when it is called; final records do not.
 
 Memory: above ``max_flows`` live connections, the longest-idle ones are finished early (their
-records emitted) and counted as ``flows.evicted``.
+records emitted) and counted as ``flows.evicted`` (checked once per batch, so the table may
+exceed the limit by one batch's new connections).
+
+Where this differs from Zeek:
+- ``missed_bytes`` / ``G``: Zeek learns gaps from its reassembler when ACKs pass unseen data; here
+  a data packet that starts beyond everything seen counts its skipped bytes (reordered packets
+  that later fill the hole are not subtracted), plus data the peer acknowledged beyond the last
+  byte seen.
+- no ``C`` (checksums are not verified), no ``local_orig``/``local_resp``, ``vlan``,
+  ``tunnel_parents`` or ``ip_proto``; ICMP connections carry no history.
+- Zeek's likely-server-port flip uses the ports of its loaded analyzers; here a fixed list
+  (``FlowConfig.tcp_server_ports`` / ``udp_server_ports``). A first packet that is a SYN-ACK
+  always flips.
+- Zeek's TCP ExpireTimer/``tcp_connection_linger`` is not modelled (the close, reset, partial
+  close and attempt timers cover the same connections).
 """
 
 from __future__ import annotations
@@ -94,7 +108,7 @@ class FlowMeter:
         if conn is not None:
             name = service.lower()
             if name not in conn.services:
-                conn.services.append(name)
+                conn.services += (name,)
 
     def endpoints(self, flow: int) -> tuple[str, int, str, int, str]:
         conn = self._by_id.get(int(flow))
@@ -155,7 +169,7 @@ class FlowMeter:
         a, b = ((a_hi, a_lo), a_port), ((b_hi, b_lo), b_port)
         (conn.orig_h, conn.orig_p), (conn.resp_h, conn.resp_p) = (a, b) if conn.orig_a else (b, a)
         if flip:
-            conn.history.append("^")
+            conn.history += "^"
         conn.uid = conn.make_uid()
         if self.config.interim_interval > 0:
             conn.next_interim = ts + self.config.interim_interval
@@ -180,7 +194,10 @@ class FlowMeter:
         conn = self._conns.get(key)
         if conn is not None:
             if (
-                conn.attempt_at < ts or conn.partial_at < ts or conn.delete_at < ts or conn.last_time + conn.timeout < ts
+                conn.attempt_at < ts
+                or conn.partial_at < ts
+                or conn.delete_at < ts
+                or conn.last_time + conn.timeout < ts
             ) and timer_due(conn, ts, conn.timeout) is not None:
                 self._finish(conn)
                 conn = None
@@ -188,6 +205,7 @@ class FlowMeter:
                 self.counters.add("flows.reused")
                 self._finish(conn)
                 conn = None
+        new = conn is None
         if conn is None:
             conn = self._new_conn(key, from_a, flags, ts)
         is_orig = from_a == conn.orig_a
@@ -195,13 +213,18 @@ class FlowMeter:
         ep.pkts += 1
         ep.ip_bytes += ip_len
         if conn.kind == KIND_TCP:
+            before = ep.state
             tcp_packet(conn, is_orig, flags, seq, ack, plen, win, ts, self.config)
+            # Only SYN/FIN/RST or a side's first packet change states and timers.
+            if new or flags & (SYN | FIN | RST) or before == INACTIVE:
+                self._refresh(conn)
         else:
             ep.size += plen
             conn.last_time = ts
             if conn.kind == KIND_UDP:
                 conn.check_history("D" if is_orig else "d")
-        self._refresh(conn)
+            if new:
+                self._refresh(conn)
         # The idle deadline only moves later (a popped heap entry re-checks it); push only for new
         # connections and for timers set earlier than the pending entry.
         if conn.heap_at == INF or min(conn.attempt_at, conn.partial_at, conn.delete_at) < conn.heap_at:
@@ -228,6 +251,10 @@ class FlowMeter:
 
     # -- batch -----------------------------------------------------------------------------------
     def process(self, batch: PacketBatch) -> FlowAssignment:
+        """Assign every row to a connection and update the connections (records come from expire/flush)."""
+        return self._process(batch, split=True)
+
+    def _process(self, batch: PacketBatch, split: bool) -> FlowAssignment:
         n = len(batch)
         flow_out = np.full(n, -1, dtype=np.int64)
         orig_out = np.zeros(n, dtype=bool)
@@ -295,28 +322,38 @@ class FlowMeter:
         orig_out[order] = fa_s == np.repeat(origa_g, sizes)
 
         if slow.any():
-            self._process_slow(batch, keys.from_a, order, gs, sizes, slow, key_list, flow_out, orig_out)
+            gid_row = np.empty(n, dtype=np.int64)
+            gid_row[order] = np.repeat(np.arange(n_groups, dtype=np.int64), sizes)
+            rows = np.sort(order[np.repeat(slow, sizes)])  # capture order across all slow connections
+            head, middle, tail = rows, rows[:0], rows[:0]
+            if split:
+                odd_row = np.empty(n, dtype=bool)
+                odd_row[order] = odd
+                head, middle, tail = _split_runs(rows, gid_row[rows], keys.from_a[rows], odd_row[rows])
+            self._process_slow(batch, head, gid_row, keys.from_a, key_list, flow_out, orig_out)
+            if len(middle):
+                # Plain packets between a connection's opening and closing packets: vectorised.
+                sub = self._process(batch.take(middle), split=False)
+                flow_out[middle] = sub.flow
+                orig_out[middle] = sub.from_orig
+            if len(tail):
+                self._process_slow(batch, tail, gid_row, keys.from_a, key_list, flow_out, orig_out)
 
-        self._evict_if_full()
+        if split:
+            self._evict_if_full()
         return FlowAssignment(flow_out, orig_out)
 
     def _process_slow(
         self,
         batch: PacketBatch,
+        rows: np.ndarray,
+        gid_row: np.ndarray,
         from_a: np.ndarray,
-        order: np.ndarray,
-        gs: np.ndarray,
-        sizes: np.ndarray,
-        slow: np.ndarray,
         key_list: list[tuple],
         flow_out: np.ndarray,
         orig_out: np.ndarray,
     ) -> None:
-        gid_sorted = np.repeat(np.arange(len(gs), dtype=np.int64), sizes)
-        slow_sorted = np.repeat(slow, sizes)
-        rows = np.sort(order[slow_sorted])  # capture order across all slow connections
-        gid_row = np.empty(len(order), dtype=np.int64)
-        gid_row[order] = gid_sorted
+        """Per-packet processing of ``rows`` (in the order given: capture order)."""
         fids = []
         origs = []
         packet = self._packet
@@ -450,7 +487,7 @@ class FlowMeter:
                 if letter in "DdAa":
                     conn.check_history(letter)
                 else:
-                    conn.history.append(letter)
+                    conn.history += letter
 
     @staticmethod
     def _fast_letters(
@@ -550,3 +587,57 @@ class FlowMeter:
             self._finish(conn)
         self._heap.clear()
         return self._drain()
+
+
+MIN_MIDDLE = 16  # shorter plain runs are not worth a second vectorised pass
+
+
+def _split_runs(
+    rows: np.ndarray, gid: np.ndarray, from_a: np.ndarray, odd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Split the slow rows (capture order) into head, middle and tail, each in capture order.
+
+    Per connection, the middle is its longest run of plain packets (no state-changing flags, and
+    not the first packet of either direction); head and tail are the rows before and after it.
+    Processing heads, then middles, then tails keeps every connection's packets in order.
+    """
+    empty = rows[:0]
+    if len(rows) < MIN_MIDDLE:
+        return rows, empty, empty
+    o = np.argsort(gid, kind="stable")  # connection-major, capture order inside
+    g = gid[o]
+    m = len(o)
+    new_group = np.empty(m, dtype=bool)
+    new_group[0] = True
+    np.not_equal(g[1:], g[:-1], out=new_group[1:])
+    side = g * 2 + from_a[o]
+    _, first_idx = np.unique(side, return_index=True)
+    first_of_side = np.zeros(m, dtype=bool)
+    first_of_side[first_idx] = True
+    eligible = ~odd[o] & ~first_of_side
+    prev = np.empty(m, dtype=bool)
+    prev[0] = False
+    prev[1:] = eligible[:-1]
+    run_start = eligible & (new_group | ~prev)
+    if not run_start.any():
+        return rows, empty, empty
+    run_id = np.cumsum(run_start) - 1
+    run_len = np.bincount(run_id[eligible], minlength=int(run_id[-1]) + 1)
+    starts = np.flatnonzero(run_start)
+    run_group = g[starts]
+    # longest run per connection (first one on ties), if long enough
+    pick = np.lexsort((-run_len, run_group))
+    best = pick[np.r_[True, run_group[pick][1:] != run_group[pick][:-1]]]
+    best = best[run_len[best] >= MIN_MIDDLE]
+    if not len(best):
+        return rows, empty, empty
+    chosen = np.zeros(len(run_len), dtype=bool)
+    chosen[best] = True
+    in_middle = eligible & chosen[run_id]
+    # rows of a connection after its middle form its tail
+    mid_end = np.full(int(g.max()) + 1, -1, dtype=np.int64)
+    mid_end[run_group[best]] = starts[best] + run_len[best] - 1
+    pos = np.arange(m)
+    after = (mid_end[g] >= 0) & (pos > mid_end[g])
+    head = np.sort(rows[o[~in_middle & ~after]])
+    return head, np.sort(rows[o[in_middle]]), np.sort(rows[o[after]])

@@ -31,7 +31,7 @@ def scaled_letter(conn: Conn, letter: str, count: int, threshold: int) -> tuple[
     """Zeek's ScaledHistoryEntry: the letter at the 1st, 10th, 100th... occurrence."""
     count += 1
     if count == threshold:
-        conn.history.append(letter)
+        conn.history += letter
         threshold *= 10
     return count, threshold
 
@@ -79,7 +79,12 @@ def tcp_packet(
     ep.sref, ep.sabs = seq, abs_seq
     rel_seq = abs_seq - ep.start
 
-    _update_history(conn, ep, is_orig, flags, rel_seq, length)
+    if flags & (SYN | FIN | RST):
+        _update_history(conn, ep, is_orig, flags, rel_seq, length)
+    elif length:
+        conn.check_history("D" if is_orig else "d")
+    elif has_ack:
+        conn.check_history("A" if is_orig else "a")
 
     if win == 0 and not rst and peer.state != CLOSED and ep.state != RESET:
         ep.w0_cnt, ep.w0_thr = scaled_letter(conn, "W" if is_orig else "w", ep.w0_cnt, ep.w0_thr)
@@ -116,12 +121,15 @@ def tcp_packet(
     elif length > 0:
         ep.rx_cnt, ep.rx_thr = scaled_letter(conn, "T" if is_orig else "t", ep.rx_cnt, ep.rx_thr)
 
-    do_close = _state_machine(conn, ep, peer, is_orig, flags, seq, ack, length, ts, cfg)
-    if do_close:
+    # Plain packets change no state except a side's first one (Zeek's UpdateStateMachine).
+    if (flags & (SYN | FIN | RST) or ep.state == INACTIVE) and _state_machine(
+        conn, ep, peer, is_orig, flags, seq, ack, length, ts, cfg
+    ):
         _connection_closed(conn, ep, peer, ts, cfg)
 
 
 def _update_history(conn: Conn, ep: Endpoint, is_orig: bool, flags: int, rel_seq: int, length: int) -> None:
+    """Zeek's update_history for packets with SYN, FIN or RST (plain ones are inlined by the caller)."""
     syn, fin, rst = flags & SYN, flags & FIN, flags & RST
     bits = (1 if syn else 0) + (1 if fin else 0) + (1 if rst else 0)
     lower = not is_orig
@@ -133,22 +141,18 @@ def _update_history(conn: Conn, ep: Endpoint, is_orig: bool, flags: int, rel_seq
             letter = "H" if flags & ACK else "S"
             letter = letter.lower() if lower else letter
             if conn.check_history(letter) and rel_seq != ep.h_syn:
-                conn.history.append(letter)
+                conn.history += letter
             ep.h_syn = rel_seq
         elif fin:
             letter = "f" if lower else "F"
             if conn.check_history(letter) and rel_seq + length != ep.h_fin:
-                conn.history.append(letter)
+                conn.history += letter
             ep.h_fin = rel_seq + length
         else:
             letter = "r" if lower else "R"
             if conn.check_history(letter) and rel_seq != ep.h_rst:
-                conn.history.append(letter)
+                conn.history += letter
             ep.h_rst = rel_seq
-    elif length:
-        conn.check_history("d" if lower else "D")
-    elif flags & ACK:
-        conn.check_history("a" if lower else "A")
 
 
 def _state_machine(

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.unit.flows_helpers import A, F, P, R, S, Tcp, finals, icmp, run, udp
+from tests.unit.test_flows_helpers import A, F, P, R, S, Tcp, finals, icmp, run, udp
 
 
 def _traffic(seed: int) -> list[dict]:
@@ -86,9 +86,27 @@ def test_same_records_for_any_batching(seed: int) -> None:
         assert _key(run(rows, splits=cuts)) == whole
 
 
-def test_traffic_exercises_both_paths() -> None:
+def test_traffic_exercises_all_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wardwatch.ingest.flows.meter as meter_mod
+
+    seen = {"middle": 0, "exact": 0}
+    split, exact = meter_mod._split_runs, meter_mod.TcpSegments.exact
+
+    def counting_split(*args: object) -> tuple:
+        head, middle, tail = split(*args)  # type: ignore[arg-type]
+        seen["middle"] += len(middle)
+        return head, middle, tail
+
+    def counting_exact(self: object, i: int, off: int) -> None:
+        seen["exact"] += 1
+        exact(self, i, off)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(meter_mod, "_split_runs", counting_split)
+    monkeypatch.setattr(meter_mod.TcpSegments, "exact", counting_exact)
     rows = _traffic(1)
     recs = _key(run(rows))
+    run(rows, splits=list(range(0, len(rows), 25)))
+    assert seen["middle"] > 100 and seen["exact"] > 0
     states = {r["conn_state"] for r in recs}
     history = "".join(r.get("history", "") for r in recs)
     assert {"SF", "RSTO", "OTH"} <= states or {"SF", "RSTR"} <= states

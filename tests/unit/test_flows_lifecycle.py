@@ -7,7 +7,7 @@ import pytest
 from wardwatch.ingest.decode.columns import PacketBatch
 from wardwatch.ingest.flows import FlowConfig, FlowMeter
 
-from tests.unit.flows_helpers import CLIENT, SERVER, A, F, P, R, S, Tcp, finals, run, udp
+from tests.unit.test_flows_helpers import CLIENT, SERVER, A, F, P, R, S, Tcp, finals, run, udp
 from wardwatch.counters import Counters
 
 

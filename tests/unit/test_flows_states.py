@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.flows_helpers import CLIENT, SERVER, A, F, P, R, S, Tcp, icmp, one, udp
+from tests.unit.test_flows_helpers import CLIENT, SERVER, A, F, P, R, S, Tcp, icmp, one, udp
 
 
 def _tcp_cases() -> list[tuple[str, Tcp, str, str]]:
@@ -179,7 +179,7 @@ def test_icmpv6_echo_pairs() -> None:
 
 
 def test_icmp_unreachable_uses_code_and_keeps_direction() -> None:
-    from tests.unit.flows_helpers import finals, run
+    from tests.unit.test_flows_helpers import finals, run
 
     recs = finals(run([icmp(1, CLIENT, SERVER, 3, 3), icmp(1.5, SERVER, CLIENT, 3, 3)]))
     assert len(recs) == 2  # one-way messages: each direction is its own connection

@@ -20,21 +20,29 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("detect", help="run the sensor and the detectors over captures; write alerts as JSON lines")
-    p.add_argument("--pcap", nargs="+", required=True, metavar="FILE", help="pcap/pcapng files, optionally .gz")
+    p = sub.add_parser(
+        "detect", help="run the sensor and the detectors over captures; write alerts as JSON lines"
+    )
+    p.add_argument(
+        "--pcap", nargs="+", required=True, metavar="FILE", help="pcap/pcapng files, optionally .gz"
+    )
     p.add_argument("--config", required=True, metavar="FILE", help="wardwatch config (YAML)")
     p.add_argument("--alerts-out", default="-", metavar="PATH", help="output file, or - for stdout (default)")
     p.set_defaults(func=run)
 
 
-def detect_alerts(paths: Sequence[str | Path], config: Config, counters: Counters | None = None) -> Iterator[list[Alert]]:
+def detect_alerts(
+    paths: Sequence[str | Path], config: Config, counters: Counters | None = None
+) -> Iterator[list[Alert]]:
     """The alerts of the captures at ``paths``, batch by batch (the last batch holds the flush)."""
     from wardwatch.detectors import Engine
     from wardwatch.ingest.sensor import sense
     from wardwatch.threatfeeds import load_index
 
     counters = counters if counters is not None else Counters()
-    index = load_index(config) if config.feeds or config.allowlist.entries or config.allowlist.sources else None
+    index = (
+        load_index(config) if config.feeds or config.allowlist.entries or config.allowlist.sources else None
+    )
     engine = Engine.from_config(config, index, counters)
     for records in sense(paths, counters):
         alerts = engine.process(records)
@@ -83,5 +91,7 @@ def run(args: argparse.Namespace) -> int:
         f"wardwatch detect: {counters.get('detect.records', 0)} records, {n} alerts in {elapsed:.2f}s"
         f" · {counters.get('detect.records', 0)} bản ghi, {n} cảnh báo\n"
     )
-    sys.stderr.write(orjson.dumps({"seconds": round(elapsed, 3), "counters": counters.summary()}).decode() + "\n")
+    sys.stderr.write(
+        orjson.dumps({"seconds": round(elapsed, 3), "counters": counters.summary()}).decode() + "\n"
+    )
     return 2 if counters.get("capture.unreadable", 0) else 0

@@ -36,12 +36,23 @@ def ipv4_frame(src: str, dst: str, proto: int, l4: bytes, ident: int = 0) -> byt
 
 
 def _l4_csum(src: str, dst: str, proto: int, seg: bytes) -> int:
-    pseudo = ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed + struct.pack("!BBH", 0, proto, len(seg))
+    pseudo = (
+        ipaddress.IPv4Address(src).packed
+        + ipaddress.IPv4Address(dst).packed
+        + struct.pack("!BBH", 0, proto, len(seg))
+    )
     return _csum(pseudo + seg)
 
 
-def tcp_segment(src: str, dst: str, sport: int, dport: int, seq: int, ack: int, flags: int, data: bytes = b"") -> bytes:
-    seg = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 64240, 0, 0) + data
+def tcp_segment(
+    src: str, dst: str, sport: int, dport: int, seq: int, ack: int, flags: int, data: bytes = b""
+) -> bytes:
+    seg = (
+        struct.pack(
+            "!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 64240, 0, 0
+        )
+        + data
+    )
     c = _l4_csum(src, dst, 6, seg)
     return ipv4_frame(src, dst, 6, seg[:16] + struct.pack("!H", c) + seg[18:])
 
@@ -71,10 +82,14 @@ class TcpSession:
     def _add(self, from_client: bool, flags: int, data: bytes = b"") -> None:
         self.ts += 0.0004
         if from_client:
-            f = tcp_segment(self.client, self.server, self.sport, self.dport, self.cseq, self.sseq, flags, data)
+            f = tcp_segment(
+                self.client, self.server, self.sport, self.dport, self.cseq, self.sseq, flags, data
+            )
             self.cseq += len(data) + (1 if flags & (SYN | FIN) else 0)
         else:
-            f = tcp_segment(self.server, self.client, self.dport, self.sport, self.sseq, self.cseq, flags, data)
+            f = tcp_segment(
+                self.server, self.client, self.dport, self.sport, self.sseq, self.cseq, flags, data
+            )
             self.sseq += len(data) + (1 if flags & (SYN | FIN) else 0)
         self.frames.append((round(self.ts, 6), f))
 
@@ -98,7 +113,13 @@ class TcpSession:
 
 
 def tcp_exchange(
-    client: str, server: str, sport: int, dport: int, ts: float, turns: Iterable[tuple[bool, bytes]] = (), answered: bool = True
+    client: str,
+    server: str,
+    sport: int,
+    dport: int,
+    ts: float,
+    turns: Iterable[tuple[bool, bytes]] = (),
+    answered: bool = True,
 ) -> list[Frame]:
     s = TcpSession(client, server, sport, dport, ts).open(answered)
     if not answered:

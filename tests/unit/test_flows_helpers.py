@@ -1,4 +1,4 @@
-"""Helpers for the flow meter tests: build TCP/UDP/ICMP exchanges as PacketBatch rows."""
+"""Helpers (no tests) for the flow meter tests: build TCP/UDP/ICMP exchanges as PacketBatch rows."""
 
 from __future__ import annotations
 

@@ -1,0 +1,88 @@
+"""Builds ``data/ngram.json.gz``, the character trigram table of the DGA scorer (dev time only).
+
+Run ``python -m wardwatch.detectors.behaviour.ngram_build``; it needs the dev-only packages
+``english-words`` (Webster's 2nd word list, public domain) and ``faker`` (MIT: person names, cities
+and words of several locales, Vietnamese included). The table holds no list of domain names: the
+Tranco/Umbrella/Cloudflare lists stay test material for measuring false positives, never training.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import random
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import orjson
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+START, END = "^", "$"
+SMOOTH = 0.05  # add-k smoothing: an unseen trigram costs about log2(26 / 0.05) ≈ 9 bits
+LOCALES = (
+    "en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR", "pl_PL", "vi_VN",
+    "id_ID", "tr_TR", "cs_CZ", "sv_SE", "da_DK", "fi_FI", "ro_RO", "hu_HU",
+)  # fmt: skip
+OUT = Path(__file__).with_name("data") / "ngram.json.gz"
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII letters only: accents stripped (``Đặng`` → ``dang``), the rest dropped."""
+    text = text.replace("đ", "d").replace("Đ", "d")
+    norm = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in norm if "a" <= c <= "z" or c == " ")
+
+
+def corpus(seed: int = 7) -> list[str]:
+    from english_words import get_english_words_set
+    from faker import Faker
+
+    words = sorted(w for w in get_english_words_set(["web2"], lower=True, alpha=True) if len(w) >= 2)
+    rnd = random.Random(seed)
+    out = list(words)
+    pieces: list[str] = []
+    for loc in LOCALES:
+        f = Faker(loc)
+        f.seed_instance(seed)
+        for _ in range(3000):
+            for s in (f.first_name(), f.last_name(), f.city(), f.word(), f.company()):
+                pieces += fold(s).split()
+    pieces = [p for p in pieces if len(p) >= 2]
+    out += pieces
+    # domain labels glue words together ("thuvienphapluat", "mybankonline"): teach the joins too
+    common = pieces + rnd.sample(words, 20000)
+    for _ in range(60000):
+        out.append("".join(rnd.choice(common) for _ in range(rnd.randint(2, 3))))
+    return out
+
+
+def train(words: list[str]) -> dict[str, float]:
+    tri: Counter[str] = Counter()
+    ctx: Counter[str] = Counter()
+    for w in words:
+        s = START + START + w + END
+        for i in range(len(s) - 2):
+            tri[s[i : i + 3]] += 1
+            ctx[s[i : i + 2]] += 1
+    nxt = ALPHABET + END
+    table: dict[str, float] = {}
+    for c2, n in ctx.items():
+        for c in nxt:
+            p = (tri.get(c2 + c, 0) + SMOOTH) / (n + SMOOTH * len(nxt))
+            table[c2 + c] = round(-math.log2(p), 2)
+    return table
+
+
+def main() -> None:
+    words = corpus()
+    table = train(words)
+    # unseen contexts: the cost of a uniform guess plus the surprise of the context itself
+    unseen = round(math.log2(len(ALPHABET) + 1) + 3.0, 2)
+    doc = {"version": 1, "smooth": SMOOTH, "unseen": unseen, "words": len(words), "trigrams": table}
+    OUT.write_bytes(gzip.compress(orjson.dumps(doc), mtime=0))
+    print(f"{OUT}: {len(table)} trigrams from {len(words)} training words")
+
+
+if __name__ == "__main__":
+    main()
