@@ -67,7 +67,7 @@ from .conn import (
     Endpoint,
 )
 from .fast import TcpSegments, nth_row, segment_positions, tcp_segments
-from .keys import canonical_keys, group_rows, key_tuples
+from .keys import Keys, canonical_keys, group_rows, key_tuples
 from .tcp import ACK, FIN, RST, SYN, is_reuse, tcp_packet, timer_due
 
 Record = dict[str, object]
@@ -262,12 +262,40 @@ class FlowMeter:
             return FlowAssignment(flow_out, orig_out)
         keys = canonical_keys(batch)
         grouping = group_rows(keys)
-        order, gs, ss, seg_group = (
-            grouping.order,
-            grouping.group_start,
+        order, gs = grouping.order, grouping.group_start
+        key_list = key_tuples(batch, keys, order[gs])
+        self._run(
+            batch,
+            keys,
+            order,
+            gs,
             grouping.seg_start,
             grouping.group_of_seg,
+            key_list,
+            split,
+            flow_out,
+            orig_out,
         )
+        if split:
+            self._evict_if_full()
+        return FlowAssignment(flow_out, orig_out)
+
+    def _run(
+        self,
+        batch: PacketBatch,
+        keys: Keys,
+        order: np.ndarray,
+        gs: np.ndarray,
+        ss: np.ndarray,
+        seg_group: np.ndarray,
+        key_list: list[tuple],
+        split: bool,
+        flow_out: np.ndarray,
+        orig_out: np.ndarray,
+    ) -> None:
+        """Process the rows ``order`` (sorted by connection, direction, row; groups start at ``gs``,
+        direction segments at ``ss``) and write their assignment into flow_out/orig_out."""
+        n = len(order)
         n_groups, n_segs = len(gs), len(ss)
         seg_end = np.empty(n_segs, dtype=np.int64)
         seg_end[:-1] = ss[1:]
@@ -275,9 +303,6 @@ class FlowMeter:
         group_end = np.empty(n_groups, dtype=np.int64)
         group_end[:-1] = gs[1:]
         group_end[-1] = n
-
-        first_rows = order[gs]
-        key_list = key_tuples(batch, keys, first_rows)
 
         # Rows that may change TCP state force the per-packet path for their connection.
         flags_s = batch.tcp_flags[order]
@@ -295,7 +320,7 @@ class FlowMeter:
         span_g = (np.maximum.reduceat(ts_s, gs) - first_ts).tolist()
         firstts_g = first_ts.tolist()
 
-        # Pass 1: look up connections, split groups into fast (aggregated) and slow (per packet).
+        # Look up connections, split groups into fast (aggregated) and slow (per packet).
         get = self._conns.get
         fast_conn: list[Conn | None] = [None] * n_groups
         slow = np.zeros(n_groups, dtype=bool)
@@ -320,28 +345,43 @@ class FlowMeter:
         origa_g = np.array([c.orig_a if c is not None else True for c in fast_conn], dtype=bool)
         flow_out[order] = np.repeat(fid_g, sizes)
         orig_out[order] = fa_s == np.repeat(origa_g, sizes)
+        if not slow.any():
+            return
 
-        if slow.any():
-            gid_row = np.empty(n, dtype=np.int64)
-            gid_row[order] = np.repeat(np.arange(n_groups, dtype=np.int64), sizes)
-            rows = np.sort(order[np.repeat(slow, sizes)])  # capture order across all slow connections
-            head, middle, tail = rows, rows[:0], rows[:0]
-            if split:
-                odd_row = np.empty(n, dtype=bool)
-                odd_row[order] = odd
-                head, middle, tail = _split_runs(rows, gid_row[rows], keys.from_a[rows], odd_row[rows])
-            self._process_slow(batch, head, gid_row, keys.from_a, key_list, flow_out, orig_out)
-            if len(middle):
-                # Plain packets between a connection's opening and closing packets: vectorised.
-                sub = self._process(batch.take(middle), split=False)
-                flow_out[middle] = sub.flow
-                orig_out[middle] = sub.from_orig
-            if len(tail):
-                self._process_slow(batch, tail, gid_row, keys.from_a, key_list, flow_out, orig_out)
-
+        gid_sorted = np.repeat(np.arange(n_groups, dtype=np.int64), sizes)
+        gid_row = np.empty(len(batch), dtype=np.int64)
+        gid_row[order] = gid_sorted
+        rows = np.sort(order[np.repeat(slow, sizes)])  # capture order across all slow connections
+        head, middle, tail = rows, rows[:0], rows[:0]
         if split:
-            self._evict_if_full()
-        return FlowAssignment(flow_out, orig_out)
+            odd_row = np.empty(len(batch), dtype=bool)
+            odd_row[order] = odd
+            head, middle, tail = _split_runs(rows, gid_row[rows], keys.from_a[rows], odd_row[rows])
+        self._process_slow(batch, head, gid_row, keys.from_a, key_list, flow_out, orig_out)
+        if len(middle):
+            # Plain packets between a connection's opening and closing packets: vectorised, with
+            # this pass's grouping restricted to them (order stays connection, direction, row).
+            in_middle = np.zeros(len(batch), dtype=bool)
+            in_middle[middle] = True
+            keep = in_middle[order]
+            sub_order = order[keep]
+            sub_gid = gid_sorted[keep]
+            sub_fa = fa_s[keep]
+            m = len(sub_order)
+            new_group = np.empty(m, dtype=bool)
+            new_group[0] = True
+            np.not_equal(sub_gid[1:], sub_gid[:-1], out=new_group[1:])
+            new_seg = new_group.copy()
+            new_seg[1:] |= sub_fa[1:] != sub_fa[:-1]
+            sub_gs = np.flatnonzero(new_group)
+            sub_ss = np.flatnonzero(new_seg)
+            sub_seg_group = np.cumsum(new_group)[sub_ss] - 1
+            sub_keys = [key_list[g] for g in sub_gid[sub_gs].tolist()]
+            self._run(
+                batch, keys, sub_order, sub_gs, sub_ss, sub_seg_group, sub_keys, False, flow_out, orig_out
+            )
+        if len(tail):
+            self._process_slow(batch, tail, gid_row, keys.from_a, key_list, flow_out, orig_out)
 
     def _process_slow(
         self,

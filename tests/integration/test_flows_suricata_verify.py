@@ -34,7 +34,7 @@ CASES = [
 ]
 
 
-def _conn_records(pcap: Path) -> list[dict]:
+def _conn_records(pcap: Path, batch_frames: int = 131072) -> list[dict]:
     try:
         from wardwatch.ingest.capture import read_captures
         from wardwatch.ingest.decode import DecodeConfig, Decoder
@@ -47,7 +47,7 @@ def _conn_records(pcap: Path) -> list[dict]:
     meter = FlowMeter(counters, FlowConfig())
     out: list[dict] = []
     rows = 0
-    for raw in read_captures([pcap], counters):
+    for raw in read_captures([pcap], counters, batch_frames=batch_frames):
         batch = decoder.decode(raw)
         rows += len(batch)
         if len(batch):
@@ -100,3 +100,18 @@ def test_whole_sample_accounts_for_every_packet() -> None:
     assert rec["conn_state"] == "SF"
     assert rec["history"].startswith("Sh") and rec["history"].endswith("Ff")
     assert rec["missed_bytes"] == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["tests/imap-detection", "tests/community-id-ipv6", "tests/decode-teredo-01"]
+)
+def test_records_do_not_depend_on_batch_size(name: str) -> None:
+    pcap, _ = _flow_checks(_testdata_path("suricata-verify", name))
+
+    def key(recs: list[dict]) -> list[dict]:
+        return sorted(recs, key=lambda r: (r["ts"], r["uid"]))
+
+    whole = key(_conn_records(pcap))
+    assert whole
+    for frames in (1, 7, 64):
+        assert key(_conn_records(pcap, batch_frames=frames)) == whole
