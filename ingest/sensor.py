@@ -3,28 +3,48 @@
 Stages run batch by batch (columns, not per-packet objects): read → decode → meter flows → DNS
 and application analysers. Each stage keeps its own state across batches and emits records when
 they complete (a DNS transaction answered or timed out, a connection closed or idle).
+
+With ``workers > 1`` the work is split the way Zeek and Suricata clusters split it: every worker
+reads and decodes the whole capture (cheap, vectorised) and keeps only the connections whose
+direction-independent 5-tuple hash falls to it, so each connection's state lives in exactly one
+process. The parent collects the workers' records batch by batch in a fixed order, so the output
+does not depend on scheduling; reader and decoder counters come from worker 0 alone (every worker
+sees the same frames), the analysers' counters are summed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
+import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+
+import numpy as np
 
 from wardwatch.counters import Counters
 
 from .app import AppConfig, AppTracker
 from .capture import read_captures
-from .decode import Decoder, DecodeConfig
+from .decode import DecodeConfig, Decoder
+from .decode.columns import PROTO_ICMP, PROTO_ICMP6, PacketBatch
 from .dns import DnsConfig, DnsTracker
 from .flows import FlowConfig, FlowMeter
 
 Record = dict[str, object]
 
+# Below this much input a second process costs more than it saves.
+PARALLEL_MIN_BYTES = 32 << 20
+
 
 @dataclass
 class SensorConfig:
     batch_frames: int = 131072
+    # 0 = automatic: one per core (at most 4) for large inputs, 1 for small ones.
+    workers: int = 0
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     flows: FlowConfig = field(default_factory=FlowConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
@@ -36,33 +56,148 @@ def sense(
 ) -> Iterator[list[Record]]:
     """Yield lists of finished records (each a dict with ``_path`` first) as the captures are read."""
     config = config or SensorConfig()
-    decoder = Decoder(counters, config.decode)
+    workers = config.workers or _auto_workers(paths)
+    if workers <= 1:
+        yield from _sense_share(paths, counters, counters, config, 0, 1)
+    else:
+        yield from _sense_parallel(paths, counters, config, workers)
+
+
+def _auto_workers(paths: Sequence[str | Path]) -> int:
+    total = 0
+    for p in paths:
+        with contextlib.suppress(OSError):  # a missing file is reported by the reader
+            total += os.path.getsize(p)
+    if total < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def flow_share(batch: PacketBatch, workers: int) -> np.ndarray:
+    """Worker index of each row: a hash of the connection that is the same in both directions.
+
+    ICMP rows hash on addresses only, because the flow meter pairs an echo request (type 8) with its
+    reply (type 0) into one connection and the type/code sit in the port columns.
+    """
+    icmp = (batch.proto == PROTO_ICMP) | (batch.proto == PROTO_ICMP6)
+    sport = np.where(icmp, 0, batch.sport).astype(np.uint64)
+    dport = np.where(icmp, 0, batch.dport).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        a = (batch.src_hi * np.uint64(0x9E3779B97F4A7C15)) ^ batch.src_lo ^ (sport << np.uint64(48))
+        b = (batch.dst_hi * np.uint64(0x9E3779B97F4A7C15)) ^ batch.dst_lo ^ (dport << np.uint64(48))
+        h = (
+            (np.minimum(a, b) * np.uint64(0xC2B2AE3D27D4EB4F))
+            ^ np.maximum(a, b)
+            ^ batch.proto.astype(np.uint64)
+        )
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+    return (h % np.uint64(workers)).astype(np.int64)
+
+
+def _sense_share(
+    paths: Sequence[str | Path],
+    input_counters: Counters,
+    counters: Counters,
+    config: SensorConfig,
+    share: int,
+    workers: int,
+) -> Iterator[list[Record]]:
+    """The pipeline over the connections of one share (all of them when ``workers`` is 1).
+
+    Yields one list per capture batch (possibly empty) and a last one for the end of input, so the
+    parallel parent can line the workers' outputs up batch by batch.
+    """
+    decoder = Decoder(input_counters, config.decode)
     meter = FlowMeter(counters, config.flows)
     dns = DnsTracker(counters, config.dns)
     app = AppTracker(counters, config.app)
-    for raw in read_captures(paths, counters, batch_frames=config.batch_frames):
-        counters.add("packets.read", len(raw))
-        batch = decoder.decode(raw)
+
+    def analyse(batch: PacketBatch) -> list[Record]:
+        if workers > 1 and len(batch):
+            batch = batch.take(flow_share(batch, workers) == share)
         if not len(batch):
-            continue
+            return []
         assignment = meter.process(batch)
         out: list[Record] = []
         out += dns.process(batch, assignment, meter)
         out += app.process(batch, assignment, meter)
-        now = float(batch.ts.max())
-        out += dns.expire(now)
-        out += app.expire(now)
-        out += meter.expire(now)
-        if out:
-            yield out
-    tail = decoder.flush()
-    out = []
-    if len(tail):
-        assignment = meter.process(tail)
-        out += dns.process(tail, assignment, meter)
-        out += app.process(tail, assignment, meter)
+        return out
+
+    for raw in read_captures(paths, input_counters, batch_frames=config.batch_frames):
+        input_counters.add("packets.read", len(raw))
+        batch = decoder.decode(raw)
+        out = analyse(batch)
+        if len(batch):
+            now = float(batch.ts.max())
+            out += dns.expire(now)
+            out += app.expire(now)
+            out += meter.expire(now)
+        yield out
+    out = analyse(decoder.flush())
     out += dns.flush()
     out += app.flush()
     out += meter.flush()
-    if out:
-        yield out
+    yield out
+
+
+def _worker_main(paths: list[str], config: SensorConfig, share: int, workers: int, conn: Connection) -> None:
+    input_counters, counters = Counters(), Counters()
+    try:
+        for records in _sense_share(paths, input_counters, counters, config, share, workers):
+            conn.send(("records", records))
+        conn.send(("done", (dict(input_counters), dict(counters))))
+    except BaseException:  # the parent reports it; a worker must never die silently
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def _sense_parallel(
+    paths: Sequence[str | Path], counters: Counters, config: SensorConfig, workers: int
+) -> Iterator[list[Record]]:
+    # fork: the workers inherit the imported modules, and the capture files are read by path.
+    ctx = multiprocessing.get_context("fork")
+    pipes: list[Connection] = []
+    procs = []
+    for share in range(workers):
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=_worker_main,
+            args=([str(p) for p in paths], config, share, workers, send),
+            name=f"wardwatch-sensor-{share}",
+            daemon=True,
+        )
+        proc.start()
+        send.close()
+        pipes.append(recv)
+        procs.append(proc)
+    try:
+        live = list(range(workers))
+        while live:
+            merged: list[Record] = []
+            for share in list(live):
+                try:
+                    kind, payload = pipes[share].recv()
+                except EOFError:
+                    raise RuntimeError(f"sensor worker {share} exited without finishing") from None
+                if kind == "records":
+                    merged += payload
+                elif kind == "done":
+                    input_counts, counts = payload
+                    if share == 0:
+                        counters.update(input_counts)
+                    counters.update(counts)
+                    live.remove(share)
+                else:
+                    raise RuntimeError(f"sensor worker {share} failed:\n{payload}")
+            if merged:
+                yield merged
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+        for pipe in pipes:
+            pipe.close()

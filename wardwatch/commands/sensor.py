@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sensor", help="decode captures into Zeek-style JSON records (dns, conn, tls, http, login)")
     p.add_argument("--pcap", nargs="+", required=True, metavar="FILE", help="pcap/pcapng files, optionally .gz")
     p.add_argument("--out", default="-", metavar="PATH", help="output file, or - for stdout (default)")
+    p.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="processes sharing the connections (0: one per core for big inputs)"
+    )
     p.set_defaults(func=run)
 
 
@@ -26,14 +29,14 @@ def _open_out(path: str) -> IO[bytes]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wardwatch.ingest.sensor import sense
+    from wardwatch.ingest.sensor import SensorConfig, sense
 
     counters = Counters()
     started = time.perf_counter()
     out = _open_out(args.out)
     per_log: Counters = Counters()
     try:
-        for records in sense(args.pcap, counters):
+        for records in sense(args.pcap, counters, SensorConfig(workers=args.workers)):
             lines = []
             for rec in records:
                 per_log[str(rec["_path"])] += 1

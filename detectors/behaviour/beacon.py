@@ -1,0 +1,171 @@
+"""``beacon``: a host connecting to one destination at regular intervals with regular sizes, scored
+like RITA's beacon model (each part in [0, 1], 1 = perfectly regular):
+
+- intervals: Bowley skewness ``1 - |(Q1 + Q3 - 2·Q2) / (Q3 - Q1)|``, dispersion ``1 - MADM / median``
+  (MADM: median absolute deviation about the median; relative, so that a 10-minute beacon with a
+  minute of jitter scores like a 10-second one with a second), coverage ``(last - first) / observed``
+  (how much of the time the detector has seen, up to ``window``, the pair spans);
+- sizes (bytes sent by the host): Bowley skewness, ``1 - MADM / 32`` and smallness ``1 - mode / 65535``.
+
+The score is the mean of the interval part and the size part; a pair is reported when both the score
+and the interval part reach ``threshold`` with at least ``min_conns`` connections and a median interval
+of ``min_interval`` or more. DNS and NTP (ports 53, 123) are periodic by design and skipped.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+
+from wardwatch.alerts import Alert
+
+from ..base import Batch
+from .alerting import make_alert
+from .options import BeaconOptions
+from .persist import Persisting
+from .state import Table
+
+SKIP_PORTS = frozenset((53, 123, 5353))
+
+
+def quartiles(xs: list[float]) -> tuple[float, float, float]:
+    n = len(xs)
+
+    def q(p: float) -> float:
+        k = (n - 1) * p
+        lo = int(k)
+        hi = min(lo + 1, n - 1)
+        return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+    return q(0.25), q(0.5), q(0.75)
+
+
+def bowley(xs: list[float]) -> tuple[float, float]:
+    """(Bowley skewness, median) of sorted ``xs``; skewness 0 when the quartiles coincide."""
+    q1, q2, q3 = quartiles(xs)
+    den = q3 - q1
+    return ((q3 + q1 - 2 * q2) / den if den > 0 else 0.0), q2
+
+
+def madm(xs: list[float], med: float) -> float:
+    d = sorted(abs(x - med) for x in xs)
+    return quartiles(d)[1]
+
+
+def beacon_score(ts: list[float], sizes: list[float], observed: float) -> dict[str, float]:
+    """The parts and the score for one pair (``ts`` in any order, ``observed`` the span of time seen)."""
+    ts = sorted(ts)
+    deltas = sorted(b - a for a, b in zip(ts, ts[1:], strict=False))
+    skew, med = bowley(deltas)
+    ts_skew = 1 - min(1.0, abs(skew))
+    ts_madm = max(0.0, 1 - madm(deltas, med) / med) if med > 0 else 0.0
+    cover = min(1.0, (ts[-1] - ts[0]) / observed) if observed > 0 else 0.0
+    ss = sorted(sizes)
+    dskew, dmed = bowley(ss)
+    ds_skew = 1 - min(1.0, abs(dskew))
+    ds_madm = max(0.0, 1 - madm(ss, dmed) / 32.0)
+    mode = Counter(sizes).most_common(1)[0][0]
+    ds_small = max(0.0, 1 - mode / 65535.0)
+    ts_score = (ts_skew + ts_madm + cover) / 3
+    ds_score = (ds_skew + ds_madm + ds_small) / 3
+    return {
+        "score": (ts_score + ds_score) / 2,
+        "ts_score": ts_score,
+        "ds_score": ds_score,
+        "ts_skew": ts_skew,
+        "ts_madm": ts_madm,
+        "coverage": cover,
+        "ds_skew": ds_skew,
+        "ds_madm": ds_madm,
+        "ds_smallness": ds_small,
+        "interval": med,
+    }
+
+
+class _Pair:
+    __slots__ = ("ts", "sizes", "checked", "alerted", "src", "dst", "port")
+
+    def __init__(self) -> None:
+        self.ts = array("d")
+        self.sizes = array("d")
+        self.checked = 0
+        self.alerted = float("-inf")
+        self.src: object = None
+        self.dst: object = None
+        self.port: object = None
+
+
+class BeaconDetector(Persisting):
+    name = "beacon"
+
+    def __init__(self, opts: BeaconOptions | None = None, max_hosts: int = 200_000) -> None:
+        self.o = opts or BeaconOptions()
+        self.pairs: Table[tuple[str, str], _Pair] = Table(max_hosts)
+        self.first = float("inf")
+        self.last = float("-inf")
+
+    def evicted(self) -> int:
+        return self.pairs.evicted
+
+    def detect(self, batch: Batch) -> list[Alert]:
+        o = self.o
+        out: list[Alert] = []
+        cap = o.max_samples
+        for rec, src, dst in batch.each("conn"):
+            if o.outbound_only and (src.external or not dst.external):
+                continue
+            if dst.broadcast or rec.get("id.resp_p") in SKIP_PORTS:
+                continue
+            ts = rec.get("ts")
+            if not isinstance(ts, float):
+                continue
+            if ts < self.first:
+                self.first = ts
+            if ts > self.last:
+                self.last = ts
+            p = self.pairs.setdefault((src.ip, dst.ip), _Pair)
+            if len(p.ts) >= cap:
+                half = cap // 2  # drop the older half at once: amortised O(1) per connection
+                del p.ts[:half]
+                del p.sizes[:half]
+                p.checked = max(0, p.checked - half)
+            p.ts.append(ts)
+            size = rec.get("orig_bytes")
+            if not isinstance(size, int):
+                size = rec.get("orig_ip_bytes", 0)
+            p.sizes.append(float(size) if isinstance(size, int) else 0.0)
+            p.src, p.dst, p.port = src, dst, rec.get("id.resp_p")
+            n = len(p.ts)
+            if n >= o.min_conns and n - p.checked >= max(5, n // 4):
+                a = self.check(p, ts)
+                if a is not None:
+                    out.append(a)
+        return out
+
+    def check(self, p: _Pair, now: float) -> Alert | None:
+        o = self.o
+        p.checked = len(p.ts)
+        if now - p.alerted < o.cooldown:
+            return None
+        observed = min(o.window, self.last - self.first)
+        s = beacon_score(list(p.ts), list(p.sizes), observed)
+        if s["interval"] < o.min_interval or s["score"] < o.threshold or s["ts_score"] < o.threshold:
+            return None
+        p.alerted = now
+        src, dst = p.src, p.dst
+        ev = {k: round(v, 3) for k, v in s.items()}
+        ev.update(log="conn", conns=len(p.ts), port=p.port, first=p.ts[0], last=p.ts[-1])
+        return make_alert(
+            "behaviour.beacon", now, src, dst, dst.ip,  # type: ignore[arg-type,union-attr]
+            ev, count=len(p.ts), interval=round(s["interval"]), score=round(s["score"], 2),
+        )  # fmt: skip
+
+    def flush(self) -> list[Alert]:
+        out = []
+        for _, p in self.pairs.items():
+            if len(p.ts) >= self.o.min_conns and p.checked < len(p.ts):
+                a = self.check(p, p.ts[-1])
+                if a is not None:
+                    out.append(a)
+        self.save()
+        return out

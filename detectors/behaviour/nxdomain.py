@@ -1,0 +1,99 @@
+"""``nxdomain_burst``: a host suddenly getting many NXDOMAIN answers.
+
+Within a sliding ``window``: at least ``min_count`` NXDOMAIN answers for at least ``min_names``
+distinct names (a device retrying one stale name is a misconfiguration, not a burst), and, once the
+host has a history, ``factor`` times its usual count per window (a mail server checking blocklists
+has a high normal level). The indicator is the registered domain most of the names fall under.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Any
+
+from wardwatch.alerts import Alert
+
+from ..base import Batch, record_id
+from .alerting import make_alert
+from .baseline import Baseline
+from .names import clean_query, registered
+from .options import NxOptions
+from .persist import Persisting
+from .state import Table
+
+MAX_EVENTS = 8192
+
+
+class _Host:
+    __slots__ = ("events", "names", "base", "alerted")
+
+    def __init__(self) -> None:
+        self.events: deque[tuple[float, str]] = deque()
+        self.names: Counter[str] = Counter()
+        self.base = Baseline()
+        self.alerted = float("-inf")
+
+
+class NxdomainDetector(Persisting):
+    name = "nxdomain_burst"
+
+    def __init__(self, opts: NxOptions | None = None, max_hosts: int = 200_000) -> None:
+        self.o = opts or NxOptions()
+        self.hosts: Table[str, _Host] = Table(max_hosts)
+
+    def evicted(self) -> int:
+        return self.hosts.evicted
+
+    def detect(self, batch: Batch) -> list[Alert]:
+        o = self.o
+        out: list[Alert] = []
+        for rec, src, dst in batch.each("dns"):
+            if rec.get("rcode_name") != "NXDOMAIN" or src.resolver or rec.get("id.resp_p") == 5353:
+                continue
+            q = clean_query(rec.get("query"))
+            if q is None:
+                continue
+            q = q.lower()
+            ts = float(rec.get("ts") or batch.ts_max)
+            h = self.hosts.setdefault(src.ip, _Host)
+            ev = h.events
+            while ev and (ev[0][0] < ts - o.window or len(ev) > MAX_EVENTS):
+                old = ev.popleft()[1]
+                c = h.names[old] - 1
+                if c:
+                    h.names[old] = c
+                else:
+                    del h.names[old]
+            ev.append((ts, q))
+            h.names[q] += 1
+            h.base.roll(int(ts // o.window), o.alpha)
+            h.base.total += 1
+            n = len(ev)
+            if n < o.min_count or len(h.names) < o.min_names or ts - h.alerted < o.cooldown:
+                continue
+            if h.base.n >= 3 and n < o.factor * h.base.mean:
+                continue
+            h.alerted = ts
+            regs = Counter(registered(x) or x for x in h.names)
+            top, _ = regs.most_common(1)[0]
+            evd: dict[str, Any] = {"log": "dns", "uid": rec.get("uid"), "count": n, "names": len(h.names),
+                                   "sample": sorted(h.names)[:20], "usual": round(h.base.mean, 1),
+                                   "window": o.window, "resolver": dst.ip}  # fmt: skip
+            a = make_alert("behaviour.nxdomain_burst", ts, src, None, top, evd, count=n, names=len(h.names), window=int(o.window))
+            a.seen.add(record_id(rec))
+            out.append(a)
+        return out
+
+    def snapshot(self) -> Any:
+        return {"window": self.o.window, "hosts": {k: h.base.dump() for k, h in self.hosts.items() if h.base.n}}
+
+    def restore(self, state: Any) -> None:
+        if state.get("window") != self.o.window:
+            return
+        for k, row in state["hosts"].items():
+            h = self.hosts.setdefault(k, _Host)
+            h.base = Baseline.load(row)
+
+    def flush(self) -> list[Alert]:
+        self.save()
+        return []

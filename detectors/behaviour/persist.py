@@ -1,0 +1,46 @@
+"""What every behavioural detector shares: the optional state file and the eviction counter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .state import StateFile
+
+
+class Persisting:
+    """Saves ``snapshot()`` every ``save_every`` seconds of wall time and at ``flush``; ``restore`` gets
+    it back at start. Detectors whose state is only minutes deep keep the default (nothing saved)."""
+
+    name = "behaviour"
+    store: StateFile | None = None
+
+    def attach(self, folder: Path | None, every: float) -> None:
+        if folder is None:
+            return
+        self.store = StateFile(folder, self.name, every)
+        got = self.store.load()
+        if got is not None:
+            try:
+                self.restore(got)
+            except (KeyError, TypeError, ValueError, IndexError):
+                pass  # a state file from another build: start cold rather than fail
+
+    def tick(self) -> None:
+        if self.store is not None and self.store.due():
+            self.save()
+
+    def save(self) -> None:
+        if self.store is not None:
+            snap = self.snapshot()
+            if snap is not None:
+                self.store.save(snap)
+
+    def snapshot(self) -> Any:
+        return None
+
+    def restore(self, state: Any) -> None:
+        return None
+
+    def evicted(self) -> int:
+        return 0

@@ -1,0 +1,109 @@
+"""``port_scan``: one host probing many ports of one host (vertical) or one port on many hosts
+(horizontal) within ``window``.
+
+Only probes count: TCP attempts that carried no data and either opened with a SYN (unanswered, refused,
+reset or half-open) or sent none of SYN/ACK at all (nmap's NULL, FIN and Xmas scans); UDP datagrams
+that got no reply. A bare ACK (an ACK sweep, or the tail of a connection the sensor saw half of) is
+not a probe, and a server's many clients are not either: their connections carry data, and they are
+keyed by the client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wardwatch.alerts import Alert
+
+from ..base import Batch, record_id
+from .alerting import make_alert
+from .options import ScanOptions
+from .persist import Persisting
+from .state import Table
+
+MAX_ITEMS = 4096
+
+
+def is_probe(rec: dict[str, Any]) -> bool:
+    proto = rec.get("proto")
+    if proto == "tcp":
+        h = rec.get("history") or ""
+        if "D" in h or "d" in h:
+            return False
+        if rec.get("orig_bytes") or rec.get("resp_bytes"):
+            return False
+        if "S" in h:
+            return True
+        return "A" not in h and "h" not in h and not rec.get("resp_pkts")
+    if proto == "udp":
+        return not rec.get("resp_pkts") and bool(rec.get("orig_pkts", 1))
+    return False
+
+
+class _Key:
+    __slots__ = ("items", "alerted")
+
+    def __init__(self) -> None:
+        self.items: dict[object, float] = {}  # port or host → last probe time
+        self.alerted = float("-inf")
+
+    def add(self, item: object, ts: float, window: float) -> int:
+        it = self.items
+        it[item] = ts
+        if len(it) > MAX_ITEMS or (len(it) & 31) == 0:
+            cut = ts - window
+            for k in [k for k, t in it.items() if t < cut]:
+                del it[k]
+            while len(it) > MAX_ITEMS:
+                del it[next(iter(it))]
+        return len(it)
+
+    def live(self, ts: float, window: float) -> int:
+        cut = ts - window
+        return sum(1 for t in self.items.values() if t >= cut)
+
+
+class ScanDetector(Persisting):
+    name = "port_scan"
+
+    def __init__(self, opts: ScanOptions | None = None, max_hosts: int = 200_000) -> None:
+        self.o = opts or ScanOptions()
+        self.vertical: Table[tuple[str, str], _Key] = Table(max_hosts)
+        self.horizontal: Table[tuple[str, int, str], _Key] = Table(max_hosts)
+
+    def evicted(self) -> int:
+        return self.vertical.evicted + self.horizontal.evicted
+
+    def detect(self, batch: Batch) -> list[Alert]:
+        o = self.o
+        out: list[Alert] = []
+        for rec, src, dst in batch.each("conn"):
+            if dst.broadcast or not is_probe(rec):
+                continue
+            ts = rec.get("ts")
+            port = rec.get("id.resp_p")
+            if not isinstance(ts, float) or not isinstance(port, int):
+                continue
+            proto = str(rec.get("proto"))
+            v = self.vertical.setdefault((src.ip, dst.ip), _Key)
+            if v.add((port, proto), ts, o.window) >= o.min_ports and ts - v.alerted >= o.cooldown:
+                n = v.live(ts, o.window)
+                if n >= o.min_ports:
+                    v.alerted = ts
+                    ports = sorted(p for p, t in v.items.items() if t >= ts - o.window)
+                    ev = {"log": "conn", "uid": rec.get("uid"), "ports": n, "sample": [f"{p}/{q}" for p, q in ports[:30]],
+                          "proto": proto, "conn_state": rec.get("conn_state"), "window": o.window}  # fmt: skip
+                    a = make_alert("behaviour.port_scan.vertical", ts, src, dst, dst.ip, ev, ports=n, window=int(o.window))
+                    a.seen.add(record_id(rec))
+                    out.append(a)
+            h = self.horizontal.setdefault((src.ip, port, proto), _Key)
+            if h.add(dst.ip, ts, o.window) >= o.min_hosts and ts - h.alerted >= o.cooldown:
+                n = h.live(ts, o.window)
+                if n >= o.min_hosts:
+                    h.alerted = ts
+                    hosts = sorted(k for k, t in h.items.items() if t >= ts - o.window)
+                    ev = {"log": "conn", "uid": rec.get("uid"), "hosts": n, "sample": [str(x) for x in hosts[:30]],
+                          "port": port, "proto": proto, "window": o.window}  # fmt: skip
+                    a = make_alert("behaviour.port_scan.horizontal", ts, src, None, f"{port}/{proto}", ev, hosts=n, window=int(o.window))
+                    a.seen.add(record_id(rec))
+                    out.append(a)
+        return out

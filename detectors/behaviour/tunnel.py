@@ -1,0 +1,144 @@
+"""``dns_tunnel``: a client carrying data in DNS names under one registered domain.
+
+Per name (``carries_data``): the part in front of the registered domain is long, or one of its labels
+is long and high in entropy, or it holds what host names never do (``+ / =``, bytes outside ASCII,
+upper and lower case mixed inside a label: iodine's base32/64/128 and dns2tcp's base64).
+
+Per (client, registered domain) over ``window``: a tunnel needs many distinct subdomains, most of them
+carrying data, and enough bytes in the names. TXT/NULL/CNAME/MX/ANY queries, which tunnels use for
+their answers, lower the number of data-carrying names needed to a third. A CDN's or an anti-virus
+service's hashed names pass the per-name test but come in far smaller numbers per client.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+
+from wardwatch.alerts import Alert
+
+from ..base import Batch, record_id
+from .alerting import make_alert
+from .names import clean_query, split_name
+from .options import TunnelOptions
+from .persist import Persisting
+from .state import Table
+
+ODD_TYPES = frozenset(("TXT", "NULL", "CNAME", "MX", "ANY", "SRV", "PRIVATE", "KEY"))
+_HOSTCHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+MAX_EVENTS = 4096  # per (client, domain): more is a tunnel already, or a loop we need not keep
+
+
+def entropy(s: str) -> float:
+    n = len(s)
+    if n == 0:
+        return 0.0
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def carries_data(sub: str, o: TunnelOptions) -> bool:
+    """Does the subdomain part ``sub`` (original case) look like encoded data?"""
+    if len(sub) >= o.sub_len:
+        return True
+    for label in sub.split("."):
+        n = len(label)
+        if n < 6:
+            continue
+        if any(c not in _HOSTCHARS for c in label):
+            return True
+        if n >= 8 and not label.islower() and not label.isupper() and any(c.isalpha() for c in label):
+            return True  # mixed case inside one label: base64-style encodings
+        if n >= o.label_len or (n >= 12 and entropy(label.lower()) >= o.entropy):
+            if n >= o.label_len or sum(c.isdigit() for c in label) >= 2:
+                return True
+    return False
+
+
+class _Pair:
+    __slots__ = ("events", "subs", "suspect", "odd", "nbytes", "alerted")
+
+    def __init__(self) -> None:
+        self.events: deque[tuple[float, str, bool, int, bool]] = deque()
+        self.subs: Counter[str] = Counter()
+        self.suspect = 0
+        self.odd = 0
+        self.nbytes = 0
+        self.alerted = float("-inf")
+
+    def add(self, ev: tuple[float, str, bool, int, bool]) -> None:
+        self.events.append(ev)
+        self.subs[ev[1]] += 1
+        self.suspect += ev[2]
+        self.nbytes += ev[3]
+        self.odd += ev[4]
+
+    def expire(self, before: float) -> None:
+        ev = self.events
+        while ev and (ev[0][0] < before or len(ev) > MAX_EVENTS):
+            _, sub, sus, nb, odd = ev.popleft()
+            c = self.subs[sub] - 1
+            if c:
+                self.subs[sub] = c
+            else:
+                del self.subs[sub]
+            self.suspect -= sus
+            self.nbytes -= nb
+            self.odd -= odd
+
+
+class TunnelDetector(Persisting):
+    name = "dns_tunnel"
+
+    def __init__(self, opts: TunnelOptions | None = None, max_hosts: int = 200_000) -> None:
+        self.o = opts or TunnelOptions()
+        self.pairs: Table[tuple[str, str], _Pair] = Table(max_hosts)
+
+    def evicted(self) -> int:
+        return self.pairs.evicted
+
+    def detect(self, batch: Batch) -> list[Alert]:
+        out: list[Alert] = []
+        o = self.o
+        for rec, src, dst in batch.each("dns"):
+            if src.resolver or rec.get("id.resp_p") == 5353:
+                continue
+            q = clean_query(rec.get("query"))
+            if q is None:
+                continue
+            parts = split_name(q.lower())
+            if parts is None or not parts[0]:
+                continue
+            reg = parts[1]
+            sub = q[: len(parts[0])]
+            ts = float(rec.get("ts") or batch.ts_max)
+            p = self.pairs.setdefault((src.ip, reg), _Pair)
+            p.expire(ts - o.window)
+            p.add((ts, sub, carries_data(sub, o), len(sub), rec.get("qtype_name") in ODD_TYPES))
+            if not self.tunnel_like(p) or ts - p.alerted < o.cooldown:
+                continue
+            p.alerted = ts
+            n = len(p.events)
+            ev = {
+                "log": "dns",
+                "uid": rec.get("uid"),
+                "query": q,
+                "queries": n,
+                "distinct": len(p.subs),
+                "data_names": p.suspect,
+                "bytes": p.nbytes,
+                "odd_type_ratio": round(p.odd / n, 3),
+                "window": o.window,
+                "resolver": dst.ip,
+            }
+            a = make_alert("behaviour.dns_tunnel", ts, src, None, reg, ev, names=len(p.subs), bytes=p.nbytes)
+            a.seen.add(record_id(rec))
+            out.append(a)
+        return out
+
+    def tunnel_like(self, p: _Pair) -> bool:
+        o = self.o
+        n = len(p.events)
+        if len(p.subs) < o.min_names or p.nbytes < o.min_bytes:
+            return False
+        need = o.min_suspect if p.odd < o.odd_types_ratio * n else max(1, o.min_suspect // 3)
+        return p.suspect >= need and p.suspect >= o.min_suspect_ratio * n

@@ -1,0 +1,111 @@
+"""The ``detectors.sigma`` config section, validated with errors that name the key and its line.
+
+Layout (all optional; the defaults are shown)::
+
+    detectors:
+      sigma:
+        enabled: true
+        builtin: true                  # our rule pack (detectors/rules)
+        rules: [rules/sigmahq-network, my-rules.yml]   # more files or folders (relative to the config)
+        pipelines: []                  # pySigma processing pipeline YAML files, run before our mapping
+        fields: {}                     # more generic-name → record-field mappings, for every log
+        strict_fields: true            # reject rules naming a field our records never carry
+        lateness: 10s                  # how far out of order correlation events may arrive
+        max_groups: 100000             # per correlation rule
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wardwatch.config import Config
+
+from .ruleset import BUILTIN_RULES
+
+_KEYS = ("enabled", "builtin", "rules", "pipelines", "fields", "strict_fields", "lateness", "max_groups")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class SigmaSettings:
+    enabled: bool = True
+    paths: tuple[Path, ...] = (BUILTIN_RULES,)
+    pipelines: tuple[Path, ...] = ()
+    fields: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+    strict_fields: bool = True
+    lateness: float = 10.0
+    max_groups: int = 100_000
+
+    @property
+    def field_map(self) -> dict[str, str | list[str]]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.fields}
+
+
+def sigma_settings(config: Config | None) -> SigmaSettings:
+    if config is None:
+        return SigmaSettings()
+    raw: dict[str, Any] = config.detectors.get("sigma") or {}
+    kp = ("detectors", "sigma")
+    for k in raw:
+        if k not in _KEYS:
+            raise config.error((*kp, k), f"unknown key (expected one of {', '.join(_KEYS)})")
+
+    def boolean(name: str, default: bool) -> bool:
+        v = raw.get(name, default)
+        if not isinstance(v, bool):
+            raise config.error((*kp, name), f"expected true or false, got {v!r}")
+        return v
+
+    def paths(name: str) -> list[Path]:
+        v = raw.get(name) or []
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list):
+            raise config.error((*kp, name), "expected a list of files or folders")
+        out = []
+        for i, p in enumerate(v):
+            if not isinstance(p, str) or not p.strip():
+                raise config.error((*kp, name, i), f"expected a path, got {p!r}")
+            q = Path(p).expanduser()
+            q = q if q.is_absolute() else (config.path.parent / q).resolve()
+            if not q.exists():
+                raise config.error((*kp, name, i), f"no such file or folder: {q}")
+            out.append(q)
+        return out
+
+    lateness_raw = raw.get("lateness", 10.0)
+    if isinstance(lateness_raw, (int, float)) and not isinstance(lateness_raw, bool) and lateness_raw >= 0:
+        lateness = float(lateness_raw)
+    else:
+        m = _DURATION.fullmatch(str(lateness_raw).strip())
+        if m is None:
+            raise config.error((*kp, "lateness"), f"expected a duration such as 10s, got {lateness_raw!r}")
+        lateness = float(m.group(1)) * _UNIT[m.group(2) or "s"]
+    max_groups = raw.get("max_groups", 100_000)
+    if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 1:
+        raise config.error((*kp, "max_groups"), f"expected a positive integer, got {max_groups!r}")
+    fields_raw = raw.get("fields") or {}
+    if not isinstance(fields_raw, dict):
+        raise config.error((*kp, "fields"), "expected a mapping of generic field → record field")
+    fields: list[tuple[str, str | tuple[str, ...]]] = []
+    for k, v in fields_raw.items():
+        if isinstance(v, str):
+            fields.append((str(k), v))
+        elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+            fields.append((str(k), tuple(v)))
+        else:
+            raise config.error((*kp, "fields", k), f"expected a field name or a list of them, got {v!r}")
+    builtin = boolean("builtin", True)
+    return SigmaSettings(
+        enabled=boolean("enabled", True),
+        paths=(*((BUILTIN_RULES,) if builtin else ()), *paths("rules")),
+        pipelines=tuple(paths("pipelines")),
+        fields=tuple(fields),
+        strict_fields=boolean("strict_fields", True),
+        lateness=lateness,
+        max_groups=max_groups,
+    )

@@ -1,0 +1,113 @@
+"""The message format: NDJSON in the value, the envelope in the headers.
+
+The value is plain newline-delimited JSON (one record a line, the sensor's own JSON, ``_path`` included),
+so ClickHouse's Kafka engine can read the topics directly with ``FORMAT JSONEachRow``. The headers carry:
+
+- ``ww-schema``: the message schema version (``SCHEMA_VERSION``); a writer refuses other versions;
+- ``ww-log``: ``dns`` … ``login`` or ``alerts``;
+- ``ww-id``: ``<sensor>:<producer run>:<sequence>``, unique per message, used by the writer to drop a
+  message that a producer sent twice (a spool replay of a message whose acknowledgement was lost);
+- ``ww-count``: the number of records (checked on decode);
+- ``content-type``: ``application/x-ndjson``.
+
+Decoding is a pure function that either returns the records or raises ``Poison`` with the reason that
+goes into the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+SCHEMA_VERSION = 1
+CONTENT_TYPE = b"application/x-ndjson"
+Headers = list[tuple[str, bytes]]
+
+
+class Poison(ValueError):
+    """A message the writer cannot take; ``str(e)`` is the dead-letter reason."""
+
+
+@dataclass(slots=True)
+class Message:
+    """One message to produce: where it goes and what it holds."""
+
+    topic: str
+    partition: int
+    key: bytes
+    value: bytes
+    headers: Headers
+    records: int
+    first_ts: float  # the oldest record's time, for latency measurements
+
+
+def headers(log: str, msg_id: str, count: int) -> Headers:
+    return [
+        ("ww-schema", str(SCHEMA_VERSION).encode()),
+        ("ww-log", log.encode()),
+        ("ww-id", msg_id.encode()),
+        ("ww-count", str(count).encode()),
+        ("content-type", CONTENT_TYPE),
+    ]
+
+
+def encode_records(records: Iterable[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+def split_by_size(lines: Sequence[bytes], max_records: int, max_bytes: int) -> list[list[bytes]]:
+    """Cut encoded lines into micro-batches of at most ``max_records`` lines and ``max_bytes`` bytes (a
+    single line longer than ``max_bytes`` still gets its own batch: the writer dead-letters it)."""
+    out: list[list[bytes]] = []
+    cur: list[bytes] = []
+    size = 0
+    for line in lines:
+        if cur and (len(cur) >= max_records or size + len(line) > max_bytes):
+            out.append(cur)
+            cur, size = [], 0
+        cur.append(line)
+        size += len(line)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def header_map(raw: Sequence[tuple[str, bytes | None]] | None) -> dict[str, bytes]:
+    return {k: (v or b"") for k, v in (raw or ())}
+
+
+def decode(value: bytes | None, hdrs: dict[str, bytes], log: str, max_bytes: int) -> list[dict[str, Any]]:
+    """The records of one message on the topic of ``log``, or ``Poison`` with the reason."""
+    if value is None:
+        raise Poison("empty message (tombstone)")
+    if len(value) > max_bytes:
+        raise Poison(f"oversized: {len(value)} bytes > {max_bytes}")
+    version = hdrs.get("ww-schema")
+    if version is None:
+        raise Poison("no ww-schema header")
+    if version != str(SCHEMA_VERSION).encode():
+        raise Poison(f"unsupported schema version {version[:20]!r} (this writer reads {SCHEMA_VERSION})")
+    if hdrs.get("ww-log", log.encode()) != log.encode():
+        raise Poison(f"ww-log header {hdrs['ww-log'][:20]!r} does not match the topic ({log})")
+    records: list[dict[str, Any]] = []
+    for n, line in enumerate(value.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError as e:
+            raise Poison(f"bad JSON on line {n}: {e}") from None
+        if not isinstance(rec, dict):
+            raise Poison(f"line {n} is not a JSON object")
+        if log != "alerts" and rec.get("_path") != log:
+            raise Poison(f"line {n}: _path {str(rec.get('_path'))[:20]!r} on the {log} topic")
+        records.append(rec)
+    count = hdrs.get("ww-count")
+    if count is not None and count != str(len(records)).encode():
+        raise Poison(f"ww-count says {count[:20]!r} records, the value holds {len(records)}")
+    if not records:
+        raise Poison("no records in the message")
+    return records

@@ -1,0 +1,250 @@
+"""Records and alerts in, batched columnar inserts out.
+
+Rows wait per table until ``batch_rows`` of them are pending (or ``flush``); each insert is one
+columnar batch (numpy/lists → Arrow for chdb, columns for the native protocol).
+
+Dedup (running the same capture twice must not duplicate anything): every table has a stable key
+(``schema.Table.key``: the record's time and uid, plus what tells apart several records of one
+connection, e.g. ``trans_id`` and ``query`` for DNS). Before an insert the writer drops rows whose key
+is already in the batch or already stored, looking them up by the batch's uids within its time range.
+So re-inserted rows never reach the table, and the materialized views (passive DNS, rollups) never
+count them twice. This check has no time window: it sees everything still stored. What it cannot see
+is another writer inserting the same rows at the same moment; for that the tables are
+ReplacingMergeTree on the same key, which collapses such duplicates at the next merge (exact counts
+meanwhile: ``FINAL``; rollups may count such a race twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+
+from wardwatch.alerts import Alert
+from wardwatch.counters import Counters
+
+from .backend import Backend, Batch, StoreError
+from .schema import ALERTS, BY_LOG, BY_NAME, Column, Table
+
+log = logging.getLogger(__name__)
+Record = dict[str, Any]
+_UID_CHUNK = 20_000
+
+
+def _source(c: Column) -> str:
+    return c.source if c.source is not None else c.name
+
+
+def _coerce(c: Column, v: Any) -> Any:
+    """One value made to fit its column (the slow path for a batch that failed to convert)."""
+    nullable = c.type.startswith("Nullable(")
+    if v is None:
+        return None if nullable else _empty(c)
+    try:
+        if c.kind == "int":
+            return int(v)
+        if c.kind == "float":
+            return float(v)
+        if c.kind == "bool":
+            return bool(v)
+        if c.kind in ("strs", "floats"):
+            conv = str if c.kind == "strs" else float
+            return [conv(x) for x in v] if isinstance(v, (list, tuple)) else []
+        if c.kind == "map":
+            return [(str(k), str(x)) for k, x in dict(v).items()]
+        return str(v)
+    except (TypeError, ValueError):
+        return None if nullable else _empty(c)
+
+
+def _empty(c: Column) -> Any:
+    return {"int": 0, "float": 0.0, "bool": False, "strs": [], "floats": [], "map": [], "ip": "::"}.get(c.kind, "")
+
+
+class Writer:
+    def __init__(
+        self,
+        backend: Backend,
+        segment_of: Callable[[str], str],
+        sensor: str = "",
+        site: str = "",
+        pseudonymise: Callable[[str], str] | None = None,
+        counters: Counters | None = None,
+        batch_rows: int = 100_000,
+        dedup: bool = True,
+    ) -> None:
+        self.backend = backend
+        self.segment_of = segment_of
+        self.sensor = sensor
+        self.site = site
+        self.pseudo = pseudonymise
+        self.counters = counters if counters is not None else Counters()
+        self.batch_rows = batch_rows
+        self.dedup = dedup
+        self.pending: dict[str, list[Any]] = {name: [] for name in BY_NAME}
+        self.retro_pending: list[Alert] = []
+        self.written: Counter[tuple[str, str]] = Counter()  # (table, segment) → rows stored
+        self.duplicates: Counter[str] = Counter()
+
+    # -- input -----------------------------------------------------------------------------------
+    def add_records(self, records: Iterable[Record]) -> None:
+        pending = self.pending
+        for rec in records:
+            table = BY_LOG.get(rec.get("_path"))  # type: ignore[arg-type]
+            if table is None:
+                self.counters.add("store.unknown_log")
+                continue
+            pending[table.name].append(rec)
+        for name, rows in pending.items():
+            if len(rows) >= self.batch_rows:
+                self._flush_table(BY_NAME[name])
+
+    def add_alerts(self, alerts: Iterable[Alert], retro: bool = False) -> None:
+        for a in alerts:
+            d = a.to_dict()
+            d["retro"] = retro or bool(a.evidence.get("retro"))
+            self.pending["alerts"].append(d)
+        if len(self.pending["alerts"]) >= self.batch_rows:
+            self._flush_table(ALERTS)
+
+    def flush(self) -> None:
+        for table in BY_NAME.values():
+            self._flush_table(table)
+
+    # -- columns ---------------------------------------------------------------------------------
+    def columns(self, table: Table, rows: Sequence[Record]) -> Batch:
+        """The insert batch of ``rows`` (pure apart from the segment and pseudonym lookups)."""
+        cols: dict[str, Any] = {}
+        types: dict[str, str] = {}
+        n = len(rows)
+        ip_field = "src_ip" if table is ALERTS else "id.orig_h"
+        origin = [r.get(ip_field) or "" for r in rows]
+        for c in table.inserted:
+            src = _source(c)
+            k = c.kind
+            nullable = c.type.startswith("Nullable(")
+            if k == "ts":
+                v: Any = np.round(np.array([r.get(src) or 0.0 for r in rows], dtype=np.float64) * 1e6).astype(np.int64)
+            elif k == "meta":
+                if c.name == "segment":
+                    if table is ALERTS:
+                        v = [r.get("segment") or self.segment_of(ip) for r, ip in zip(rows, origin, strict=True)]
+                    else:
+                        seg = self.segment_of
+                        v = [seg(ip) for ip in origin]
+                else:
+                    v = [self.sensor if c.name == "sensor" else self.site] * n
+            elif k == "ip":
+                v = [r.get(src) for r in rows] if nullable else [r.get(src) or "::" for r in rows]
+                if self.pseudo is not None and src in ("id.orig_h", "src_ip"):
+                    p = self.pseudo
+                    v = [p(x) if x else x for x in v]
+            elif k == "conn_version":
+                v = [
+                    ((r.get("orig_pkts") or 0) + (r.get("resp_pkts") or 0)) * 2 + (0 if r.get("interim") else 1)
+                    for r in rows
+                ]
+            elif k == "json":
+                v = [orjson.dumps(r.get(src) or {}, option=orjson.OPT_NON_STR_KEYS).decode() for r in rows]
+            elif k == "map":
+                v = [list((r.get(src) or {}).items()) for r in rows]
+            elif k == "bool":
+                v = [r.get(src) for r in rows] if nullable else [r.get(src) is True for r in rows]
+            elif k in ("strs", "floats"):
+                v = [r.get(src) or [] for r in rows]
+            elif nullable:
+                v = [r.get(src) for r in rows]
+            elif k == "int":
+                v = [r.get(src) or 0 for r in rows]
+            elif k == "float":
+                v = [r.get(src) or 0.0 for r in rows]
+            else:
+                v = [r.get(src) or "" for r in rows]
+            cols[c.name] = v
+            types[c.name] = c.type
+        if self.pseudo is not None and table is ALERTS:
+            # the evidence may quote the client address too
+            p = self.pseudo
+            cols["evidence"] = [
+                e.replace(f'"{ip}"', f'"{p(ip)}"') if ip and p(ip) != ip else e
+                for e, ip in zip(cols["evidence"], origin, strict=True)
+            ]
+        return Batch(table.name, cols, types, n)
+
+    # -- dedup -----------------------------------------------------------------------------------
+    def keys(self, table: Table, batch: Batch) -> list[tuple[Any, ...]]:
+        return list(zip(*(_key_values(batch.columns[k]) for k in table.key), strict=True))
+
+    def stored_keys(self, table: Table, batch: Batch) -> set[tuple[Any, ...]]:
+        ts = batch.columns["ts"]
+        uids = sorted(set(batch.columns["uid"]))
+        sel = ", ".join("toUnixTimestamp64Micro(ts)" if k == "ts" else f"`{k}`" for k in table.key)
+        out: set[tuple[Any, ...]] = set()
+        for i in range(0, len(uids), _UID_CHUNK):
+            rows = self.backend.rows(
+                f"SELECT {sel} FROM `{table.name}` WHERE ts BETWEEN fromUnixTimestamp64Micro({{lo:Int64}}, 'UTC')"
+                f" AND fromUnixTimestamp64Micro({{hi:Int64}}, 'UTC') AND uid IN {{uids:Array(String)}}",
+                {"lo": int(ts.min()), "hi": int(ts.max()), "uids": uids[i : i + _UID_CHUNK]},
+            )
+            out.update(tuple(r.values()) for r in rows)
+        return out
+
+    def _dedup(self, table: Table, batch: Batch) -> Batch:
+        keys = self.keys(table, batch)
+        stored = self.stored_keys(table, batch)
+        seen: set[tuple[Any, ...]] = set()
+        keep = []
+        for i, k in enumerate(keys):
+            if k in stored or k in seen:
+                continue
+            seen.add(k)
+            keep.append(i)
+        if len(keep) == batch.rows:
+            return batch
+        self.duplicates[table.name] += batch.rows - len(keep)
+        self.counters.add(f"store.duplicates.{table.name}", batch.rows - len(keep))
+        idx = np.array(keep, dtype=np.int64)
+        cols = {
+            name: (v[idx] if isinstance(v, np.ndarray) else [v[i] for i in keep]) for name, v in batch.columns.items()
+        }
+        return Batch(batch.table, cols, batch.types, len(keep))
+
+    # -- output ----------------------------------------------------------------------------------
+    def _flush_table(self, table: Table) -> None:
+        rows = self.pending[table.name]
+        if not rows:
+            return
+        self.pending[table.name] = []
+        batch = self.columns(table, rows)
+        if self.dedup:
+            batch = self._dedup(table, batch)
+        if not batch.rows:
+            return
+        try:
+            self.backend.insert(batch)
+        except StoreError as e:
+            if "connect" in str(e).lower() or "unreachable" in str(e).lower():
+                raise
+            # one odd value must not lose the batch: coerce every value to its column and retry
+            log.warning("insert into %s failed (%s); retrying with coerced values", table.name, e)
+            self.counters.add(f"store.coerced_batches.{table.name}")
+            self.backend.insert(_coerced(table, batch))
+        self.counters.add(f"store.rows.{table.name}", batch.rows)
+        for seg, n in Counter(batch.columns["segment"]).items():
+            self.written[(table.name, seg)] += n
+
+
+def _key_values(v: Any) -> list[Any]:
+    return v.tolist() if isinstance(v, np.ndarray) else list(v)
+
+
+def _coerced(table: Table, batch: Batch) -> Batch:
+    cols: dict[str, Any] = {}
+    for c in table.inserted:
+        v = batch.columns[c.name]
+        cols[c.name] = v if isinstance(v, np.ndarray) else [_coerce(c, x) for x in v]
+    return Batch(batch.table, cols, batch.types, batch.rows)
