@@ -3,7 +3,10 @@
 pyproject.toml cannot compute the subpackages of a folder mapped under another name, so this does.
 """
 
-from setuptools import find_packages, setup
+import warnings
+
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
 
 ROOMS = {
     "wardwatch": "wardwatch",
@@ -20,4 +23,31 @@ for package, folder in ROOMS.items():
     package_dir[package] = folder
     packages.extend(f"{package}.{sub}" for sub in find_packages(folder))
 
-setup(packages=packages, package_dir=package_dir)
+# Optional speed-ups: each has a pure-Python fallback, so a machine without a C compiler still installs.
+ext_modules = [
+    Extension("wardwatch.ingest.capture._scan", ["ingest/capture/_scan.c"], optional=True),
+]
+
+
+class OptionalBuildExt(build_ext):
+    """Build the C extensions when possible; warn and go on with the Python fallback when not."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # no compiler at all (setuptools raises before building)
+            warnings.warn(f"C extensions not built, using the pure-Python fallback: {exc}", stacklevel=1)
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            warnings.warn(f"C extension {ext.name} not built, using its Python fallback: {exc}", stacklevel=1)
+
+
+setup(
+    packages=packages,
+    package_dir=package_dir,
+    ext_modules=ext_modules,
+    cmdclass={"build_ext": OptionalBuildExt},
+)

@@ -25,6 +25,7 @@ from wardwatch.config import Config
 from wardwatch.counters import Counters
 
 from .base import Batch, Detector
+from .behaviour import build_behaviour
 from .feedmatch import FeedMatcher
 from .noise import Merger
 from .policy import (
@@ -88,7 +89,10 @@ class Engine:
         cls, config: Config, index: FeedIndex | None = None, counters: Counters | None = None
     ) -> Engine:
         settings = load_settings(config)
-        return cls(settings, build_detectors(settings, index), counters)
+        engine = cls(settings, build_detectors(settings, index), counters)
+        for detector in build_behaviour(config):
+            engine.add(detector)
+        return engine
 
     def add(self, detector: Detector) -> None:
         if not isinstance(detector, Detector):

@@ -4,6 +4,15 @@ the A/AAAA data), TLS SNI, HTTP Host, and both addresses of every connection.
 The indicator of an alert is the listed indicator (``evil.example`` for a query of
 ``cdn.evil.example``); the observed name or address is in the evidence with the feeds' provenance.
 Address hits are looked up once per address (``annotate``, cached with the segment lookup).
+
+HTTP requests are also matched as URLs (host + path, and Maltrail's host-less path trails such as
+``/panel/gate.php``), because URLhaus, OpenPhish and Maltrail publish URLs, not only hosts. A URL hit
+is a ``threat_feed_domain`` alert (rule ``feed.http.url``): the category list has no URL category, and
+issue 4 allows new ones only with a good reason; a URL is a finer-grained web indicator of the same
+kind as a listed host, it answers the same question ("this device fetched from a listed web place")
+and is triaged the same way, so it does not need its own. Its ``indicator`` is the listed URL or path
+and ``evidence.observed`` the request URL. A URL hit replaces the Host hit of the same request (the
+Host's feeds, when it is listed too, are kept as ``evidence.host_feeds``): one request, one alert.
 """
 
 from __future__ import annotations
@@ -15,10 +24,18 @@ from wardwatch.threatfeeds import FeedIndex, Match
 from wardwatch.alerts import Alert
 
 from .base import Batch, is_ip_text, norm_name, record_id
-from .rules import make_alert
+from .rules import RULES, Rule, make_alert
 from .segments import IpInfo
 
 _MAX_CACHE = 200_000
+
+# The URL rule lives here, beside the only code that raises it; registered like the table's rules.
+URL_RULE = Rule(
+    "feed.http.url", "threat_feed_domain", "high", ("T1071.001", "T1105"), "BYT-CNTT-2021",
+    "Máy {src} gửi yêu cầu HTTP tới địa chỉ URL độc hại {observed} (mục {indicator}, danh sách: {feeds})",
+    "{src} requested malicious URL {observed} (listed as {indicator} by {feeds})",
+)  # fmt: skip
+RULES.setdefault(URL_RULE.id, URL_RULE)
 
 
 def _evidence(m: Match, observed: str, rec: dict[str, Any], **more: Any) -> dict[str, Any]:
@@ -35,6 +52,8 @@ class FeedMatcher:
         self.index = index
         self._names: dict[str, Match | None] = {}
         self._ips: dict[str, Match | None] = {}
+        self._urls: dict[str, Match | None] = {}
+        self._has_urls = bool(index.counts()["urls"])
 
     def annotate(self, info: IpInfo) -> None:
         info.feed = self.index.match_ip(info.ip)
@@ -57,13 +76,26 @@ class FeedMatcher:
         m = cache[addr] = self.index.match_ip(addr)
         return m
 
+    def url(self, host: str, uri: str) -> Match | None:
+        key = f"{host} {uri}"
+        cache = self._urls
+        if key in cache:
+            return cache[key]
+        if len(cache) > _MAX_CACHE:
+            cache.clear()
+        m = cache[key] = self.index.match_url(host, uri)
+        return m
+
     def detect(self, batch: Batch) -> list[Alert]:
         out: list[Alert] = []
         for rec, o, d in batch.each("dns"):
             if not o.resolver:  # a forwarded lookup: the client's own lookup carries the alert
                 self._dns(rec, o, d, out)
+        url_hits = self._http_urls(batch, out)
         for path, field, rule in (("tls", "server_name", "feed.tls.sni"), ("http", "host", "feed.http.host")):
             for rec, o, d, name in batch.names(path, field):
+                if url_hits and id(rec) in url_hits:
+                    continue
                 m = self.domain(name)
                 if m is not None:
                     a = make_alert(
@@ -103,6 +135,35 @@ class FeedMatcher:
                 out.append(a)
                 break
         return out
+
+    def _http_urls(self, batch: Batch, out: list[Alert]) -> set[int]:
+        """URL alerts for the HTTP requests whose URL is listed; the ids of those records."""
+        hits: set[int] = set()
+        if not self._has_urls:
+            return hits
+        for rec, o, d in batch.each("http"):
+            uri = rec.get("uri")
+            if not isinstance(uri, str) or not uri:
+                continue
+            host = rec.get("host")
+            if not isinstance(host, str) or not host:
+                host = d.ip  # no Host header: the server's address is the URL's host
+            m = self.url(host, uri)
+            if m is None:
+                continue
+            observed = uri if "://" in uri[:12] else f"http://{host}{uri}"
+            ev = _evidence(m, observed, rec, method=rec.get("method"), host=rec.get("host"))
+            name = norm_name(rec.get("host"))
+            hm = self.domain(name) if name is not None else None
+            if hm is not None:
+                ev["host_feeds"] = hm.provenance()
+            a = make_alert(
+                URL_RULE.id, rec["ts"], o, d, m.indicator, ev, observed=observed, feeds=",".join(m.feeds)
+            )
+            a.seen.add(record_id(rec))
+            out.append(a)
+            hits.add(id(rec))
+        return hits
 
     def _dns(self, rec: dict[str, Any], o: IpInfo, d: IpInfo, out: list[Alert]) -> None:
         query = norm_name(rec.get("query"))

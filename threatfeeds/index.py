@@ -8,6 +8,12 @@ name, which keeps Python above 1M lookups/s, and one small dict entry per indica
 
 A "combo" is the interned tuple of ``Source`` ids of the feeds listing an indicator, so indicators that
 the same feeds list with the same metadata share one provenance record.
+
+URL indicators (URLhaus, OpenPhish and Maltrail publish URLs) are one more ``dict`` from the normalised
+``host/path[?query]`` (``normalize.url_key``), or the bare ``/path`` of a Maltrail path trail, to its
+combo. A URL entry also lists its host (exactly, see ``url_hosts``), as before; ``match_url`` looks up
+an HTTP request's host + path, then its path alone, each with and without the query and then folder by
+folder upwards, so a listed folder covers what is under it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ class Match:
     """An indicator hit: which listed indicator matched and every feed's statement about it."""
 
     indicator: str
-    type: str  # "domain", "host" (exact name from a URL), "ip" or "cidr"
+    type: str  # "domain", "host" (exact name from a URL), "ip", "cidr", "url" (host/path) or "path"
     sources: tuple[Source, ...]
 
     @property
@@ -128,8 +134,10 @@ class FeedIndex:
         allow_sources: list[str],
         allow_ranges: dict[tuple[int, int, int], int],
         stats: list[FeedStats] | None = None,
+        urls: dict[str, int] | None = None,
     ) -> None:
         self._domains = domains
+        self._urls = urls or {}
         self._table: SuffixHashTable | None = None
         self._sources = sources
         self._combos = combos
@@ -146,13 +154,14 @@ class FeedIndex:
             "ranges": len(self._ranges),
             "allow_domains": allow_names,
             "allow_ranges": len(self._allow),
+            "urls": len(self._urls),
             "sources": len(self._sources),
             "provenance_combos": len(self._combos),
         }
 
     def __len__(self) -> int:
         c = self.counts()
-        return c["domains"] + c["ranges"]
+        return c["domains"] + c["ranges"] + c["urls"]
 
     # -- provenance --------------------------------------------------------------------------------
     def _match(self, indicator: str, type_: str, combo: int) -> Match:
@@ -327,10 +336,48 @@ class FeedIndex:
         order = np.argsort(np.asarray(out_rows, dtype=np.int64), kind="stable")
         return np.asarray(out_rows, dtype=np.int64)[order], [matches[i] for i in order]
 
+    # -- URLs --------------------------------------------------------------------------------------
+    def lookup_url(self, host: str, uri: str) -> Match | Allowed | None:
+        """An HTTP request (``Host`` header or address, request URI): the most specific listed URL
+        (host + path) or path trail at or above it; an allow-listed host is never a match."""
+        urls = self._urls
+        if not urls:
+            return None
+        h, keys = normalize.request_url_keys(host, uri)
+        if not keys:
+            return None
+        if h:
+            allowed = self.lookup_ip(h) if (h[0].isdigit() or ":" in h) else self.lookup_domain(h)
+            if isinstance(allowed, Allowed):
+                return allowed
+            get = urls.get
+            for k in keys:
+                v = get(h + k)
+                if v is not None:
+                    return self._match(h + k, "url", v)
+        for k in keys:
+            v = urls.get(k)
+            if v is not None:
+                return self._match(k, "path", v)
+        return None
+
+    def match_url(self, host: str, uri: str) -> Match | None:
+        r = self.lookup_url(host, uri)
+        return r if isinstance(r, Match) else None
+
     # -- any indicator -----------------------------------------------------------------------------
     def lookup(self, text: str) -> Match | Allowed | None:
-        """Anything a person may type: a domain, an address, ``ip:port``, a URL or ``host/path``."""
+        """Anything a person may type: a domain, an address, ``ip:port``, a URL, ``host/path`` or a
+        ``/path``; a URL is looked up as a URL first, then by its host."""
         r = normalize.classify(text, strict=False)
+        if r[0] == "p":
+            return self.lookup_url("", r[1])
+        key = normalize.url_key(text) if ("/" in text or "?" in text) and r[0] != "n" else None
+        if key is not None:
+            slash = key.find("/") if key.find("/") >= 0 else key.find("?")
+            hit = self.lookup_url(key[:slash], key[slash:])
+            if hit is not None:
+                return hit
         if r[0] == "a":
             return self.lookup_ip(r[2], r[1])
         if r[0] == "n":
@@ -362,6 +409,7 @@ class IndexBuilder:
         self._combo_ids: dict[tuple[int, ...], int] = {}
         self._merge: dict[tuple[int, int], int] = {}
         self._ranges: dict[tuple[int, int, int], int] = {}
+        self._urls: dict[str, int] = {}
         self._allow_sources: list[str] = []
         self._allow_domains: dict[str, int] = {}  # name -> allow source * 2 + exact
         self._allow_ranges: dict[tuple[int, int, int], int] = {}
@@ -378,8 +426,8 @@ class IndexBuilder:
         for value, hint, _ in entries:
             r = normalize.classify(value, hint, strict=False)
             k = r[0]
-            if k == "x":
-                stats.rejected[r[1]] += 1
+            if k == "x" or k == "p":  # path trails say nothing about a host: not allow-list entries
+                stats.rejected[r[1] if k == "x" else normalize.URL_PATH] += 1
                 continue
             stats.accepted += 1
             if k in ("d", "h"):
@@ -458,10 +506,13 @@ class IndexBuilder:
         url_hosts_exact: bool = True,
         seen: str | None = None,
         stats: FeedStats | None = None,
+        allow_reserved: bool = False,
     ) -> FeedStats:
         """Normalise, filter and merge one feed's entries; every reject is counted by category.
 
         ``seen`` (the snapshot's time) stands for ``last_seen`` where the feed gives no dates.
+        ``allow_reserved`` accepts documentation/benchmarking addresses (``normalize.RESERVED_OK``).
+        A URL entry adds its host (or address) and, when it names a path, a URL indicator.
         """
         stats = stats or FeedStats(feed)
         domains = self._domains
@@ -470,9 +521,10 @@ class IndexBuilder:
         rejected = stats.rejected
         last_meta: Meta | None | int = -1
         sid = combo1 = 0
-        n_dom = n_ip = n_net = n_allowed = 0
+        n_dom = n_ip = n_net = n_allowed = n_url = n_path = 0
+        url_key = normalize.url_key
         for value, hint, meta in entries:
-            r = classify(value, hint)
+            r = classify(value, hint, True, allow_reserved)
             k = r[0]
             if k == "x":
                 rejected[r[1]] += 1
@@ -492,6 +544,11 @@ class IndexBuilder:
                     )
                 )
                 combo1 = self._combo((sid,))
+            if k == "p":
+                self._add_url(r[1], sid, combo1)
+                n_url += 1
+                n_path += 1
+                continue
             if k == "d" or k == "h":
                 name = r[1]
                 if check_allow and self._allowed_name(name):
@@ -505,6 +562,11 @@ class IndexBuilder:
                     # listed as a whole domain by any feed → matches subdomains too
                     domains[name] = self._merged(old >> 2, sid) * 4 + (old & flag)
                 n_dom += 1
+                if k == "h" and ("/" in value or "?" in value):
+                    key = url_key(value)
+                    if key is not None:
+                        self._add_url(key, sid, combo1)
+                        n_url += 1
             else:
                 version, start = r[1], r[2]
                 plen = r[3] if k == "n" else (32 if version == 4 else 128)
@@ -518,14 +580,25 @@ class IndexBuilder:
                     n_net += 1
                 else:
                     n_ip += 1
+                    if "/" in value and hint not in ("ip", "cidr") and not normalize.is_cidr(value):
+                        key = url_key(value)  # a URL on an address: http://1.2.3.4/bins/x
+                        if key is not None:
+                            self._add_url(key, sid, combo1)
+                            n_url += 1
+        stats.urls += n_url
         stats.domains += n_dom
         stats.ips += n_ip
         stats.cidrs += n_net
-        stats.accepted += n_dom + n_ip + n_net
+        # an entry is accepted once: a URL's host or address is already counted above
+        stats.accepted += n_dom + n_ip + n_net + n_path  # a URL's host or address counts the entry
         stats.allowlisted += n_allowed
         if stats not in self.stats:
             self.stats.append(stats)
         return stats
+
+    def _add_url(self, key: str, sid: int, combo1: int) -> None:
+        old = self._urls.get(key)
+        self._urls[key] = combo1 if old is None else self._merged(old, sid)
 
     def build(self) -> FeedIndex:
         domains = self._domains
@@ -540,6 +613,7 @@ class IndexBuilder:
             self._allow_sources,
             dict(self._allow_ranges),
             self.stats,
+            self._urls,
         )
         index.table()  # build the bulk-lookup table now, not on the first packet batch
         return index

@@ -52,6 +52,7 @@ class FeedStats:
     domains: int = 0
     ips: int = 0
     cidrs: int = 0
+    urls: int = 0  # URL and path indicators (a URL entry also counts its host under domains or ips)
     rejected: Counter[str] = field(default_factory=Counter)
     allowlisted: int = 0
     origin: str = ""
@@ -69,6 +70,7 @@ class FeedStats:
             "domains": self.domains,
             "ips": self.ips,
             "cidrs": self.cidrs,
+            "urls": self.urls,
             "allowlisted": self.allowlisted,
             "rejected": self.rejected_total,
             "rejected_by": dict(sorted(self.rejected.items())),

@@ -7,10 +7,23 @@ Pure functions. ``classify`` answers one of:
   as a hosting platform must not flag the whole platform),
 - ``("a", version, int)``: one IPv4/IPv6 address,
 - ``("n", version, int, prefixlen)``: a CIDR range,
+- ``("p", path)``: a host-less URL-path trail (``/panel/gate.php``, as Maltrail writes them),
 - ``("x", category)``: rejected, with the category it is counted under.
+
+A URL (``http://evil.example/x``, ``evil.example/x``) classifies as its host; ``url_key`` gives the
+URL indicator the index keeps beside it (host + path, see ``url_key``).
 
 Safety rules: public suffixes and TLDs (``com``, ``gov.vn``), wildcards, ``localhost`` and friends,
 non-global addresses (private, loopback, multicast…) and huge CIDRs never become indicators.
+``reserved=True`` (a feed's ``allow_reserved`` option, for test and lab feeds) accepts the IANA
+documentation, benchmarking and reserved blocks (``RESERVED_OK``), and only those: private, shared
+(CGNAT), loopback, link-local, multicast and unspecified addresses stay refused, and so do huge CIDRs.
+
+Path-only trails must name something specific: at least one segment, its file extension removed,
+must be ``MIN_SEGMENT`` characters or longer and not a common web path word (``COMMON_SEGMENTS``).
+``/malicious-login.php`` and ``/x8dk2/index.php`` qualify; ``/index.php``, ``/wp-admin/login.php``
+and ``/gate.php`` do not (they are counted as ``url-path``), because a path trail matches on every
+host and such paths are everywhere.
 """
 
 from __future__ import annotations
@@ -86,11 +99,53 @@ _V4_SPECIAL = sorted(
     )
 )
 _V4_SPECIAL_STARTS = [s for s, _ in _V4_SPECIAL]
+# Special-purpose blocks a feed with ``allow_reserved`` may list: documentation (RFC 5737, 3849,
+# 9637), benchmarking (RFC 2544, 5180), IETF protocol assignments, 6to4 relay anycast and the old
+# class E. Never private, shared, loopback, link-local, multicast or unspecified space.
+RESERVED_OK = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/5",  # these four: 240.0.0.0/4 up to 254.255.255.255, far from the broadcast address
+        "248.0.0.0/6",
+        "252.0.0.0/7",
+        "254.0.0.0/8",
+        "2001:db8::/32",
+        "3fff::/20",
+        "2001:2::/48",
+    )
+)
 # Labels of letters, digits, '-' and '_' (malware uses '_'); the last label needs a letter.
 _DOMAIN_RE = re.compile(r"(?:[a-z0-9_-]{1,63}\.)+[a-z0-9-]{0,62}[a-z][a-z0-9-]{0,62}")
 _V4_PORT_RE = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?")
 _CIDR_RE = re.compile(r"[0-9a-fA-F:.]+/\d{1,3}")
 _PORT_RE = re.compile(r":\d{1,5}")
+
+# Path-only trails: the specificity rule (see the module doc).
+MIN_SEGMENT = 5
+COMMON_SEGMENTS = frozenset(
+    """
+    index default home main login logout signin signup register admin administrator test tests
+    config conf configuration settings setup install util utils auth panel update updates upload
+    uploads download downloads posts pages callback files search users account accounts profile
+    images image static assets script scripts style styles media content include includes plugin
+    plugins themes theme public favicon robots sitemap cgi-bin wp-admin wp-login wp-content
+    wp-includes wp-json xmlrpc readme license header footer ajax loading error errors status health
+    version check submit contact about blog application portal dashboard client server service
+    services delete phpinfo common library vendor system files modules module components manager
+    console webmail forum github gitlab well-known"""
+    .split()
+)
+
+
+def is_cidr(text: str) -> bool:
+    """Is the text an address with a prefix length (``1.2.3.0/24``) rather than a URL?"""
+    return _CIDR_RE.fullmatch(text.strip()) is not None
 
 
 def to_ascii(name: str) -> str | None:
@@ -176,7 +231,11 @@ def _v4_global(value: int) -> bool:
     return not (k >= 0 and value <= _V4_SPECIAL[k][1])
 
 
-def address(text: str, strict: bool = True) -> tuple:
+def _reserved_ok(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return any(net.version == ok.version and net.subnet_of(ok) for ok in RESERVED_OK)  # type: ignore[arg-type]
+
+
+def address(text: str, strict: bool = True, reserved: bool = False) -> tuple:
     """Classify an IP address (``1.2.3.4``, ``1.2.3.4:443``, ``[2001:db8::1]:443``, ``2001:db8::1``)."""
     s = text.strip()
     m = _V4_PORT_RE.fullmatch(s)
@@ -185,7 +244,8 @@ def address(text: str, strict: bool = True) -> tuple:
         if v is None:
             return ("x", INVALID_IP)
         if strict and not _v4_global(v):
-            return ("x", NON_GLOBAL_IP)
+            if not (reserved and _reserved_ok(ipaddress.IPv4Network(v))):
+                return ("x", NON_GLOBAL_IP)
         return ("a", 4, v)
     if s.startswith("["):
         s = s[1:].split("]", 1)[0]
@@ -193,33 +253,33 @@ def address(text: str, strict: bool = True) -> tuple:
         ip = ipaddress.ip_address(s)
     except ValueError:
         return ("x", INVALID_IP)
-    if strict and not ip.is_global:
+    if strict and not ip.is_global and not (reserved and _reserved_ok(ipaddress.ip_network(ip))):
         return ("x", NON_GLOBAL_IP)
     return ("a", ip.version, int(ip))
 
 
-def network(text: str, strict: bool = True) -> tuple:
+def network(text: str, strict: bool = True, reserved: bool = False) -> tuple:
     """Classify a CIDR (``1.10.16.0/20``); a /32 or /128 is an address, host bits are cleared."""
     try:
         net = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
         return ("x", INVALID_IP)
     if net.prefixlen == net.max_prefixlen:
-        return address(str(net.network_address), strict)
+        return address(str(net.network_address), strict, reserved)
     if net.prefixlen < MIN_PREFIX[net.version]:
         return ("x", HUGE_CIDR)
-    if strict and not net.is_global:
+    if strict and not net.is_global and not (reserved and _reserved_ok(net)):
         return ("x", NON_GLOBAL_IP)
     return ("n", net.version, int(net.network_address), net.prefixlen)
 
 
-def host(text: str) -> tuple:
+def host(text: str, reserved: bool = False) -> tuple:
     """A host that came out of a URL: an address, or a name matched exactly (``("h", name)``)."""
     h = text.strip()
     if not h:
         return ("x", INVALID_URL)
     if h[0].isdigit() or h[0] in ":[":
-        r = address(h)
+        r = address(h, True, reserved)
         if r[0] == "a" or r[1] == NON_GLOBAL_IP:
             return r
     m = _PORT_RE.search(h)
@@ -229,7 +289,7 @@ def host(text: str) -> tuple:
     return ("h", r[1]) if r[0] == "d" else r
 
 
-def url(text: str) -> tuple:
+def url(text: str, reserved: bool = False) -> tuple:
     """URL → its host (``http://evil.example:8080/x`` → ``("h", "evil.example")``)."""
     s = text.strip()
     if "://" not in s:
@@ -241,13 +301,93 @@ def url(text: str) -> tuple:
         return ("x", INVALID_URL)
     if not hostname:
         return ("x", INVALID_URL)
-    return host(hostname)
+    return host(hostname, reserved)
 
 
-def classify(text: str, hint: str | None = None, strict: bool = True) -> tuple:
+def _norm_host(h: str) -> str:
+    """A URL's host as the URL index keys it: lower case, no port, no dot at the end, IDNA encoded,
+    addresses in their canonical text."""
+    h = h.strip().lower()
+    if h.startswith("["):
+        h = h[1:].split("]", 1)[0]
+    elif h.count(":") == 1:
+        h = h.split(":", 1)[0]
+    h = h.rstrip(".")
+    if h and (h[0].isdigit() or ":" in h):
+        try:
+            ip = ipaddress.ip_address(h)
+        except ValueError:
+            return normalize_name(h)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return str(ip)
+    return normalize_name(h)
+
+
+def norm_path(path: str) -> str:
+    """A URL path (and query) as keyed: lower case, no fragment, no ``/`` before the query or end."""
+    p = path.split("#", 1)[0].lower()
+    p, q, query = p.partition("?")
+    p = p.rstrip("/")
+    return p + (q + query if query else "")
+
+
+def url_key(text: str) -> str | None:
+    """The URL indicator of a URL or ``host/path`` entry: ``host/path[?query]`` normalised (see
+    ``_norm_host``, ``norm_path``); None when the entry names no path (the host indicator suffices)."""
+    s = text.strip()
+    if "://" in s:
+        s = s.split("://", 1)[1]
+    cut = min((i for i in (s.find("/"), s.find("?"), s.find("#")) if i >= 0), default=len(s))
+    authority, rest = s[:cut], s[cut:]
+    authority = authority.rsplit("@", 1)[-1]
+    h = _norm_host(authority)
+    if not h:
+        return None
+    if rest[:1] == "?":
+        rest = "/" + rest
+    path = norm_path(rest)
+    if not path:
+        return None
+    return h + path
+
+
+def request_url_keys(host: str, uri: str) -> tuple[str, list[str]]:
+    """An HTTP request's normalised host and its path keys, most specific first: the path with its
+    query, without it, then each parent folder (a listed folder covers what is under it)."""
+    if "://" in uri[:12]:  # absolute-form request line (to a proxy): its host wins
+        rest = uri.split("://", 1)[1]
+        cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+        host, uri = rest[:cut].rsplit("@", 1)[-1], rest[cut:] or "/"
+    h = _norm_host(host) if host else ""
+    full = norm_path(uri)
+    keys = [full] if full else []
+    path = full.split("?", 1)[0]
+    depth = 0
+    while path and depth < 12:
+        if path != keys[-1]:
+            keys.append(path)
+        path = path[: path.rfind("/")]
+        depth += 1
+    return h, keys
+
+
+def path_trail(text: str) -> tuple:
+    """A host-less path trail: ``("p", path)`` when it is specific enough (module doc), else rejected."""
+    key = norm_path(text)
+    for seg in key.split("?", 1)[0].split("/"):
+        seg = seg.lstrip(".")
+        stem = seg.rsplit(".", 1)[0] if "." in seg else seg
+        if len(stem) >= MIN_SEGMENT and stem not in COMMON_SEGMENTS:
+            return ("p", key)
+    return ("x", URL_PATH)
+
+
+def classify(text: str, hint: str | None = None, strict: bool = True, reserved: bool = False) -> tuple:
     """Classify any entry; ``hint`` is what the format says the entry is, when it says so.
 
-    ``strict=False`` (allow-lists) accepts private and other non-global addresses.
+    ``strict=False`` (allow-lists) accepts private and other non-global addresses; ``reserved=True``
+    accepts only the documentation/benchmarking/reserved blocks of ``RESERVED_OK`` besides global ones.
     """
     s = text.strip()
     if not s:
@@ -259,23 +399,23 @@ def classify(text: str, hint: str | None = None, strict: bool = True) -> tuple:
         if _DOMAIN_RE.fullmatch(low) is not None:
             return _plain_domain(low)
     if hint == "ip":
-        return network(s, strict) if "/" in s else address(s, strict)
+        return network(s, strict, reserved) if "/" in s else address(s, strict, reserved)
     if hint == "cidr":
-        return network(s, strict)
+        return network(s, strict, reserved)
     if hint == "unsupported":
         return ("x", UNSUPPORTED)
     if hint == "url":
-        return url(s)
+        return url(s, reserved)
     if "://" in s:
-        return url(s)
+        return url(s, reserved)
     if s[0] == "/":
-        return ("x", URL_PATH)
+        return path_trail(s)
     if "/" in s:
         if _CIDR_RE.fullmatch(s):
-            return network(s, strict)
-        return url(s)  # host/path without a scheme, as Maltrail and Zeek Intel::URL write them
+            return network(s, strict, reserved)
+        return url(s, reserved)  # host/path without a scheme, as Maltrail and Zeek Intel::URL write them
     if s[0].isdigit() or s[0] in ":[":
-        r = address(s, strict)
+        r = address(s, strict, reserved)
         if r[0] == "a" or r[1] == NON_GLOBAL_IP:
             return r
     m = _PORT_RE.search(s)

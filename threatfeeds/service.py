@@ -82,6 +82,7 @@ def build_index(config: Config, update_local: bool = True) -> FeedIndex:
                 url_hosts_exact=feed.url_hosts == "exact",
                 seen=meta.get("fetched_at"),
                 stats=stats,
+                allow_reserved=feed.allow_reserved,
             )
         except _UNREADABLE as e:
             # snapshots were validated when stored; this is a local file that went bad since

@@ -61,10 +61,11 @@ def assess(feed: FeedConfig, parts: Iterator[tuple[str, bytes]]) -> Assessment:
     """Parse a copy without indexing it, to decide whether it may replace the last good one."""
     a = Assessment()
     strict = feed.kind != "allow"
+    reserved = feed.allow_reserved
     classify = normalize.classify
     try:
         for value, hint, _ in entries(feed, parts):
-            r = classify(value, hint, strict)
+            r = classify(value, hint, strict, reserved)
             if r[0] == "x":
                 a.rejected[r[1]] += 1
             else:

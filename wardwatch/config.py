@@ -26,6 +26,11 @@ Layout (relative paths resolve from the config file's folder)::
                                        # copy's entries is refused (the last good copy stays)
         min_valid: 0.5                 # a new copy where fewer entries than this share are valid is refused
         url_hosts: exact               # hosts taken from URLs match that exact name (default) or `suffix`
+        allow_reserved: false          # true: also accept documentation/benchmarking addresses
+                                       # (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15,
+                                       # 2001:db8::/32…), for test and lab feeds. Private, loopback,
+                                       # link-local, multicast and unspecified addresses and huge
+                                       # CIDRs are refused whatever this says (default false)
         enabled: true
     allowlist:                         # always wins over every feed
       - hospital.vn                    # a domain: it and all its subdomains
@@ -108,6 +113,7 @@ class FeedConfig:
     max_shrink: float = 0.5
     min_valid: float = 0.5
     url_hosts: str = "exact"
+    allow_reserved: bool = False  # accept documentation/benchmarking address blocks (test feeds)
     match: str = "suffix"  # for kind=allow: "exact" or "suffix"
     enabled: bool = True
 
@@ -294,6 +300,7 @@ _FEED_KEYS = (
     "max_shrink",
     "min_valid",
     "url_hosts",
+    "allow_reserved",
     "match",
     "enabled",
 )
@@ -346,6 +353,7 @@ def _feed(r: _Reader, raw: Any, kp: KeyPath, kind: str, default_name: str | None
         max_shrink=r.number(d.get("max_shrink", 0.5), (*kp, "max_shrink"), 0, 1),
         min_valid=r.number(d.get("min_valid", 0.5), (*kp, "min_valid"), 0, 1),
         url_hosts=r.choice(d.get("url_hosts", "exact"), (*kp, "url_hosts"), ("exact", "suffix")),
+        allow_reserved=r.boolean(d.get("allow_reserved", False), (*kp, "allow_reserved")),
         match=r.choice(d.get("match", default_match), (*kp, "match"), ("exact", "suffix")),
         enabled=r.boolean(d.get("enabled", True), (*kp, "enabled")),
     )

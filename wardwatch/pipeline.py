@@ -92,7 +92,9 @@ def run_pipeline(
         in_store += now - t
         if progress is not None and now - last >= every:
             last = now
-            progress(Progress(now - started, counters.get("packets.read", 0), summary.records, summary.alerts))
+            progress(
+                Progress(now - started, counters.get("packets.read", 0), summary.records, summary.alerts)
+            )
     tail = engine.flush() if engine is not None else []
     summary.alerts += len(tail)
     t = time.perf_counter()

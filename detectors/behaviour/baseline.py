@@ -54,5 +54,11 @@ class Baseline:
     @classmethod
     def load(cls, row: list[Any]) -> Baseline:
         b = cls()
-        b.bucket, b.total, b.mean, b.var, b.n = int(row[0]), float(row[1]), float(row[2]), float(row[3]), int(row[4])
+        b.bucket, b.total, b.mean, b.var, b.n = (
+            int(row[0]),
+            float(row[1]),
+            float(row[2]),
+            float(row[3]),
+            int(row[4]),
+        )
         return b

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
+from typing import Any
 
 from wardwatch.alerts import Alert
 
 from ..base import Batch
+from ..segments import IpInfo
 from .alerting import make_alert
 from .options import BeaconOptions
 from .persist import Persisting
@@ -90,9 +92,9 @@ class _Pair:
         self.sizes = array("d")
         self.checked = 0
         self.alerted = float("-inf")
-        self.src: object = None
-        self.dst: object = None
-        self.port: object = None
+        self.src: IpInfo | None = None
+        self.dst: IpInfo | None = None
+        self.port: Any = None
 
 
 class BeaconDetector(Persisting):
@@ -153,10 +155,12 @@ class BeaconDetector(Persisting):
             return None
         p.alerted = now
         src, dst = p.src, p.dst
-        ev = {k: round(v, 3) for k, v in s.items()}
+        if src is None or dst is None:
+            return None
+        ev: dict[str, Any] = {k: round(v, 3) for k, v in s.items()}
         ev.update(log="conn", conns=len(p.ts), port=p.port, first=p.ts[0], last=p.ts[-1])
         return make_alert(
-            "behaviour.beacon", now, src, dst, dst.ip,  # type: ignore[arg-type,union-attr]
+            "behaviour.beacon", now, src, dst, dst.ip,
             ev, count=len(p.ts), interval=round(s["interval"]), score=round(s["score"], 2),
         )  # fmt: skip
 

@@ -10,6 +10,7 @@ stricter ``zone_floors`` entry of its zone: EMR, HIS, LIS and servers by default
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from wardwatch.alerts import Alert
@@ -62,7 +63,9 @@ class ExfilDetector(Persisting):
             h.total += n
             if dst.ip in h.top or len(h.top) < MAX_DESTS:
                 h.top[dst.ip] = h.top.get(dst.ip, 0.0) + n
-            if h.alerted != h.bucket and h.total >= h.limit(self.floor(src), o.sigmas, o.factor, o.min_history):
+            if h.alerted != h.bucket and h.total >= h.limit(
+                self.floor(src), o.sigmas, o.factor, o.min_history
+            ):
                 h.alerted = h.bucket
                 out.append(self._alert(rec, src, h, "behaviour.exfiltration.host"))
             if src.segment is not None:
@@ -70,7 +73,9 @@ class ExfilDetector(Persisting):
                 s.roll(bucket, o.alpha)
                 s.total += n
                 s.top[src.ip] = s.top.get(src.ip, 0.0) + n
-                if s.alerted != s.bucket and s.total >= s.limit(o.segment_floor, o.sigmas, o.factor, o.min_history):
+                if s.alerted != s.bucket and s.total >= s.limit(
+                    o.segment_floor, o.sigmas, o.factor, o.min_history
+                ):
                     s.alerted = s.bucket
                     out.append(self._alert(rec, src, s, "behaviour.exfiltration.segment"))
         return out
@@ -111,7 +116,7 @@ class ExfilDetector(Persisting):
         if state.get("window") != self.o.window:
             return  # baselines of another window length mean nothing here
         for k, row in state["hosts"].items():
-            self.hosts.setdefault(k, lambda row=row: Baseline.load(row))
+            self.hosts.setdefault(k, functools.partial(Baseline.load, row))
         for k, row in state["segments"].items():
             self.segments[k] = Baseline.load(row)
 

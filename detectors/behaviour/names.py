@@ -8,7 +8,7 @@ from wardwatch.threatfeeds.suffixes import is_public_suffix
 # Names that never reach the internet's DNS or whose labels are not chosen by people.
 SKIP_SUFFIXES = ("in-addr.arpa", "ip6.arpa", "local", "lan", "home", "internal", "localdomain", "corp")
 
-_cache: dict[str, str] = {}
+_cache: dict[str, int] = {}
 
 
 def _suffix_len(labels: list[str]) -> int:

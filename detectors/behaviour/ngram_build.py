@@ -36,7 +36,7 @@ def fold(text: str) -> str:
 
 
 def corpus(seed: int = 7) -> list[str]:
-    from english_words import get_english_words_set
+    from english_words import get_english_words_set  # type: ignore[import-untyped]
     from faker import Faker
 
     words = sorted(w for w in get_english_words_set(["web2"], lower=True, alpha=True) if len(w) >= 2)

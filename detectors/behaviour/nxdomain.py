@@ -79,13 +79,26 @@ class NxdomainDetector(Persisting):
             evd: dict[str, Any] = {"log": "dns", "uid": rec.get("uid"), "count": n, "names": len(h.names),
                                    "sample": sorted(h.names)[:20], "usual": round(h.base.mean, 1),
                                    "window": o.window, "resolver": dst.ip}  # fmt: skip
-            a = make_alert("behaviour.nxdomain_burst", ts, src, None, top, evd, count=n, names=len(h.names), window=int(o.window))
+            a = make_alert(
+                "behaviour.nxdomain_burst",
+                ts,
+                src,
+                None,
+                top,
+                evd,
+                count=n,
+                names=len(h.names),
+                window=int(o.window),
+            )
             a.seen.add(record_id(rec))
             out.append(a)
         return out
 
     def snapshot(self) -> Any:
-        return {"window": self.o.window, "hosts": {k: h.base.dump() for k, h in self.hosts.items() if h.base.n}}
+        return {
+            "window": self.o.window,
+            "hosts": {k: h.base.dump() for k, h in self.hosts.items() if h.base.n},
+        }
 
     def restore(self, state: Any) -> None:
         if state.get("window") != self.o.window:

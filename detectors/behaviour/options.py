@@ -64,7 +64,7 @@ class BeaconOptions:
     min_interval: float = 5.0  # median interval below this is a burst, not a beacon
     window: float = 86400.0
     outbound_only: bool = True  # inside host to the internet only
-    cooldown: float = 3600.0
+    cooldown: float = 86400.0  # one alert per pair per day
 
 
 @dataclass
@@ -82,7 +82,12 @@ class ExfilOptions:
     window: float = 3600.0
     floor: int = 500_000_000  # bytes per window from one host, whatever its history
     zone_floors: dict[str, int] = field(
-        default_factory=lambda: {"emr": 50_000_000, "his": 100_000_000, "server": 100_000_000, "lis": 100_000_000}
+        default_factory=lambda: {
+            "emr": 50_000_000,
+            "his": 100_000_000,
+            "server": 100_000_000,
+            "lis": 100_000_000,
+        }
     )
     segment_floor: int = 2_000_000_000
     sigmas: float = 4.0  # above mean + sigmas × std of the host's past windows …

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,9 @@ class Persisting:
         self.store = StateFile(folder, self.name, every)
         got = self.store.load()
         if got is not None:
-            try:
+            # a state file from another build: start cold rather than fail
+            with contextlib.suppress(KeyError, TypeError, ValueError, IndexError):
                 self.restore(got)
-            except (KeyError, TypeError, ValueError, IndexError):
-                pass  # a state file from another build: start cold rather than fail
 
     def tick(self) -> None:
         if self.store is not None and self.store.due():

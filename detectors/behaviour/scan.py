@@ -43,7 +43,7 @@ class _Key:
     __slots__ = ("items", "alerted")
 
     def __init__(self) -> None:
-        self.items: dict[object, float] = {}  # port or host → last probe time
+        self.items: dict[Any, float] = {}  # (port, proto) or host → last probe time
         self.alerted = float("-inf")
 
     def add(self, item: object, ts: float, window: float) -> int:
@@ -92,7 +92,16 @@ class ScanDetector(Persisting):
                     ports = sorted(p for p, t in v.items.items() if t >= ts - o.window)
                     ev = {"log": "conn", "uid": rec.get("uid"), "ports": n, "sample": [f"{p}/{q}" for p, q in ports[:30]],
                           "proto": proto, "conn_state": rec.get("conn_state"), "window": o.window}  # fmt: skip
-                    a = make_alert("behaviour.port_scan.vertical", ts, src, dst, dst.ip, ev, ports=n, window=int(o.window))
+                    a = make_alert(
+                        "behaviour.port_scan.vertical",
+                        ts,
+                        src,
+                        dst,
+                        dst.ip,
+                        ev,
+                        ports=n,
+                        window=int(o.window),
+                    )
                     a.seen.add(record_id(rec))
                     out.append(a)
             h = self.horizontal.setdefault((src.ip, port, proto), _Key)
@@ -103,7 +112,16 @@ class ScanDetector(Persisting):
                     hosts = sorted(k for k, t in h.items.items() if t >= ts - o.window)
                     ev = {"log": "conn", "uid": rec.get("uid"), "hosts": n, "sample": [str(x) for x in hosts[:30]],
                           "port": port, "proto": proto, "window": o.window}  # fmt: skip
-                    a = make_alert("behaviour.port_scan.horizontal", ts, src, None, f"{port}/{proto}", ev, hosts=n, window=int(o.window))
+                    a = make_alert(
+                        "behaviour.port_scan.horizontal",
+                        ts,
+                        src,
+                        None,
+                        f"{port}/{proto}",
+                        ev,
+                        hosts=n,
+                        window=int(o.window),
+                    )
                     a.seen.add(record_id(rec))
                     out.append(a)
         return out

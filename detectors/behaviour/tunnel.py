@@ -48,9 +48,10 @@ def carries_data(sub: str, o: TunnelOptions) -> bool:
             return True
         if n >= 8 and not label.islower() and not label.isupper() and any(c.isalpha() for c in label):
             return True  # mixed case inside one label: base64-style encodings
-        if n >= o.label_len or (n >= 12 and entropy(label.lower()) >= o.entropy):
-            if n >= o.label_len or sum(c.isdigit() for c in label) >= 2:
-                return True
+        if n >= o.label_len or (
+            n >= 12 and entropy(label.lower()) >= o.entropy and sum(c.isdigit() for c in label) >= 2
+        ):
+            return True
     return False
 
 
@@ -111,9 +112,14 @@ class TunnelDetector(Persisting):
             reg = parts[1]
             sub = q[: len(parts[0])]
             ts = float(rec.get("ts") or batch.ts_max)
-            p = self.pairs.setdefault((src.ip, reg), _Pair)
+            data = carries_data(sub, o)
+            key = (src.ip, reg)
+            # a pair is tracked from its first data-carrying name on: most clients never send one
+            p = self.pairs.setdefault(key, _Pair) if data else self.pairs.get(key)
+            if p is None:
+                continue
             p.expire(ts - o.window)
-            p.add((ts, sub, carries_data(sub, o), len(sub), rec.get("qtype_name") in ODD_TYPES))
+            p.add((ts, sub, data, len(sub), rec.get("qtype_name") in ODD_TYPES))
             if not self.tunnel_like(p) or ts - p.alerted < o.cooldown:
                 continue
             p.alerted = ts

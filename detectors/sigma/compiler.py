@@ -128,7 +128,9 @@ class Codegen:
             if fname in ENRICHED:
                 self.uses_info = True
             elif self.known is not None and fname not in self.known:
-                raise Unsupported(f"field {fname!r} is not in our records (known: {', '.join(sorted(self.known))})")
+                raise Unsupported(
+                    f"field {fname!r} is not in our records (known: {', '.join(sorted(self.known))})"
+                )
             listy = fname in LIST_FIELDS or (self.known is None and fname not in ENRICHED)
             s = self.slots[fname] = _Slot(len(self.slots), fname, listy)
         return s
@@ -282,7 +284,9 @@ class Codegen:
                     regex_ci.append(_glob_regex(val, lower=True))
             elif isinstance(val, SigmaBool):
                 need.update("tl")
-                other.append(f"({v} is {val.boolean} or {low} == {self.const('true' if val.boolean else 'false')})")
+                other.append(
+                    f"({v} is {val.boolean} or {low} == {self.const('true' if val.boolean else 'false')})"
+                )
             elif isinstance(val, SigmaNumber):
                 if type(val).__name__ != "SigmaNumber":
                     raise Unsupported(f"value type {type(val).__name__} (timestamp part modifiers)")
@@ -295,7 +299,9 @@ class Codegen:
                 try:
                     rx = re.compile(val.regexp.to_plain(regex=True), flags)
                 except re.error as e:
-                    raise Unsupported(f"regular expression {val.regexp} is not valid in Python: {e}") from None
+                    raise Unsupported(
+                        f"regular expression {val.regexp} is not valid in Python: {e}"
+                    ) from None
                 other.append(f"({t} is not None and {self.const(rx)}.search({t}) is not None)")
             elif isinstance(val, SigmaCIDRExpression):
                 net = val.network

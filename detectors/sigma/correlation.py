@@ -67,10 +67,11 @@ class Fired:
     record: dict[str, Any]  # the event that completed the condition (or the window's last)
     rules_seen: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
+    extra: Any = None  # what the caller passed with that event
 
 
 class _Group:
-    __slots__ = ("times", "values", "seen", "starts", "start", "count", "first", "last")
+    __slots__ = ("times", "values", "seen", "starts", "start", "count", "first", "last", "extra")
 
     def __init__(self) -> None:
         self.times: deque[float] = deque()
@@ -81,6 +82,7 @@ class _Group:
         self.count = 0
         self.first = 0.0
         self.last: dict[str, Any] = {}
+        self.extra: Any = None
 
 
 class Correlator:
@@ -100,7 +102,7 @@ class Correlator:
             for r in dict.fromkeys(s.rules):
                 self.by_rule.setdefault(r, []).append(s)
         self.groups: dict[str, dict[Key, _Group]] = {s.key: {} for s in specs}
-        self._heap: list[tuple[float, int, str, dict[str, Any]]] = []
+        self._heap: list[tuple[float, int, str, dict[str, Any], Any]] = []
         self._seq = 0
         self.watermark = float("-inf")  # the newest event time seen
         self.released = float("-inf")  # events at or before this time have been processed
@@ -108,13 +110,13 @@ class Correlator:
     def wants(self, rule_key: str) -> bool:
         return rule_key in self.by_rule
 
-    def add(self, rule_key: str, ts: float, record: dict[str, Any]) -> None:
-        """A base rule matched ``record`` at ``ts``."""
+    def add(self, rule_key: str, ts: float, record: dict[str, Any], extra: Any = None) -> None:
+        """A base rule matched ``record`` at ``ts``; ``extra`` comes back with an alert it completes."""
         if ts < self.released:
             self.counters.add("sigma.correlation.late", 1)
             return
         self._seq += 1
-        heapq.heappush(self._heap, (ts, self._seq, rule_key, record))
+        heapq.heappush(self._heap, (ts, self._seq, rule_key, record, extra))
         if ts > self.watermark:
             self.watermark = ts
 
@@ -138,11 +140,12 @@ class Correlator:
         out: list[Fired] = []
         heap = self._heap
         while heap and heap[0][0] <= upto:
-            ts, _, rule_key, record = heapq.heappop(heap)
+            ts, _, rule_key, record, extra = heapq.heappop(heap)
             if ts > self.released:
                 self.released = ts
             for spec in self.by_rule[rule_key]:
-                out += self._event(spec, rule_key, ts, record)
+                for f in self._event(spec, rule_key, ts, record, extra):
+                    out.append(f)
         if upto > self.released:
             self.released = upto
         if upto != float("inf"):
@@ -162,7 +165,9 @@ class Correlator:
                 g.starts = [None] * len(spec.rules)
         return g
 
-    def _event(self, spec: CorrelationSpec, rule_key: str, ts: float, record: dict[str, Any]) -> list[Fired]:
+    def _event(
+        self, spec: CorrelationSpec, rule_key: str, ts: float, record: dict[str, Any], extra: Any
+    ) -> list[Fired]:
         key: Key = tuple(text(record.get(f)) for f in spec.group_by[rule_key])
         g = self._group(spec, key)
         span = spec.timespan
@@ -177,7 +182,7 @@ class Correlator:
                 while len(t) > need:
                     t.popleft()
                 if len(t) >= need:
-                    fired = Fired(spec, key, ts, t[0], len(t), record)
+                    fired = Fired(spec, key, ts, t[0], len(t), record, extra=extra)
                     del self.groups[spec.key][key]
                     return [fired]
                 return []
@@ -186,7 +191,7 @@ class Correlator:
             if g.count == 0:
                 g.start = g.first = ts
             g.count += 1
-            g.last = record
+            g.last, g.extra = record, extra
             return out
         if kind == "value_count":
             v = text(record.get(spec.value_field[rule_key]))
@@ -204,7 +209,7 @@ class Correlator:
                 need = _need(spec)
                 if len(vals) >= need:
                     first = min(vals.values())
-                    fired = Fired(spec, key, ts, first, len(vals), record, values=tuple(vals))
+                    fired = Fired(spec, key, ts, first, len(vals), record, values=tuple(vals), extra=extra)
                     del self.groups[spec.key][key]
                     return [fired]
                 return []
@@ -215,16 +220,20 @@ class Correlator:
             g.count += 1
             if v is not None:
                 g.values[v] = ts
-            g.last = record
+            g.last, g.extra = record, extra
             return out
         if kind == "temporal":
             seen = g.seen
             seen[rule_key] = ts
             for r in [r for r, t in seen.items() if t < ts - span]:
                 del seen[r]
-            ok = spec.extended(set(seen)) if spec.extended is not None else OPS[spec.op](len(seen), spec.count)
+            ok = (
+                spec.extended(set(seen)) if spec.extended is not None else OPS[spec.op](len(seen), spec.count)
+            )
             if ok:
-                fired = Fired(spec, key, ts, min(seen.values()), len(seen), record, rules_seen=tuple(seen))
+                fired = Fired(
+                    spec, key, ts, min(seen.values()), len(seen), record, rules_seen=tuple(seen), extra=extra
+                )
                 del self.groups[spec.key][key]
                 return [fired]
             return []
@@ -240,7 +249,7 @@ class Correlator:
                     starts[pos] = prev if cur is None else max(cur, prev)
         last = starts[-1]
         if last is not None and ts - last <= span:
-            fired = Fired(spec, key, ts, last, len(spec.rules), record, rules_seen=spec.rules)
+            fired = Fired(spec, key, ts, last, len(spec.rules), record, rules_seen=spec.rules, extra=extra)
             del self.groups[spec.key][key]
             return [fired]
         return []
@@ -266,7 +275,7 @@ class Correlator:
     def _judge(self, spec: CorrelationSpec, key: Key, g: _Group) -> list[Fired]:
         n = g.count if spec.type == "event_count" else len(g.values)
         if g.count and OPS[spec.op](n, spec.count):
-            return [Fired(spec, key, g.start, g.first, n, g.last, values=tuple(g.values))]
+            return [Fired(spec, key, g.start, g.first, n, g.last, values=tuple(g.values), extra=g.extra)]
         return []
 
 

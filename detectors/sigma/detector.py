@@ -32,7 +32,9 @@ _EVIDENCE = (
 class SigmaDetector:
     name = "sigma"
 
-    def __init__(self, ruleset: RuleSet, settings: SigmaSettings | None = None, counters: Counters | None = None):
+    def __init__(
+        self, ruleset: RuleSet, settings: SigmaSettings | None = None, counters: Counters | None = None
+    ):
         self.settings = settings or SigmaSettings()
         self.ruleset = ruleset
         self.counters = counters if counters is not None else Counters()
@@ -54,6 +56,7 @@ class SigmaDetector:
     def detect(self, batch: Batch) -> list[Alert]:
         out: list[Alert] = []
         corr = self.correlator
+        latest = batch.ts_max
         for log, (match, rules) in self.ruleset.matchers.items():
             recs = batch.records(log)
             if not recs:
@@ -74,13 +77,15 @@ class SigmaDetector:
                         out.append(self._alert(rule, r, batch, log, i))
                     if corr.wants(rule.key):
                         ts = r.get("ts")
-                        corr.add(rule.key, float(ts) if isinstance(ts, (int, float)) else batch.ts_max, r)
-        if self.correlations and batch.ts_max:
-            out += [self._corr_alert(f, batch) for f in corr.advance(batch.ts_max)]
+                        when = float(ts) if isinstance(ts, (int, float)) else batch.ts_max
+                        latest = max(latest, when)
+                        corr.add(rule.key, when, r, batch.pairs(log)[i])
+        if self.correlations and latest:
+            out += [self._corr_alert(f) for f in corr.advance(latest)]
         return out
 
     def flush(self) -> list[Alert]:
-        return [self._corr_alert(f, None) for f in self.correlator.flush()]
+        return [self._corr_alert(f) for f in self.correlator.flush()]
 
     # -- helpers -----------------------------------------------------------------------------------
     def _isolate(self, rules: list[CompiledRule], r: dict[str, Any], x: Any) -> list[int]:
@@ -109,7 +114,7 @@ class SigmaDetector:
             {"rule_title": rule.title, "log": log, **_evidence(r)},
         )
 
-    def _corr_alert(self, f: Fired, batch: Batch | None) -> Alert:
+    def _corr_alert(self, f: Fired) -> Alert:
         c: CompiledCorrelation = self.correlations[f.spec.key]
         c.hits += 1
         groups = dict(zip(f.spec.group_names, f.key, strict=False))
@@ -127,13 +132,7 @@ class SigmaDetector:
             evidence["values"] = list(f.values)[:20]
         if f.rules_seen:
             evidence["rules"] = list(f.rules_seen)
-        pair = None
-        if batch is not None:
-            o, d = f.record.get("id.orig_h"), f.record.get("id.resp_h")
-            info = batch._info  # the engine's cached address lookup
-            if isinstance(o, str) and isinstance(d, str):
-                pair = (info(o), info(d))
-        return _make(c.key, c.title, c.level, c.mitre, f.record, pair, ind, evidence, ts=f.ts)
+        return _make(c.key, c.title, c.level, c.mitre, f.record, f.extra, ind, evidence, ts=f.ts)
 
 
 def _endpoint(r: dict[str, Any]) -> str:
@@ -160,7 +159,10 @@ def _make(
 ) -> Alert:
     src: IpInfo | None = pair[0] if pair is not None else None
     dst: IpInfo | None = pair[1] if pair is not None else None
-    crit = max((i.criticality for i in (src, dst) if i is not None and i.segment is not None), default=DEFAULT_CRITICALITY)
+    crit = max(
+        (i.criticality for i in (src, dst) if i is not None and i.segment is not None),
+        default=DEFAULT_CRITICALITY,
+    )
     sev = severity_name(severity_level(level) + max(0, crit - DEFAULT_CRITICALITY))
     src_ip = r.get("id.orig_h")
     dst_ip = r.get("id.resp_h")

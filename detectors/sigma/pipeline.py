@@ -23,7 +23,9 @@ def build_pipelines(
     extra = [ProcessingPipeline.from_yaml(Path(p).read_text(encoding="utf-8")) for p in pipeline_files]
     out: dict[str, ProcessingPipeline] = {}
     for log, mapping in FIELD_MAPS.items():
-        full: dict[str | None, str | list[str]] = {**mapping, **(extra_fields or {})}
+        full: dict[str | None, str | list[str]] = {}
+        full.update(mapping)
+        full.update(extra_fields or {})
         # identity entries are dropped: pySigma would count them as applied transformations
         full = {k: v for k, v in full.items() if k != v}
         ours = ProcessingPipeline(

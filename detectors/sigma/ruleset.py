@@ -100,7 +100,8 @@ class RuleSet:
         return len(self.rules) + len(self.correlations)
 
 
-def rule_key(rule: SigmaRule | SigmaCorrelationRule) -> str:
+def rule_key(rule: Any) -> str:
+    """A rule's id, else its name, else its title (also for Sigma filters)."""
     if rule.id is not None:
         return str(rule.id)
     return rule.name or rule.title
@@ -141,23 +142,27 @@ def load_ruleset(
     extra_fields: Mapping[str, str | list[str]] | None = None,
     pipeline_files: Sequence[Path] = (),
     strict_fields: bool = True,
+    texts: Sequence[tuple[str, str]] = (),
 ) -> RuleSet:
-    """Load, map and compile every rule found under ``paths``."""
+    """Load, map and compile every rule found under ``paths`` (and in ``texts``: (name, YAML) pairs)."""
     rs = RuleSet()
     found: list[Any] = []
     origin: dict[str, str] = {}
-    for f in rule_files(paths):
+    sources: list[tuple[str, Path | str]] = [(str(f), f) for f in rule_files(paths)]
+    sources += list(texts)
+    for name, item in sources:
+        f = Path(name)
         try:
-            text = f.read_text(encoding="utf-8")
+            text = item.read_text(encoding="utf-8") if isinstance(item, Path) else item
             coll = SigmaCollection.from_yaml(text, collect_errors=True)
         except (OSError, UnicodeDecodeError, SigmaError, ValueError) as e:
-            rs.rejected.append(Rejected(str(f), f.name, f"cannot read: {e}"))
+            rs.rejected.append(Rejected(name, f.name, f"cannot read: {e}"))
             continue
         except Exception as e:  # noqa: BLE001 - a malformed file must never stop the others loading
-            rs.rejected.append(Rejected(str(f), f.name, f"cannot parse: {type(e).__name__}: {e}"))
+            rs.rejected.append(Rejected(name, f.name, f"cannot parse: {type(e).__name__}: {e}"))
             continue
         for r in [*coll.rules, *coll.filters]:
-            origin.setdefault(rule_key(r), str(f))
+            origin.setdefault(rule_key(r), name)
             found.append(r)
     # one collection so that references and Sigma filters work across files
     collection = SigmaCollection(found, resolve_references=False)

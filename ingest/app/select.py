@@ -140,6 +140,8 @@ def select_candidates(
     keep = in_active.copy()
     keep[open_idx[ok]] = True
     sel = np.flatnonzero(keep)
+    if len(sel) > 1:
+        sel = sel[~copies(batch, rows[sel], dirkey[sel])]
     if len(sel):
         # No analyser reads more than a few packets of a direction: cap the rows per direction here
         # (HTTP request/status lines excepted) so that short connections cost little Python.
@@ -149,6 +151,25 @@ def select_candidates(
         http = (kind[sel] == KIND_HTTP_REQUEST) | (kind[sel] == KIND_HTTP_RESPONSE)
         sel = sel[(rank_within(sk) < limit) | http]
     return Candidates(rows[sel], kind[sel])
+
+
+def copies(batch: PacketBatch, rows: np.ndarray, dirkey: np.ndarray) -> np.ndarray:
+    """Mask of the TCP rows that repeat an earlier row of the same direction (same sequence number
+    and length): SPAN ports deliver every packet twice, and a copy must neither reach Python nor use
+    up the per-direction row cap. The tracker drops the copies that land in a later batch."""
+    out = np.zeros(len(rows), dtype=bool)
+    t = np.flatnonzero(batch.proto[rows] == PROTO_TCP)  # UDP has no sequence numbers: never copies here
+    if len(t) < 2:
+        return out
+    r, k = rows[t], dirkey[t]
+    seq = batch.tcp_seq[r].astype(np.int64)
+    size = batch.payload_len[r].astype(np.int64)
+    order = np.lexsort((np.arange(len(t)), size, seq, k))  # by key, then capture order
+    k, seq, size = k[order], seq[order], size[order]
+    same = np.zeros(len(t), dtype=bool)
+    same[1:] = (k[1:] == k[:-1]) & (seq[1:] == seq[:-1]) & (size[1:] == size[:-1])
+    out[t[order[same]]] = True
+    return out
 
 
 def rank_within(keys: np.ndarray) -> np.ndarray:

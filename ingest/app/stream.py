@@ -71,5 +71,56 @@ class Stream:
         return data
 
 
+MAX_SPANS = 16
+
+
+class Seen:
+    """The sequence ranges of one TCP direction already handed to an analyser, so that a copy of a
+    segment (every packet twice from a SPAN port, or a retransmission) is not read twice: an HTTP
+    request head read twice is a second request. Offsets are kept relative to the first segment seen
+    (no wrap-around arithmetic later); only the last ``MAX_SPANS`` disjoint ranges are remembered."""
+
+    __slots__ = ("base", "spans")
+
+    def __init__(self) -> None:
+        self.base: int | None = None
+        self.spans: list[list[int]] = []  # sorted, disjoint [start, end) offsets from base
+
+    def fresh(self, seq: int, data: bytes) -> tuple[int, bytes]:
+        """``(seq, data)`` without a head already seen (empty data: all of it was); records the rest."""
+        n = len(data)
+        if not n:
+            return seq, data
+        if self.base is None:
+            self.base = seq
+        rel = (seq - self.base) % SEQ_MOD
+        if rel >= SEQ_MOD // 2:
+            rel -= SEQ_MOD
+        end = rel + n
+        spans = self.spans
+        for a, b in spans:
+            if a <= rel < b:
+                if end <= b:
+                    return seq, b""
+                skip = b - rel
+                seq, data, rel = (seq + skip) % SEQ_MOD, data[skip:], b
+                break
+        self._add(rel, end)
+        return seq, data
+
+    def _add(self, start: int, end: int) -> None:
+        spans = self.spans
+        i = 0
+        while i < len(spans) and spans[i][1] < start:
+            i += 1
+        j = i
+        while j < len(spans) and spans[j][0] <= end:
+            start, end = min(start, spans[j][0]), max(end, spans[j][1])
+            j += 1
+        spans[i:j] = [[start, end]]
+        if len(spans) > MAX_SPANS:
+            del spans[0]
+
+
 def _before_or_at(seq: int, ref: int) -> bool:
     return (ref - seq) % SEQ_MOD < SEQ_MOD // 2

@@ -22,7 +22,7 @@ from .http import HttpAnalyser, starts_request
 from .login import FtpAnalyser, ImapAnalyser, Pop3Analyser, SmtpAnalyser, TelnetAnalyser
 from .quic import KeyCache, QuicAnalyser
 from .select import KIND_HTTP_REQUEST, KIND_HTTP_RESPONSE, KIND_QUIC, KIND_TLS, select_candidates
-from .stream import Stream
+from .stream import SEQ_MOD, Seen, Stream
 from .tls import TlsAnalyser
 
 Record = dict[str, object]
@@ -73,7 +73,9 @@ class AppConfig:
 
 
 class Conn:
-    __slots__ = ("fid", "an", "uid", "ids", "last", "pkts", "cap", "streams", "kind", "recognised", "client")
+    __slots__ = (
+        "fid", "an", "uid", "ids", "last", "pkts", "cap", "streams", "seen", "kind", "recognised", "client",
+    )  # fmt: skip
 
     def __init__(self, fid: int, an: Analyser, kind: str, cap: int, client: bool) -> None:
         self.fid = fid
@@ -88,6 +90,7 @@ class Conn:
         self.last = 0.0
         self.pkts = [0, 0]  # [from server, from client]
         self.streams: list[Stream | None] = [None, None]
+        self.seen: list[Seen | None] = [None, None]  # TCP ranges already read, per direction
         self.recognised = False
 
 
@@ -195,32 +198,41 @@ class AppTracker:
         conn.last = ts
         data = batch.payload(i)
         client = orig == conn.client
-        if conn.kind == "http":
-            return self._http_packet(batch, conn, i, client, data, ts)
         d = int(client)
+        tcp = int(batch.proto[i]) == PROTO_TCP
+        seq = 0
+        if tcp:
+            # Data on a SYN (TCP Fast Open) starts one after the ISN.
+            seq = (int(batch.tcp_seq[i]) + bool(batch.tcp_flags[i] & SYN)) % SEQ_MOD
+            seen = conn.seen[d]
+            if seen is None:
+                seen = conn.seen[d] = Seen()
+            seq, data = seen.fresh(seq, data)
+            if not data:  # a copy (SPAN ports send every packet twice) or a retransmission
+                self.counters.add("app.duplicate_segments")
+                return []
+        if conn.kind == "http":
+            return self._http_packet(conn, seq, client, data, ts)
         conn.pkts[d] += 1
         if conn.pkts[d] > conn.cap:
             return self._close(conn, ts)
         if not conn.an.wants(client):
             return []
-        if int(batch.proto[i]) == PROTO_TCP:
+        if tcp:
             stream = conn.streams[d]
             if stream is None:
                 stream = conn.streams[d] = Stream(self.config.stream_bytes)
             start = conn.kind != "tls" or not client or kind == KIND_TLS
-            data = stream.feed(int(batch.tcp_seq[i]), data, bool(batch.tcp_flags[i] & SYN), start)
+            data = stream.feed(seq, data, False, start)
             if not data:
                 if not stream.started and len(stream.pending) >= MAX_UNSTARTED:
                     return self._close(conn, ts)  # joined mid-stream: no ClientHello to wait for
                 return []
         return self._deliver(conn, client, data, ts)
 
-    def _http_packet(
-        self, batch: PacketBatch, conn: Conn, i: int, client: bool, data: bytes, ts: float
-    ) -> list[Record]:
+    def _http_packet(self, conn: Conn, seq: int, client: bool, data: bytes, ts: float) -> list[Record]:
         if not client:
             return self._deliver(conn, client, data, ts) if data.startswith(b"HTTP/") else []
-        seq = int(batch.tcp_seq[i])
         if starts_request(data):
             # Each request head is read from its own first segment: bodies in between are skipped.
             conn.streams[1] = Stream(self.config.stream_bytes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from wardwatch.counters import Counters
 from .batch import RawBatch
 from .pcap import PcapParser
 from .pcapng import PcapngParser
-from .piece import Buffer, Piece, Stop
+from .piece import MAX_PIECE_BYTES, Piece, Stop
 from .window import Window, open_window
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,11 @@ def read_file(path: str | Path, source: int, counters: Counters, batch_frames: i
     off = parser.start_offset
     try:
         while True:
+            window.prefetch(off, MAX_PIECE_BYTES)
             scan = parser.scan(window.buf, off, batch_frames)
             frame += parser.take_skipped()
             if scan.piece is not None:
-                batch = _to_batch(window.buf, scan.piece, source, frame)
+                batch = _to_batch(window, scan.piece, source, frame)
                 frame += len(batch)
                 counters.add(
                     "capture.caplen_exceeds_wirelen", int(np.count_nonzero(batch.caplen > batch.wirelen))
@@ -128,15 +130,17 @@ def count_unreadable(path: str | Path, why: str, counters: Counters) -> None:
     log.warning("Không đọc được tệp capture %s: %s / cannot read capture file %s: %s", path, why, path, why)
 
 
-def _to_batch(buf: Buffer, piece: Piece, source: int, first_frame: int) -> RawBatch:
-    """Copy the piece's byte region out of the window so the batch owns its buffer."""
+def _to_batch(window: Window, piece: Piece, source: int, first_frame: int) -> RawBatch:
+    """Give the batch its own buffer over the piece's byte region (a mapping of it, or a copy)."""
     n = len(piece)
     start = int(piece.data_off[0])
     end = int(piece.data_off[-1]) + int(piece.caplen[-1])
+    buf, base = window.region(start, end)
     return RawBatch(
-        buf=bytes(buf[start:end]),
+        # a mapped region is bytes-like: slicing gives bytes, np.frombuffer and bytes.join take it
+        buf=cast(bytes, buf),
         ts=piece.ts,
-        offset=piece.data_off - start,
+        offset=piece.data_off - (start - base),
         caplen=piece.caplen,
         wirelen=piece.wirelen,
         linktype=piece.linktype,

@@ -2,7 +2,8 @@
 extension headers, fragments, tunnels, truncated and malformed frames.
 
 Our own decoder rather than scapy/dpkt: those build an object per layer and are 10-100× slower.
-Every check is explicit; a malformed header is counted as ``malformed.<reason>`` and dropped.
+Every check is explicit; a malformed header is counted as ``malformed.<reason>`` and dropped. A
+transport header that is merely cut short keeps its row (see ``_short_tcp``).
 """
 
 from __future__ import annotations
@@ -258,17 +259,22 @@ class SlowPath:
         ip_payload = ip_len - (l4 - l3)
         base = st.base
         if proto == IPPROTO_TCP:
-            if l4 + 20 > ip_end:
+            if l4 + 14 > ip_end:  # not even the flags: nothing to follow the connection with
                 self._malformed("tcp_truncated")
                 return None
+            if l4 + 20 > ip_end:
+                return self._short_tcp(data, st, version, s_hi, s_lo, d_hi, d_lo, l4, ip_len, ip_payload, ip_end)
             sport, dport, seq, ack, doff, flags, win = _TCP.unpack_from(data, l4)
             hlen = (doff >> 4) * 4
             if hlen < 20:
                 self._malformed("tcp_header_length")
                 return None
-            if l4 + hlen > ip_end:
-                self._malformed("tcp_truncated")
-                return None
+            if l4 + hlen > ip_end:  # options cut off: the fixed header is all there
+                self.counters.add("weird.truncated_l4")
+                return (
+                    version, s_hi, s_lo, d_hi, d_lo, proto, sport, dport, ip_len, base + ip_end,
+                    max(0, ip_payload - hlen), 0, flags, seq, ack, win, st.vlan, st.tunnel,
+                )  # fmt: skip
             plen = ip_payload - hlen
             return (
                 version, s_hi, s_lo, d_hi, d_lo, proto, sport, dport, ip_len, base + l4 + hlen,
@@ -276,8 +282,7 @@ class SlowPath:
             )  # fmt: skip
         if proto == IPPROTO_UDP:
             if l4 + 8 > ip_end:
-                self._malformed("udp_truncated")
-                return None
+                return self._short_udp(data, st, version, s_hi, s_lo, d_hi, d_lo, l4, ip_len, ip_payload, ip_end)
             sport, dport, ulen = struct.unpack_from("!HHH", data, l4)
             if ulen < 8:
                 self._malformed("udp_length")
@@ -323,6 +328,44 @@ class SlowPath:
         return (
             version, s_hi, s_lo, d_hi, d_lo, proto, 0, 0, ip_len, base + l4,
             ip_payload, max(0, min(ip_payload, ip_end - l4)), 0, 0, 0, 0, st.vlan, st.tunnel,
+        )  # fmt: skip
+
+    # Truncated transport headers (a snap length, or a reassembled datagram that ends early): the
+    # row carries what is there, as tshark shows it, and is counted as weird.truncated_l4. A TCP
+    # header needs its flags byte (offset 13), a UDP header its ports; shorter ones are malformed.
+
+    def _short_tcp(
+        self, data: bytes, st: _State, version: int, s_hi: int, s_lo: int, d_hi: int, d_lo: int,
+        l4: int, ip_len: int, ip_payload: int, ip_end: int,
+    ) -> Row | None:  # fmt: skip
+        sport, dport, seq, ack = struct.unpack_from("!HHII", data, l4)
+        hlen = (data[l4 + 12] >> 4) * 4
+        if hlen < 20:
+            self._malformed("tcp_header_length")
+            return None
+        win = _U16.unpack_from(data, l4 + 14)[0] if l4 + 16 <= ip_end else 0
+        self.counters.add("weird.truncated_l4")
+        return (
+            version, s_hi, s_lo, d_hi, d_lo, IPPROTO_TCP, sport, dport, ip_len, st.base + ip_end,
+            max(0, ip_payload - hlen), 0, data[l4 + 13], seq, ack, win, st.vlan, st.tunnel,
+        )  # fmt: skip
+
+    def _short_udp(
+        self, data: bytes, st: _State, version: int, s_hi: int, s_lo: int, d_hi: int, d_lo: int,
+        l4: int, ip_len: int, ip_payload: int, ip_end: int,
+    ) -> Row | None:  # fmt: skip
+        if l4 + 4 > ip_end:
+            self._malformed("udp_truncated")
+            return None
+        sport, dport = struct.unpack_from("!HH", data, l4)
+        ulen = _U16.unpack_from(data, l4 + 4)[0] if l4 + 6 <= ip_end else ip_payload
+        if ulen < 8:
+            self._malformed("udp_length")
+            return None
+        self.counters.add("weird.truncated_l4")
+        return (
+            version, s_hi, s_lo, d_hi, d_lo, IPPROTO_UDP, sport, dport, ip_len, st.base + ip_end,
+            max(0, min(ulen, ip_payload) - 8), 0, 0, 0, 0, 0, st.vlan, st.tunnel,
         )  # fmt: skip
 
     # -- tunnels -----------------------------------------------------------------------------

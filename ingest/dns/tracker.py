@@ -126,14 +126,20 @@ class DnsTracker:
         keys = list(zip(flow_ids, flows.from_orig[idx].tolist(), strict=True))
         sections = self.config.decode_sections
         counters = self.counters
+        handle = self.handle
+        messages = short = 0
         for k, wire in self.extractor.extract(batch, idx, keys):
             msg = decode_message(wire, sections)
             if msg is None:
-                counters.add("malformed.dns")
-                counters.add("malformed.dns.short")
+                short += 1
                 continue
-            counters.add("dns.messages")
-            self.handle(flow_ids[k], ts[k], msg, view)
+            messages += 1
+            handle(flow_ids[k], ts[k], msg, view)
+        if short:
+            counters.add("malformed.dns", short)
+            counters.add("malformed.dns.short", short)
+        if messages:
+            counters.add("dns.messages", messages)
         out, self._out = self._out, []
         return out
 
@@ -172,13 +178,13 @@ class DnsTracker:
         if msg.error_section == 0 or msg.error_section > 2:
             # Zeek confirms the protocol once questions and answers parse
             view.add_service(flow, "dns")
-        if msg.opcode != 0:
+        flags = msg.flags
+        if flags & 0x7800:  # opcode
             self.counters.add("dns.opcode_not_tracked")
             return
-        is_reply = bool(msg.flags & 0x8000)
+        is_reply = bool(flags & 0x8000)
         tx = self._session(flow, ts, msg.id, is_reply, view)
         if not is_reply:
-            flags = msg.flags
             tx.saw_query = True
             for q in msg.questions:  # Zeek's dns_request runs per question: the last one wins
                 tx.RD = bool(flags & 0x0100)

@@ -145,12 +145,33 @@ def read_name(
     a name's start offset to (text, end of its first segment), so the usual pointer to the question
     name is decoded once.
     """
-    if cache is not None:
-        if pos + 1 < end and buf[pos] >= 0xC0:
-            hit = cache.get(((buf[pos] & 0x3F) << 8) | buf[pos + 1])
-            if hit is not None and hit[1] <= pos:
-                return hit[0], pos + 2
-        start = pos
+    start = pos
+    if cache is not None and pos + 1 < end and buf[pos] >= 0xC0:
+        hit = cache.get(((buf[pos] & 0x3F) << 8) | buf[pos + 1])
+        if hit is not None and hit[1] <= pos:
+            return hit[0], pos + 2
+    # Fast path: an uncompressed name within bounds, looked up by its wire bytes (hospital traffic
+    # repeats names); anything else, including every fault, takes the general loop below.
+    p = pos
+    while p < end:
+        n = buf[p]
+        if n == 0:
+            p += 1
+            if p - pos > MAX_NAME_TEXT + 1:
+                break
+            raw = buf[pos:p]
+            text = _NAMES.get(raw)
+            if text is None:
+                text = _name_text_slow(buf, pos, p)
+                if len(_NAMES) >= _NAMES_MAX:
+                    _NAMES.clear()
+                _NAMES[raw] = text
+            if cache is not None:
+                cache[start] = (text, p)
+            return text, p
+        if n > 63:
+            break
+        p += n + 1
     labels: list[bytes] = []
     after = -1
     hops = 0
@@ -194,6 +215,22 @@ def read_name(
     if cache is not None:
         cache[start] = (text, after)
     return text, after
+
+
+_NAMES: dict[bytes, str] = {}  # uncompressed wire name -> text, shared by all messages
+_NAMES_MAX = 100_000
+
+
+def _name_text_slow(buf: bytes, pos: int, stop: int) -> str:
+    """Text of the uncompressed, well-formed name buf[pos:stop] (ends with the root label)."""
+    labels = []
+    while True:
+        n = buf[pos]
+        if n == 0:
+            break
+        labels.append(buf[pos + 1 : pos + 1 + n])
+        pos += n + 1
+    return name_text(b".".join(labels)) if labels else ""
 
 
 def _character_strings(buf: bytes, pos: int, end: int) -> tuple[bytes, ...]:

@@ -44,11 +44,22 @@ def unwrap(ref_raw: int, ref_abs: int, raw: int) -> int:
     return ref_abs + ((raw - ref_raw + 0x80000000) & M32) - 0x80000000
 
 
-class Endpoint:
+class Counts:
+    """One side of a UDP/ICMP/other connection: only counts (cheap to create in bulk)."""
+
+    __slots__ = ("pkts", "ip_bytes", "size")
+
+    def __init__(self) -> None:
+        self.pkts = self.ip_bytes = self.size = 0  # size: payload bytes
+
+
+class Endpoint(Counts):
+    """One side of a TCP connection."""
+
     __slots__ = (
         "state", "prev_state", "did_close", "start", "last", "ack", "sref", "sabs", "aref", "aabs",
-        "pkts", "ip_bytes", "size", "fin_cnt", "rx_cnt", "rx_thr", "w0_cnt", "w0_thr", "gap_cnt",
-        "gap_thr", "missed", "h_syn", "h_fin", "h_rst",
+        "fin_cnt", "rx_cnt", "rx_thr", "w0_cnt", "w0_thr", "gap_cnt", "gap_thr", "missed", "h_syn",
+        "h_fin", "h_rst",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -116,8 +127,10 @@ class Conn:
         self.orig_a = True  # orig is canonical endpoint A
         self.orig_h = self.resp_h = (0, 0)
         self.orig_p = self.resp_p = 0
-        self.o = Endpoint()
-        self.r = Endpoint()
+        # Only TCP uses the endpoint state; the other transports' sides are plain counts (typed as
+        # Endpoint so the TCP code needs no casts: nothing reads TCP fields of a non-TCP side).
+        self.o: Endpoint = Endpoint() if kind == KIND_TCP else Counts()  # type: ignore[assignment]
+        self.r: Endpoint = Endpoint() if kind == KIND_TCP else Counts()  # type: ignore[assignment]
         self.start_ts = ts
         self.last_time = ts
         # strings and tuples rather than lists/sets: fewer objects for the garbage collector to scan

@@ -49,7 +49,6 @@ from ..decode.columns import (
     PROTO_TCP,
     PROTO_UDP,
     PacketBatch,
-    join_ip,
 )
 from .assignment import FlowAssignment
 from .config import FlowConfig
@@ -65,6 +64,7 @@ from .conn import (
     PARTIAL,
     Conn,
     Endpoint,
+    ip_text,
 )
 from .fast import TcpSegments, nth_row, segment_positions, tcp_segments
 from .keys import Keys, canonical_keys, group_rows, key_tuples
@@ -114,7 +114,7 @@ class FlowMeter:
         conn = self._by_id.get(int(flow))
         if conn is None:
             return ("", 0, "", 0, "")
-        return (join_ip(*conn.orig_h), conn.orig_p, join_ip(*conn.resp_h), conn.resp_p, KIND_NAMES[conn.kind])
+        return (ip_text(conn.orig_h), conn.orig_p, ip_text(conn.resp_h), conn.resp_p, KIND_NAMES[conn.kind])
 
     def __len__(self) -> int:
         return len(self._conns)
@@ -177,6 +177,144 @@ class FlowMeter:
         self._by_id[conn.fid] = conn
         self.counters.add("flows.created")
         return conn
+
+    # -- UDP, ICMP and other transports (vectorised) ----------------------------------------------
+    def _run_simple(
+        self,
+        batch: PacketBatch,
+        from_a: np.ndarray,
+        order: np.ndarray,
+        gs: np.ndarray,
+        group_end: np.ndarray,
+        groups: list[int],
+        key_list: list[tuple],
+        flow_out: np.ndarray,
+        orig_out: np.ndarray,
+    ) -> None:
+        """Connections without a state machine: per packet, ``_packet`` only splits on idle gaps,
+        creates a connection at the first packet of each piece and adds counts and D/d letters, so
+        runs of packets between idle gaps are aggregated here with the same result."""
+        cfg = self.config
+        sel = np.array(groups, dtype=np.int64)
+        pos, gidx, _ = segment_positions(gs[sel], group_end[sel])
+        rows = order[pos]
+        rows = rows[np.lexsort((rows, gidx))]  # connection-major, capture order inside
+        m = len(rows)
+        ts = batch.ts[rows]
+        fa = from_a[rows]
+        proto = batch.proto[rows]
+        timeout = np.where(
+            proto == PROTO_UDP,
+            cfg.udp_inactivity,
+            np.where((proto == PROTO_ICMP) | (proto == PROTO_ICMP6), cfg.icmp_inactivity, cfg.unknown_inactivity),
+        )
+        first = np.ones(m, dtype=bool)
+        np.not_equal(gidx[1:], gidx[:-1], out=first[1:])
+        # a packet after the previous one's idle deadline starts a new connection (timer_due's test)
+        brk = np.zeros(m, dtype=bool)
+        brk[1:] = (ts[:-1] + timeout[1:] < ts[1:]) & ~first[1:]
+        run_start = first | brk
+        run_of = np.cumsum(run_start) - 1
+        starts = np.flatnonzero(run_start)
+        n_runs = len(starts)
+        run_end = np.empty(n_runs, dtype=np.int64)
+        run_end[:-1] = starts[1:]
+        run_end[-1] = m
+        side = run_of * 2 + fa  # (run, sent by endpoint A)
+        nside = 2 * n_runs
+        pkts = np.bincount(side, minlength=nside).tolist()
+        ipb = np.bincount(side, weights=batch.ip_len[rows], minlength=nside).astype(np.int64).tolist()
+        size = np.bincount(side, weights=batch.payload_len[rows], minlength=nside).astype(np.int64).tolist()
+        # capture position of each side's first packet in its run: orders the D/d letters
+        first_pos = np.full(nside, m, dtype=np.int64)
+        np.minimum.at(first_pos, side, np.arange(m, dtype=np.int64))
+        fpos = first_pos.tolist()
+        start_l = starts.tolist()
+        first_l = first[starts].tolist()
+        key_of = sel[gidx[starts]].tolist()
+        ts_l = ts.tolist()
+        fa_l = fa[starts].tolist()
+        last_ts = ts[run_end - 1].tolist()
+        get = self._conns.get
+        conns = self._conns
+        udp_ports = cfg.udp_server_ports
+        interval = cfg.interim_interval
+        created = 0
+        run_fid: list[int] = []
+        run_origa: list[bool] = []
+        prev: Conn | None = None
+        for r in range(n_runs):
+            key = key_list[key_of[r]]
+            t0 = ts_l[start_l[r]]
+            conn = None
+            if first_l[r]:
+                conn = get(key)
+                if conn is not None and conn.last_time + conn.timeout < t0:
+                    self._finish(conn)
+                    conn = None
+            elif prev is not None:
+                self._finish(prev)  # idle split inside the batch
+            if conn is None:
+                created += 1
+                proto, a_hi, a_lo, b_hi, b_lo, a_port, b_port = key
+                kind = _kind(proto)
+                conn = Conn(self._next_id, key, kind, t0)
+                self._next_id += 1
+                flip = False
+                if kind == KIND_UDP:
+                    src_port, dst_port = (a_port, b_port) if fa_l[r] else (b_port, a_port)
+                    flip = src_port in udp_ports and dst_port not in udp_ports
+                orig_a = conn.orig_a = fa_l[r] != flip
+                if orig_a:
+                    conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p = (a_hi, a_lo), a_port, (b_hi, b_lo), b_port
+                else:
+                    conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p = (b_hi, b_lo), b_port, (a_hi, a_lo), a_port
+                if flip:
+                    conn.history = "^"
+                conn.uid = conn.make_uid()
+                if interval > 0:
+                    conn.next_interim = t0 + interval
+                conn.timeout = self._timeout(conn)
+                conn.fast_mask = 3
+                conns[key] = conn
+                self._by_id[conn.fid] = conn
+                # as _schedule at creation, when last_time is still the first packet's
+                due = min(t0 + conn.timeout, conn.next_interim)
+                conn.heap_at = due
+                heapq.heappush(self._heap, (due, next(self._tick), conn.fid))
+            orig_a = conn.orig_a
+            ia, ib = 2 * r + 1, 2 * r  # sides sent by endpoint A / B
+            ep_a, ep_b = (conn.o, conn.r) if orig_a else (conn.r, conn.o)
+            ep_a.pkts += pkts[ia]
+            ep_a.ip_bytes += ipb[ia]
+            ep_a.size += size[ia]
+            ep_b.pkts += pkts[ib]
+            ep_b.ip_bytes += ipb[ib]
+            ep_b.size += size[ib]
+            conn.last_time = last_ts[r]
+            if conn.kind == KIND_UDP:
+                la = "D" if orig_a else "d"
+                lb = "d" if orig_a else "D"
+                if fpos[ia] < fpos[ib]:
+                    if pkts[ia]:
+                        conn.check_history(la)
+                    if pkts[ib]:
+                        conn.check_history(lb)
+                else:
+                    if pkts[ib]:
+                        conn.check_history(lb)
+                    if pkts[ia]:
+                        conn.check_history(la)
+            if conn.heap_at == INF:
+                self._schedule(conn)
+            run_fid.append(conn.fid)
+            run_origa.append(orig_a)
+            prev = conn
+        if created:
+            self.counters.add("flows.created", created)
+        lens = run_end - starts
+        flow_out[rows] = np.repeat(np.array(run_fid, dtype=np.int64), lens)
+        orig_out[rows] = fa == np.repeat(np.array(run_origa, dtype=bool), lens)
 
     # -- per packet (slow path) ---------------------------------------------------------------------
     def _packet(
@@ -320,11 +458,16 @@ class FlowMeter:
         span_g = (np.maximum.reduceat(ts_s, gs) - first_ts).tolist()
         firstts_g = first_ts.tolist()
 
-        # Look up connections, split groups into fast (aggregated) and slow (per packet).
+        # Look up connections, split groups into fast (aggregated) and slow (per packet); UDP,
+        # ICMP and other transports have no state machine and are handled apart, all vectorised.
         get = self._conns.get
         fast_conn: list[Conn | None] = [None] * n_groups
         slow = np.zeros(n_groups, dtype=bool)
+        simple_g: list[int] = []
         for gi, key in enumerate(key_list):
+            if key[0] != PROTO_TCP:
+                simple_g.append(gi)
+                continue
             conn = get(key)
             if (
                 conn is None
@@ -345,6 +488,8 @@ class FlowMeter:
         origa_g = np.array([c.orig_a if c is not None else True for c in fast_conn], dtype=bool)
         flow_out[order] = np.repeat(fid_g, sizes)
         orig_out[order] = fa_s == np.repeat(origa_g, sizes)
+        if simple_g:
+            self._run_simple(batch, keys.from_a, order, gs, group_end, simple_g, key_list, flow_out, orig_out)
         if not slow.any():
             return
 

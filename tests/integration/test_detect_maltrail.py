@@ -1,6 +1,8 @@
 """Maltrail's sensor-test manifest through sensor → detectors.
 
-The feed is maltrail's own ``trails.csv`` for these captures (first column, as a maltrail trail file).
+The feed is maltrail's own ``trails.csv`` for these captures (first column, as a maltrail trail file),
+with ``allow_reserved: true``: its trails use the documentation ranges 198.51.100.0/24 and
+203.0.113.0/24, which a production feed may not list.
 ``TABLE`` says, per manifest entry, which alerts of this issue it must raise (category, src_ip,
 indicator); entries whose expectations belong to the behavioural detectors (issue 5) or that must
 stay silent raise nothing of ours. ``GAPS`` lists the manifest expectations we do not raise, and why.
@@ -26,7 +28,8 @@ SILENT = "must stay silent"
 TABLE: dict[str, set[tuple[str, str, str]] | str] = {
     "clean_tcp": SILENT,
     "duplicate_syn": {(FI, S, "66.66.66.66")},
-    "ip_trails": {(FI, S, "66.66.66.66"), (FI, S, "6.6.6.6")},
+    # 198.51.100.66 opens the connection (an inbound SYN): it is the alert's src_ip
+    "ip_trails": {(FI, S, "66.66.66.66"), (FI, S, "6.6.6.6"), (FI, "198.51.100.66", "198.51.100.66")},
     "port_scan": BEHAVIOURAL,
     "stealth_scan_null": BEHAVIOURAL,
     "stealth_scan_fin": BEHAVIOURAL,
@@ -36,18 +39,22 @@ TABLE: dict[str, set[tuple[str, str, str]] | str] = {
     "infection_scan": BEHAVIOURAL,
     "web_scan": BEHAVIOURAL,
     "dns_queries": {(FD, S, "evil-test-domain.com"), (FD, S, "evil-parent.com")},
-    "dns_resolver_trail": set(),
-    "dns_responses": set(),
+    # the resolver itself is listed: the connection to it (all three queries share one 5-tuple)
+    "dns_resolver_trail": {(FI, S, "198.51.100.53")},
+    # answers-only capture: the client is still the src (the flow meter orients by port 53)
+    "dns_responses": {(FI, S, "198.51.100.90"), (FI, S, "198.51.100.91")},
     "dns_malformed": SILENT,
     "dns_nxdomain_flood": BEHAVIOURAL,
     "dns_dga_labels": BEHAVIOURAL,
     "dns_exhaustion": SILENT,
-    "http_trails": {(FD, S, "evil-url.example")},
+    # the path trail on any host, the host+path trail (it replaces the Host hit of that request) and
+    # the listed server address
+    "http_trails": {(FD, S, "/malicious-login.php"), (FD, S, "evil-url.example/bad/path"), (FI, S, "203.0.113.44")},
     "http_heuristics": BEHAVIOURAL + " / Sigma",
     "http_responses": BEHAVIOURAL + " / Sigma",
     "truncated": SILENT,
     "vlan": {(FI, S, "66.66.66.66"), (FD, S, "evil-test-domain.com")},
-    "fragments": set(),
+    "fragments": {(FI, S, "66.66.66.66")},
     "ipv6": {(FI, "dead::1", "dead::beef"), (FD, "dead::1", "evil-test-domain.com")},
     "icmp": {(FI, S, "66.66.66.66")},
     "repeated_detections": {(FD, S, "evil-test-domain.com")},
@@ -66,6 +73,7 @@ TABLE: dict[str, set[tuple[str, str, str]] | str] = {
     "mixed_soup": {
         (FI, S, "66.66.66.66"),
         (FI, S, "6.6.6.6"),
+        (FI, "198.51.100.66", "198.51.100.66"),
         (FD, S, "evil-test-domain.com"),
         (FD, S, "evil-parent.com"),
     },
@@ -73,24 +81,14 @@ TABLE: dict[str, set[tuple[str, str, str]] | str] = {
 
 # manifest expectations not raised, with the reason (the owner in brackets)
 GAPS = {
-    (
-        "ip_trails",
-        "198.51.100.66",
-    ): "documentation range: the feed loader refuses non-global addresses [threatfeeds]",
-    ("dns_resolver_trail", "198.51.100.53"): "documentation range refused by the feed loader [threatfeeds]",
     ("dns_resolver_trail", "whatever.com"): "maltrail's event text for the resolver hit, not a trail",
-    (
-        "dns_responses",
-        "sinkholed by testsink",
-    ): "answer 198.51.100.90: documentation range refused [threatfeeds]",
-    ("dns_responses", "parked site"): "answer 198.51.100.91: documentation range refused [threatfeeds]",
-    ("http_trails", "203.0.113.44"): "documentation range refused by the feed loader [threatfeeds]",
+    # maltrail names the hit by its trail's info column; we raise the answer address (198.51.100.90/91)
+    ("dns_responses", "sinkholed by testsink"): "maltrail's info text for the 198.51.100.90 answer",
+    ("dns_responses", "parked site"): "maltrail's info text for the 198.51.100.91 answer",
     ("http_trails", "hostcheck.example"): "maltrail's event text for the 203.0.113.44 hit",
-    ("http_trails", "malicious-login.php"): "URL-path trails are not indexed [threatfeeds]",
     ("dns_queries", "badsite.onion(.to)"): "maltrail's onion-gateway rewrite, not a feed-index rule",
     ("dns_queries", "evilname(.ip-adress.com)"): "maltrail's single-label + ip-adress.com rule",
     ("dns_queries", "dga1234.wildcard-test.com"): "regex trails are not indexed [threatfeeds]",
-    ("fragments", "66.66.66.66"): "the sensor yields no record for this capture [ingest]",
     ("duplicate_syn", "malware (test)"): "maltrail's info text for the same hit",
     ("icmp", "ICMP"): "maltrail's protocol column for the same hit",
 }
@@ -111,7 +109,7 @@ def config(tmp_path_factory: pytest.TempPathFactory):
         "# Reference: maltrail sensor-tests trails.csv\n" + "\n".join(trails) + "\n"
     )
     (tmp / "config.yaml").write_text(
-        "data_dir: var\nfeeds:\n  - {name: maltrail-tests, path: trails.txt, format: maltrail}\n"
+        "data_dir: var\nfeeds:\n  - {name: maltrail-tests, path: trails.txt, format: maltrail, allow_reserved: true}\n"
     )
     return load_config(tmp / "config.yaml")
 

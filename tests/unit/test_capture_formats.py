@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import mmap
 import struct
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def read_all(paths: list[Path], batch_frames: int = 131072) -> tuple[list[tuple]
     rows = []
     for b in read_captures(paths, counters, batch_frames=batch_frames):
         assert isinstance(b, RawBatch) and 0 < len(b) <= batch_frames
-        assert isinstance(b.buf, bytes)
+        assert isinstance(b.buf, bytes | mmap.mmap)  # a big region is handed out as a mapping
         for i in range(len(b)):
             data = b.buf[b.offset[i] : b.offset[i] + b.caplen[i]]
             assert len(data) == b.caplen[i]

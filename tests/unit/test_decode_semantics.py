@@ -134,9 +134,9 @@ def test_ipv6_payload_length_zero_uses_captured_length() -> None:
     ("pkt", "cut", "reason"),
     [
         (IP(src="1.1.1.1", dst="2.2.2.2") / TCP(), 30, "tcp_truncated"),
-        (IP(src="1.1.1.1", dst="2.2.2.2") / TCP(options=[("MSS", 1)]), 42, "tcp_truncated"),
+        (IP(src="1.1.1.1", dst="2.2.2.2") / TCP(), 33, "tcp_truncated"),  # 13 bytes: no flags byte
         (IP(src="1.1.1.1", dst="2.2.2.2") / TCP(dataofs=3), None, "tcp_header_length"),
-        (IP(src="1.1.1.1", dst="2.2.2.2") / UDP(), 25, "udp_truncated"),
+        (IP(src="1.1.1.1", dst="2.2.2.2") / UDP(), 23, "udp_truncated"),  # 3 bytes: no ports
         (IP(src="1.1.1.1", dst="2.2.2.2") / UDP(len=4), None, "udp_length"),
         (IP(src="1.1.1.1", dst="2.2.2.2") / ICMP(), 24, "icmp_truncated"),
         (IP(src="1.1.1.1", dst="2.2.2.2", ihl=4) / TCP(), None, "ipv4_header_length"),
@@ -152,6 +152,39 @@ def test_malformed_transport_is_counted_and_dropped(pkt: object, cut: int | None
         batch, counters = decode([frame], fastpath=fastpath)
         assert len(batch) == 0
         assert dict(counters) == {f"malformed.{reason}": 1}
+
+
+@pytest.mark.parametrize(
+    ("pkt", "cut", "want"),
+    [
+        # TCP options cut off: the fixed header is whole
+        (IP(src="1.1.1.1", dst="2.2.2.2") / TCP(sport=5, dport=80, flags="S", seq=7, options=[("MSS", 1)]),
+         42, dict(sport=5, dport=80, tcp_flags=2, tcp_seq=7, tcp_win=8192, payload_len=0)),
+        # flags present (offset 13), window cut
+        (IP(src="1.1.1.1", dst="2.2.2.2") / TCP(sport=5, dport=80, flags="SA", seq=7, ack=9) / b"abcd",
+         34, dict(sport=5, dport=80, tcp_flags=0x12, tcp_seq=7, tcp_ack=9, tcp_win=0, payload_len=4)),
+        (IPv6(src=A6, dst=B6) / TCP(sport=5, dport=80, flags="F"), 56, dict(sport=5, dport=80, tcp_flags=1)),
+        # UDP: the ports, with and without the length field
+        (IP(src="1.1.1.1", dst="2.2.2.2") / UDP(sport=53, dport=999) / b"xyz", 26, dict(sport=53, dport=999, payload_len=3)),
+        (IP(src="1.1.1.1", dst="2.2.2.2") / UDP(sport=53, dport=999) / b"xyz", 24, dict(sport=53, dport=999, payload_len=3)),
+    ],
+)  # fmt: skip
+def test_truncated_transport_header_keeps_what_is_there(pkt: object, cut: int, want: dict) -> None:
+    frame = bytes(Ether() / pkt)[: 14 + cut]  # type: ignore[operator]
+    r = only_row([frame])
+    assert {k: r[k] for k in want} == want
+    assert (r["payload_cap"], r["payload"]) == (0, b"")
+    assert r["ip_len"] == len(bytes(pkt))  # type: ignore[arg-type]
+    for fastpath in (True, False):
+        assert dict(decode([frame], fastpath=fastpath)[1]) == {"weird.truncated_l4": 1}
+
+
+def test_datagram_ending_inside_the_tcp_header_keeps_its_row() -> None:
+    # The IP length (not the capture) ends the TCP header after 16 bytes: ports, flags and window remain.
+    frame = bytearray(bytes(eth(IP(src="1.1.1.1", dst="2.2.2.2") / TCP(sport=9, dport=443, flags="S"))))
+    frame[16:18] = (36).to_bytes(2, "big")
+    r = only_row([bytes(frame)])
+    assert (r["sport"], r["dport"], r["tcp_flags"], r["ip_len"], r["payload_len"]) == (9, 443, 2, 36, 0)
 
 
 def test_ip_length_shorter_than_headers_is_malformed() -> None:

@@ -2,7 +2,8 @@
 by ``# Reference: URL`` comments, ``# Aliases:`` lines, and trailing ``# comment`` on an entry.
 
 A trail is a domain, an IP (``1.2.3.4`` or ``1.2.3.4:443``), a CIDR, a URL, ``host/path`` or a bare
-``/path``; the normaliser sorts them out (bare paths are counted as ``url-path`` and not indexed).
+``/path``; the normaliser sorts them out (bare paths become path indicators when specific enough,
+see ``normalize.path_trail``; the others are counted as ``url-path``).
 The threat name comes from the file name; the folder (``malware``, ``malicious``, ``suspicious``) is a tag.
 """
 

@@ -7,6 +7,7 @@ so ClickHouse's Kafka engine can read the topics directly with ``FORMAT JSONEach
 - ``ww-log``: ``dns`` … ``login`` or ``alerts``;
 - ``ww-id``: ``<sensor>:<producer run>:<sequence>``, unique per message, used by the writer to drop a
   message that a producer sent twice (a spool replay of a message whose acknowledgement was lost);
+- ``ww-sensor``: the sensor name (stored in each row's ``sensor`` column);
 - ``ww-count``: the number of records (checked on decode);
 - ``content-type``: ``application/x-ndjson``.
 
@@ -44,10 +45,11 @@ class Message:
     first_ts: float  # the oldest record's time, for latency measurements
 
 
-def headers(log: str, msg_id: str, count: int) -> Headers:
+def headers(log: str, msg_id: str, count: int, sensor: str = "") -> Headers:
     return [
         ("ww-schema", str(SCHEMA_VERSION).encode()),
         ("ww-log", log.encode()),
+        ("ww-sensor", sensor.encode()),
         ("ww-id", msg_id.encode()),
         ("ww-count", str(count).encode()),
         ("content-type", CONTENT_TYPE),

@@ -170,8 +170,12 @@ def bus_settings(config: Config) -> BusSettings | None:
     """The bus settings of ``config``, or ``None`` when it has no ``kafka:`` section (in-process bus)."""
     if config.kafka is None:
         return None
+    raw = {"bootstrap": config.kafka.bootstrap, **config.kafka.options}
+    store = config.extra.get("store")
+    if "sensor" not in raw and isinstance(store, dict) and store.get("sensor"):
+        raw["sensor"] = store["sensor"]  # the same name the embedded store would stamp
     return parse_bus_settings(
-        {"bootstrap": config.kafka.bootstrap, **config.kafka.options},
+        raw,
         base=config.path.parent,
         data_dir=config.data_dir,
         config=config,

@@ -108,6 +108,27 @@ class Spool:
             os.fsync(f.fileno())
         return len(frames)
 
+    def prepend(self, messages: list[Message]) -> None:
+        """Put ``messages`` before everything spooled (sends that failed after newer messages were
+        spooled). Rewrites the segment being read; the size bound does not apply (they were in memory)."""
+        if not messages:
+            return
+        frames = b"".join(_encode(m) for m in messages)
+        segs = [s for s in self._segments() if s >= self._cursor.segment]
+        seg = segs[0] if segs else max(self._cursor.segment, 1)
+        path = self._path(seg)
+        rest = b""
+        if path.exists():
+            data = path.read_bytes()
+            rest = data[self._cursor.offset :] if seg == self._cursor.segment else data
+        tmp = path.with_suffix(".new")
+        with open(tmp, "wb") as f:
+            f.write(frames + rest)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        self._save_cursor(Cursor(seg, 0))
+
     # --- reading
     def read(self, max_messages: int) -> tuple[list[Message], Cursor]:
         """Up to ``max_messages`` of the oldest messages, and the cursor just past them (for ``ack``)."""

@@ -12,8 +12,12 @@ from wardwatch.counters import Counters
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="sensor, detectors and store in one process: captures in, ClickHouse rows out")
-    p.add_argument("--pcap", nargs="+", required=True, metavar="FILE", help="pcap/pcapng files, optionally .gz")
+    p = sub.add_parser(
+        "run", help="sensor, detectors and store in one process: captures in, ClickHouse rows out"
+    )
+    p.add_argument(
+        "--pcap", nargs="+", required=True, metavar="FILE", help="pcap/pcapng files, optionally .gz"
+    )
     p.add_argument("--config", required=True, metavar="FILE", help="wardwatch config (YAML)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
@@ -47,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     counters = Counters()
     try:
-        summary = run_pipeline(args.pcap, config, store, counters, progress=None if args.quiet else _progress_line)
+        summary = run_pipeline(
+            args.pcap, config, store, counters, progress=None if args.quiet else _progress_line
+        )
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"\nwardwatch run: {e}\n")
         return 2

@@ -107,7 +107,9 @@ class Store:
             dedup=dedup,
         )
 
-    def rows(self, sql: str, params: dict[str, Any] | None = None, readonly: bool = False) -> list[dict[str, Any]]:
+    def rows(
+        self, sql: str, params: dict[str, Any] | None = None, readonly: bool = False
+    ) -> list[dict[str, Any]]:
         return self.backend.rows(sql, params, readonly=readonly)
 
     def close(self) -> None:

@@ -41,7 +41,9 @@ class Backend(Protocol):
 
     def execute(self, sql: str, params: Params | None = None) -> None: ...
 
-    def rows(self, sql: str, params: Params | None = None, readonly: bool = False) -> list[dict[str, Any]]: ...
+    def rows(
+        self, sql: str, params: Params | None = None, readonly: bool = False
+    ) -> list[dict[str, Any]]: ...
 
     def insert(self, batch: Batch) -> None: ...
 
@@ -75,6 +77,10 @@ def param_text(v: Any) -> str:
     if v is None:
         return "\\N"
     if isinstance(v, (list, tuple)):
+        if v and all(type(x) is str for x in v):
+            joined = "\x00".join(v)
+            if "'" not in joined and "\\" not in joined:
+                return "['" + "','".join(v) + "']"  # the common case (uids, names) without per-item quoting
         return _quote(list(v))
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -95,7 +101,11 @@ def bind_literals(sql: str, params: Params | None) -> str:
         v = params[name]
         if type_.startswith("Identifier"):
             raise StoreError("identifier parameters are not supported")
-        return f"CAST({_quote(v)} AS {type_})" if v is not None else "NULL"
+        lit = f"CAST({_quote(v)} AS {type_})" if v is not None else "NULL"
+        if type_.startswith("Array(") and re.search(r"\bIN\s*$", sql[: m.start()], re.IGNORECASE):
+            # `x IN array` needs ClickHouse 20+; a subquery is understood by every version
+            return f"(SELECT arrayJoin({lit}))"
+        return lit
 
     return _PARAM_RE.sub(sub, sql)
 

@@ -65,7 +65,9 @@ ORDER BY c.ts
 """
 
 
-def top_domains(store: Store, since: float, until: float, n: int = 10, segments: list[str] | None = None) -> list[dict[str, Any]]:
+def top_domains(
+    store: Store, since: float, until: float, n: int = 10, segments: list[str] | None = None
+) -> list[dict[str, Any]]:
     from .backend import ts_text
 
     return store.rows(

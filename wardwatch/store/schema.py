@@ -335,7 +335,9 @@ PDNS = View(
 DNS_MINUTE = View(
     "dns_minute",
     "dns",
-    _cols(f"minute DateTime('UTC'), {_META}, qtype_name LowCardinality(String), rcode_name LowCardinality(String), queries SUM, {_LAST}"),
+    _cols(
+        f"minute DateTime('UTC'), {_META}, qtype_name LowCardinality(String), rcode_name LowCardinality(String), queries SUM, {_LAST}"
+    ),
     engine="AggregatingMergeTree",
     order_by="segment, minute, sensor, site, qtype_name, rcode_name",
     partition_by="toYYYYMM(minute)",
@@ -349,7 +351,9 @@ DNS_MINUTE = View(
 ALERTS_MINUTE = View(
     "alerts_minute",
     "alerts",
-    _cols(f"minute DateTime('UTC'), {_META}, category LowCardinality(String), severity LowCardinality(String), alerts SUM, events SUM, {_LAST}"),
+    _cols(
+        f"minute DateTime('UTC'), {_META}, category LowCardinality(String), severity LowCardinality(String), alerts SUM, events SUM, {_LAST}"
+    ),
     engine="AggregatingMergeTree",
     order_by="segment, minute, sensor, site, category, severity",
     partition_by="toYYYYMM(minute)",
@@ -365,8 +369,7 @@ TALKERS_MINUTE = View(
     "talkers_minute",
     "conn",
     _cols(
-        f"minute DateTime('UTC'), {_META}, orig_h IPv6, conns SUM, orig_bytes SUM, "
-        f"resp_bytes SUM, {_LAST}"
+        f"minute DateTime('UTC'), {_META}, orig_h IPv6, conns SUM, orig_bytes SUM, resp_bytes SUM, {_LAST}"
     ),
     engine="AggregatingMergeTree",
     order_by="segment, minute, orig_h, sensor, site",

@@ -44,7 +44,10 @@ def _py_column(values: Any, ch_type: str) -> list[Any]:
     if isinstance(values, np.ndarray):
         if ch_type.startswith("DateTime64"):
             # the driver wants datetimes; µs integers keep full precision through timedelta
-            return [datetime.fromtimestamp(int(v) // 1_000_000, UTC).replace(microsecond=int(v) % 1_000_000) for v in values]
+            return [
+                datetime.fromtimestamp(int(v) // 1_000_000, UTC).replace(microsecond=int(v) % 1_000_000)
+                for v in values
+            ]
         return values.tolist()
     if "IPv6" in ch_type:
         # the driver takes IPv6 text only; IPv4 goes in mapped, as chdb stores it
@@ -62,7 +65,9 @@ class ServerBackend:
         self.readonly = False
         self.client = Client(**self.params, settings={"use_numpy": False})
 
-    def _run(self, sql: str, data: Any = None, columnar: bool = False, settings: dict[str, Any] | None = None) -> Any:
+    def _run(
+        self, sql: str, data: Any = None, columnar: bool = False, settings: dict[str, Any] | None = None
+    ) -> Any:
         from clickhouse_driver import errors
 
         s = dict(settings or {})

@@ -55,10 +55,14 @@ def load_store_settings(config: Config) -> StoreSettings:
         raise config.error(("store", "retention"), "expected a mapping such as {raw: 30d}")
     for k, v in ret.items():
         if k not in days:
-            raise config.error(("store", "retention", k), f"unknown retention (expected one of {', '.join(days)})")
+            raise config.error(
+                ("store", "retention", k), f"unknown retention (expected one of {', '.join(days)})"
+            )
         m = _DAYS_RE.fullmatch(str(v).strip().lower())
         if m is None or isinstance(v, bool) or int(m.group(1)) < 1:
-            raise config.error(("store", "retention", k), f"expected a number of days such as 30d, 52w or 2y, got {v!r}")
+            raise config.error(
+                ("store", "retention", k), f"expected a number of days such as 30d, 52w or 2y, got {v!r}"
+            )
         days[k] = int(m.group(1)) * _UNIT[m.group(2)]
     pseudo = raw.get("pseudonymise", False)
     key_file = None
@@ -66,7 +70,9 @@ def load_store_settings(config: Config) -> StoreSettings:
         key_file = Path(str(pseudo.get("key_file", "pseudonym.key")))
         pseudo = True
     elif not isinstance(pseudo, bool):
-        raise config.error(("store", "pseudonymise"), f"expected true, false or {{key_file: PATH}}, got {pseudo!r}")
+        raise config.error(
+            ("store", "pseudonymise"), f"expected true, false or {{key_file: PATH}}, got {pseudo!r}"
+        )
     base = config.path.parent
     if pseudo:
         key_file = key_file or Path("pseudonym.key")

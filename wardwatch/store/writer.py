@@ -62,7 +62,9 @@ def _coerce(c: Column, v: Any) -> Any:
 
 
 def _empty(c: Column) -> Any:
-    return {"int": 0, "float": 0.0, "bool": False, "strs": [], "floats": [], "map": [], "ip": "::"}.get(c.kind, "")
+    return {"int": 0, "float": 0.0, "bool": False, "strs": [], "floats": [], "map": [], "ip": "::"}.get(
+        c.kind, ""
+    )
 
 
 class Writer:
@@ -128,11 +130,16 @@ class Writer:
             k = c.kind
             nullable = c.type.startswith("Nullable(")
             if k == "ts":
-                v: Any = np.round(np.array([r.get(src) or 0.0 for r in rows], dtype=np.float64) * 1e6).astype(np.int64)
+                v: Any = np.round(np.array([r.get(src) or 0.0 for r in rows], dtype=np.float64) * 1e6).astype(
+                    np.int64
+                )
             elif k == "meta":
                 if c.name == "segment":
                     if table is ALERTS:
-                        v = [r.get("segment") or self.segment_of(ip) for r, ip in zip(rows, origin, strict=True)]
+                        v = [
+                            r.get("segment") or self.segment_of(ip)
+                            for r, ip in zip(rows, origin, strict=True)
+                        ]
                     else:
                         seg = self.segment_of
                         v = [seg(ip) for ip in origin]
@@ -145,7 +152,8 @@ class Writer:
                     v = [p(x) if x else x for x in v]
             elif k == "conn_version":
                 v = [
-                    ((r.get("orig_pkts") or 0) + (r.get("resp_pkts") or 0)) * 2 + (0 if r.get("interim") else 1)
+                    ((r.get("orig_pkts") or 0) + (r.get("resp_pkts") or 0)) * 2
+                    + (0 if r.get("interim") else 1)
                     for r in rows
                 ]
             elif k == "json":
@@ -193,9 +201,21 @@ class Writer:
             out.update(tuple(r.values()) for r in rows)
         return out
 
+    def _anything_stored(self, table: Table, batch: Batch) -> bool:
+        ts = batch.columns["ts"]
+        rows = self.backend.rows(
+            f"SELECT count() AS c FROM `{table.name}` WHERE ts BETWEEN fromUnixTimestamp64Micro({{lo:Int64}}, 'UTC')"
+            " AND fromUnixTimestamp64Micro({hi:Int64}, 'UTC')",
+            {"lo": int(ts.min()), "hi": int(ts.max())},
+        )
+        return bool(rows and int(rows[0]["c"]))
+
     def _dedup(self, table: Table, batch: Batch) -> Batch:
         keys = self.keys(table, batch)
-        stored = self.stored_keys(table, batch)
+        # new traffic (nothing stored in the batch's time range) skips the uid lookup
+        stored = self.stored_keys(table, batch) if self._anything_stored(table, batch) else set()
+        if not stored and len(set(keys)) == batch.rows:
+            return batch
         seen: set[tuple[Any, ...]] = set()
         keep = []
         for i, k in enumerate(keys):
@@ -209,7 +229,8 @@ class Writer:
         self.counters.add(f"store.duplicates.{table.name}", batch.rows - len(keep))
         idx = np.array(keep, dtype=np.int64)
         cols = {
-            name: (v[idx] if isinstance(v, np.ndarray) else [v[i] for i in keep]) for name, v in batch.columns.items()
+            name: (v[idx] if isinstance(v, np.ndarray) else [v[i] for i in keep])
+            for name, v in batch.columns.items()
         }
         return Batch(batch.table, cols, batch.types, len(keep))
 
