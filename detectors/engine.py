@@ -26,6 +26,7 @@ from wardwatch.counters import Counters
 
 from .base import Batch, Detector
 from .behaviour import build_behaviour
+from .sigma import SigmaDetector
 from .feedmatch import FeedMatcher
 from .noise import Merger
 from .policy import (
@@ -92,6 +93,9 @@ class Engine:
         engine = cls(settings, build_detectors(settings, index), counters)
         for detector in build_behaviour(config):
             engine.add(detector)
+        sigma = SigmaDetector.from_config(config, engine.counters)
+        if sigma.settings.enabled:
+            engine.add(sigma)
         return engine
 
     def add(self, detector: Detector) -> None:

@@ -31,6 +31,17 @@ fi
 step "pip install -e .[test]"
 "$PY" -m pip install -q -e '.[test]' || die "pip install failed"
 
+# sigma-cli pins pySigma < 2, so it lives in its own venv; it validates our rule pack.
+step "sigma-cli (own venv)"
+SIGMA_VENV="${WARDWATCH_CACHE:-$HOME/.cache/wardwatch}/sigma-cli"
+if [ ! -x "$SIGMA_VENV/bin/sigma" ]; then
+    "$PY" -m venv "$SIGMA_VENV" && "$SIGMA_VENV/bin/pip" install -q 'sigma-cli==3.1.0' \
+        || die "sigma-cli install failed"
+fi
+export SIGMA_CLI="$SIGMA_VENV/bin/sigma"
+step "sigma check detectors/rules"
+"$SIGMA_CLI" check -x attacktag -x d3_fendtag detectors/rules || failed+=("sigma check")
+
 # --- lint
 step "ruff check"
 "$PY" -m ruff check -q --output-format concise . || failed+=("ruff check")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from wardwatch.ingest.app import AppConfig, AppTracker
 from wardwatch.ingest.app.select import KIND_HTTP_REQUEST, KIND_OTHER, KIND_TLS, classify, rank_within
-from wardwatch.ingest.app.stream import Stream
+from wardwatch.ingest.app.stream import MAX_SPANS, Seen, Stream
 from wardwatch.ingest.decode.columns import PacketBatch
 
 from tests.unit.test_app_support import FakeView, TcpSession, rows_from_packets, run
@@ -29,6 +29,22 @@ def test_stream_limit_and_unstarted():
     assert not s.started
     assert s.feed(7, b"abc") == b"abcx"  # capped at 4 bytes
     assert s.feed(14, b"more") == b""
+
+
+def test_seen_drops_copies_and_trims_overlapping_heads():
+    s = Seen()
+    base = 2**32 - 3  # sequence numbers wrap
+    assert s.fresh(base, b"abcdef") == (base, b"abcdef")
+    assert s.fresh(base, b"abcdef") == (base, b"")  # a copy
+    assert s.fresh((base + 2) % 2**32, b"cd") == ((base + 2) % 2**32, b"")  # inside what was read
+    assert s.fresh((base + 4) % 2**32, b"efgh") == ((base + 6) % 2**32, b"gh")  # head already read
+    assert s.fresh((base + 20) % 2**32, b"xy") == ((base + 20) % 2**32, b"xy")  # after a gap
+    assert s.fresh((base + 10) % 2**32, b"late") == ((base + 10) % 2**32, b"late")  # reordered: new
+    assert s.fresh((base - 5) % 2**32, b"early") == ((base - 5) % 2**32, b"early")  # before the first
+    assert s.spans == [[-5, 0], [0, 8], [10, 14], [20, 22]] or s.spans == [[-5, 8], [10, 14], [20, 22]]
+    for k in range(3 * MAX_SPANS):  # bounded
+        s.fresh(1000 + 10 * k, b"z")
+    assert len(s.spans) <= MAX_SPANS
 
 
 def test_rank_within_groups():
