@@ -14,12 +14,17 @@ die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
 failed=()
 
 # --- system packages: only when missing, so that a prepared machine stays offline
-if ! command -v tshark >/dev/null 2>&1; then
-    step "installing tshark"
-    [ "$(id -u)" = 0 ] || die "tshark is missing and installing it needs root"
+# tshark: decoding truth; clickhouse-server (18.16, too old for the schema): the server backend's wire path.
+apt_missing=()
+command -v tshark >/dev/null 2>&1 || apt_missing+=(tshark)
+command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/bin/clickhouse ] || apt_missing+=(clickhouse-server)
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+    step "installing ${apt_missing[*]}"
+    [ "$(id -u)" = 0 ] || die "${apt_missing[*]} missing and installing needs root"
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt-get update -qq >/dev/null || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null || die "apt-get install tshark failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null \
+        || die "apt-get install ${apt_missing[*]} failed"
 fi
 if ! "$PY" -m pip --version >/dev/null 2>&1; then
     step "installing pip"

@@ -18,7 +18,7 @@ from .piece import MAX_CAPLEN, MAX_PIECE_BYTES, Buffer, Piece, Scan, Stop, first
 try:
     from . import _scan as _cscan  # optional: built from _scan.c by setup.py when a compiler is there
 except ImportError:  # pragma: no cover - depends on the build
-    _cscan = None
+    _cscan = None  # type: ignore[assignment]
 
 GLOBAL_HEADER_LEN = 24
 # The upper bits of the link-type field carry the FCS length and flags (pcap-savefile(5)).
@@ -80,8 +80,18 @@ class PcapParser:
         caplen = np.empty(cap, dtype=np.int32)
         wirelen = np.empty(cap, dtype=np.int32)
         n, next_off, status = _cscan.scan_pcap(
-            buf, off, stop, cap, self.order == ">", self.record_len, MAX_CAPLEN, self.frac_unit,
-            offs, ts, caplen, wirelen,
+            buf,
+            off,
+            stop,
+            cap,
+            self.order == ">",
+            self.record_len,
+            MAX_CAPLEN,
+            self.frac_unit,
+            offs,
+            ts,
+            caplen,
+            wirelen,
         )
         if status == 2:
             got = int.from_bytes(buf[next_off + 8 : next_off + 12], "big" if self.order == ">" else "little")

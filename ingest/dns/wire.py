@@ -386,17 +386,20 @@ def decode_message(buf: bytes, sections: int = 3) -> Message | None:
         if sections < 2:
             return msg
         section = 2
-        pos = _records(buf, pos, end, an, msg.answers, cache)
+        if an:
+            pos = _records(buf, pos, end, an, msg.answers, cache)
         if sections < 3:
             return msg
         section = 3
-        pos = _records(buf, pos, end, ns, msg.authority, cache)
-        section = 4
-        pos = _records(buf, pos, end, ar, msg.additional, cache)
-        for rr in msg.additional if ar else ():
-            if rr.rtype == c.OPT and isinstance(rr.data, bytes):
-                msg.edns = _edns(rr.name, rr.rclass, rr.ttl, rr.data)
-                break
+        if ns:
+            pos = _records(buf, pos, end, ns, msg.authority, cache)
+        if ar:
+            section = 4
+            pos = _records(buf, pos, end, ar, msg.additional, cache)
+            for rr in msg.additional:
+                if rr.rtype == c.OPT and isinstance(rr.data, bytes):
+                    msg.edns = _edns(rr.name, rr.rclass, rr.ttl, rr.data)
+                    break
     except DnsError as exc:
         msg.error = str(exc.args[0])
         msg.error_section = section

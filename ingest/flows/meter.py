@@ -795,10 +795,16 @@ def _split_runs(
     new_group = np.empty(m, dtype=bool)
     new_group[0] = True
     np.not_equal(g[1:], g[:-1], out=new_group[1:])
-    side = g * 2 + from_a[o]
-    _, first_idx = np.unique(side, return_index=True)
-    first_of_side = np.zeros(m, dtype=bool)
-    first_of_side[first_idx] = True
+    # first row of each direction of each connection (reduceat: no second sort)
+    fa_o = from_a[o]
+    pos = np.arange(m)
+    g_start = np.flatnonzero(new_group)
+    first_a = np.minimum.reduceat(np.where(fa_o, pos, m), g_start)
+    first_b = np.minimum.reduceat(np.where(fa_o, m, pos), g_start)
+    first_of_side = np.zeros(m + 1, dtype=bool)
+    first_of_side[first_a] = True
+    first_of_side[first_b] = True
+    first_of_side = first_of_side[:m]
     eligible = ~odd[o] & ~first_of_side
     prev = np.empty(m, dtype=bool)
     prev[0] = False
@@ -822,7 +828,6 @@ def _split_runs(
     # rows of a connection after its middle form its tail
     mid_end = np.full(int(g.max()) + 1, -1, dtype=np.int64)
     mid_end[run_group[best]] = starts[best] + run_len[best] - 1
-    pos = np.arange(m)
     after = (mid_end[g] >= 0) & (pos > mid_end[g])
     head = np.sort(rows[o[~in_middle & ~after]])
     return head, np.sort(rows[o[in_middle]]), np.sort(rows[o[after]])

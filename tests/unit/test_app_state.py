@@ -41,7 +41,7 @@ def test_seen_drops_copies_and_trims_overlapping_heads():
     assert s.fresh((base + 20) % 2**32, b"xy") == ((base + 20) % 2**32, b"xy")  # after a gap
     assert s.fresh((base + 10) % 2**32, b"late") == ((base + 10) % 2**32, b"late")  # reordered: new
     assert s.fresh((base - 5) % 2**32, b"early") == ((base - 5) % 2**32, b"early")  # before the first
-    assert s.spans == [[-5, 0], [0, 8], [10, 14], [20, 22]] or s.spans == [[-5, 8], [10, 14], [20, 22]]
+    assert s.spans == [[-5, 8], [10, 14], [20, 22]]  # adjacent ranges merge
     for k in range(3 * MAX_SPANS):  # bounded
         s.fresh(1000 + 10 * k, b"z")
     assert len(s.spans) <= MAX_SPANS

@@ -35,9 +35,7 @@ def _scan_all(parser: PcapParser, buf: bytes, limit: int, use_c: bool) -> list[t
         cols = (
             None
             if p is None
-            else tuple(
-                (a.dtype.str, a.tolist()) for a in (p.data_off, p.ts, p.caplen, p.wirelen, p.linktype)
-            )
+            else tuple((a.dtype.str, a.tolist()) for a in (p.data_off, p.ts, p.caplen, p.wirelen, p.linktype))
         )
         out.append((scan.next_off, scan.stop, scan.reason, cols))
         if scan.stop.value != "more" or scan.next_off == off:

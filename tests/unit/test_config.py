@@ -74,6 +74,15 @@ def test_good_config(tmp_path: Path) -> None:
     assert len(c.all_feeds) == 3
 
 
+def test_allow_reserved_is_off_unless_a_feed_turns_it_on(tmp_path: Path) -> None:
+    c = parse_config(
+        "feeds:\n  - {name: a, path: a, format: hosts}\n"
+        "  - {name: b, path: b, format: maltrail, allow_reserved: true}\n",
+        tmp_path / "c.yaml",
+    )
+    assert [f.allow_reserved for f in c.feeds] == [False, True]
+
+
 def test_empty_config_has_defaults(tmp_path: Path) -> None:
     c = parse_config("", tmp_path / "c.yaml")
     assert c.data_dir == tmp_path / "var" and c.feeds == () and c.kafka is None
@@ -113,6 +122,10 @@ def test_empty_config_has_defaults(tmp_path: Path) -> None:
             "c.yaml:3: segments[0].cidrs[0]: not a CIDR",
         ),
         ("segments:\n  - {name: icu}\n", "c.yaml:2: segments[0]: missing key 'cidrs'"),
+        (
+            "feeds:\n  - name: a\n    path: x\n    format: hosts\n    allow_reserved: yes please\n",
+            "c.yaml:5: feeds[0].allow_reserved: expected true or false",
+        ),
         ("kafka: {topic: x}\n", "c.yaml:1: kafka: missing key 'bootstrap'"),
         ("feeds: {a: 1}\n", "c.yaml:1: feeds: expected a list"),
         ("allowlist:\n  - {value: x, match: maybe}\n", "c.yaml:2: allowlist[0].match: unknown match 'maybe'"),

@@ -10,14 +10,14 @@ from wardwatch.threatfeeds.model import Meta
 from wardwatch.threatfeeds.normalize import classify
 
 
-def build(feeds: dict[str, list[str]], allow: list[str] = (), exact_allow: list[str] = ()):  # type: ignore[assignment,no-untyped-def]
+def build(feeds: dict[str, list[str]], allow: list[str] = (), exact_allow: list[str] = (), **opts):  # type: ignore[assignment,no-untyped-def]
     b = IndexBuilder()
     if allow:
         b.add_allow("config", [(a, None, None) for a in allow])
     if exact_allow:
         b.add_allow("misp", [(a, None, None) for a in exact_allow], exact=True)
     for name, entries in feeds.items():
-        b.add_feed(name, [(e, None, Meta(threat=name)) for e in entries], confidence=60)
+        b.add_feed(name, [(e, None, Meta(threat=name)) for e in entries], confidence=60, **opts)
     return b.build()
 
 
@@ -206,3 +206,107 @@ def test_bulk_equals_single_on_random_names() -> None:
         m = ix.match_domain(name)
         assert got.get(row) == (m.indicator if m else None), name
     assert len(got) > 100
+
+
+# -- allow_reserved ------------------------------------------------------------------------------------
+
+
+RESERVED = ["198.51.100.66", "203.0.113.0/24", "192.0.2.7:443", "198.18.0.0/15", "2001:db8::1", "[2001:db8::2]:443",
+            "http://203.0.113.44/x"]  # fmt: skip
+NEVER = ["10.0.0.1", "192.168.0.0/16", "172.16.0.1", "100.64.0.1", "127.0.0.1", "0.0.0.0", "::1", "::",
+         "169.254.1.1", "224.0.0.1", "255.255.255.255", "0.0.0.0/0", "198.0.0.0/7", "fe80::1"]  # fmt: skip
+
+
+def test_reserved_ranges_are_refused_by_default() -> None:
+    ix = build({"f": RESERVED})
+    assert len(ix) == 0
+    assert ix.stats[0].rejected["non-global-ip"] == len(RESERVED)
+
+
+def test_allow_reserved_accepts_documentation_and_benchmark_ranges_only() -> None:
+    ix = build({"f": RESERVED + NEVER}, allow_reserved=True)
+    [stats] = ix.stats
+    assert stats.accepted == len(RESERVED)
+    assert stats.rejected_total == len(NEVER)
+    assert stats.rejected["huge-cidr"] == 2  # 0.0.0.0/0, 198.0.0.0/7
+    for addr in ("198.51.100.66", "203.0.113.9", "192.0.2.7", "198.19.1.1", "2001:db8::1", "203.0.113.44"):
+        assert ix.match_ip(addr) is not None, addr
+    for addr in ("10.0.0.1", "127.0.0.1", "0.0.0.0", "198.51.100.67", "2001:db8::3"):
+        assert ix.match_ip(addr) is None, addr
+    assert classify("198.51.100.66", reserved=True)[0] == "a"
+    assert classify("10.1.2.3", reserved=True) == ("x", "non-global-ip")
+
+
+# -- URL and path indicators ----------------------------------------------------------------------------
+
+
+def test_url_indicators_match_host_and_path() -> None:
+    ix = build({"urlhaus": ["http://Evil.example:8080/Bins/x.sh", "evil-url.example/bad/path",
+                            "https://share.example/u1/", "http://45.9.1.2/mips?a=1", "1.2.3.0/24"]})  # fmt: skip
+    m = ix.match_url("evil.example", "/bins/X.sh")
+    assert m is not None and (m.indicator, m.type) == ("evil.example/bins/x.sh", "url")
+    assert ix.match_url("EVIL.example:8080", "/bins/x.sh?cache=1").indicator == "evil.example/bins/x.sh"  # type: ignore[union-attr]
+    assert ix.match_url("evil.example", "/bins/y.sh") is None
+    assert ix.match_url("other.example", "/bins/x.sh") is None
+    assert ix.match_url("evil-url.example", "/bad/path").indicator == "evil-url.example/bad/path"  # type: ignore[union-attr]
+    assert ix.match_url("evil-url.example", "/bad/path/deeper.php").indicator == "evil-url.example/bad/path"  # type: ignore[union-attr]
+    assert ix.match_url("evil-url.example", "/bad") is None
+    assert ix.match_url("share.example", "/u1/payload.exe").indicator == "share.example/u1"  # type: ignore[union-attr]
+    assert ix.match_url("share.example", "/u2/payload.exe") is None
+    assert ix.match_url("45.9.1.2", "/mips?a=1").indicator == "45.9.1.2/mips?a=1"  # type: ignore[union-attr]
+    assert ix.match_url("45.9.1.2", "/mips") is None  # the listed URL has a query
+    assert ix.match_url("x.example", "http://evil.example/bins/x.sh").indicator == "evil.example/bins/x.sh"  # type: ignore[union-attr]
+    # the host of a URL entry is still listed (exactly), and so is an address host
+    assert ix.match_domain("evil.example").type == "host"  # type: ignore[union-attr]
+    assert ix.match_ip("45.9.1.2") is not None
+    [stats] = ix.stats
+    assert (stats.accepted, stats.urls, stats.cidrs) == (5, 4, 1)
+    assert ix.counts()["urls"] == 4
+
+
+def test_path_trails_match_on_any_host() -> None:
+    ix = build({"maltrail": ["/malicious-login.php", "/x8dk2/", "/index.php", "/wp-admin/login.php", "/gate.php"]})
+    [stats] = ix.stats
+    assert (stats.accepted, stats.urls, stats.rejected["url-path"]) == (2, 2, 3)
+    m = ix.match_url("victim.example", "/malicious-login.php?u=1")
+    assert m is not None and (m.indicator, m.type) == ("/malicious-login.php", "path")
+    assert ix.match_url("10.0.0.80", "/x8dk2/index.php").indicator == "/x8dk2"  # type: ignore[union-attr]
+    assert ix.match_url("", "/x8dk2") is not None  # no Host header
+    for uri in ("/", "/index.php", "/gate.php", "/login.php", "/a/malicious-login.php"):
+        assert ix.match_url("victim.example", uri) is None, uri
+    assert ix.lookup("/malicious-login.php") is not None
+
+
+@pytest.mark.parametrize(
+    "path,ok",
+    [
+        ("/malicious-login.php", True),
+        ("/mstealer/logs/", True),
+        ("/1uFnvppj/1uFnvppj32.acm", True),
+        ("/wp-admin/network/server_test.php", True),
+        ("/index.php", False),
+        ("/admin/index.php", False),
+        ("/wp-content/plugins/", False),
+        ("/api.php", False),
+        ("/.github", False),
+        ("/", False),
+        ("/abc/def.php", False),  # every segment too short
+    ],
+)
+def test_path_trail_specificity(path: str, ok: bool) -> None:
+    assert (classify(path)[0] == "p") is ok
+
+
+def test_url_on_allowlisted_host_is_never_a_match() -> None:
+    ix = build({"f": ["evil.hospital.vn/x/payload.exe", "/malicious-login.php"]}, allow=["hospital.vn", "10.0.0.0/8"])
+    assert ix.match_url("evil.hospital.vn", "/x/payload.exe") is None
+    assert isinstance(ix.lookup_url("intranet.hospital.vn", "/malicious-login.php"), Allowed)
+    assert isinstance(ix.lookup_url("10.1.1.1", "/malicious-login.php"), Allowed)
+    assert ix.match_url("victim.example", "/malicious-login.php") is not None
+    assert ix.stats[-1].allowlisted == 1
+
+
+def test_lookup_prefers_the_url() -> None:
+    ix = build({"f": ["evil-url.example/bad/path"], "g": ["evil-url.example"]})
+    assert ix.lookup("http://evil-url.example/bad/path").type == "url"  # type: ignore[union-attr]
+    assert ix.lookup("http://evil-url.example/other").type == "domain"  # type: ignore[union-attr]
