@@ -205,7 +205,8 @@ wait_ready() { # DIR K...
     local deadline=$((SECONDS + READY_TIMEOUT)) k
     for k in "$@"; do
         until grep -q "Kafka Server started" "$dir/node-$k/server.log" 2>/dev/null; do
-            if ! node_pid "$dir" "$k" >/dev/null; then
+            # (not node_pid: right after the fork the command line is still bash's)
+            if ! kill -0 "$(cat "$dir/node-$k/pid")" 2>/dev/null; then
                 tail -30 "$dir/node-$k/stdout.log" "$dir/node-$k/server.log" >&2 2>/dev/null || true
                 die "node $k exited while starting (logs in $dir/node-$k)"
             fi

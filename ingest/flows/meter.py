@@ -206,7 +206,9 @@ class FlowMeter:
         timeout = np.where(
             proto == PROTO_UDP,
             cfg.udp_inactivity,
-            np.where((proto == PROTO_ICMP) | (proto == PROTO_ICMP6), cfg.icmp_inactivity, cfg.unknown_inactivity),
+            np.where(
+                (proto == PROTO_ICMP) | (proto == PROTO_ICMP6), cfg.icmp_inactivity, cfg.unknown_inactivity
+            ),
         )
         first = np.ones(m, dtype=bool)
         np.not_equal(gidx[1:], gidx[:-1], out=first[1:])
@@ -266,9 +268,19 @@ class FlowMeter:
                     flip = src_port in udp_ports and dst_port not in udp_ports
                 orig_a = conn.orig_a = fa_l[r] != flip
                 if orig_a:
-                    conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p = (a_hi, a_lo), a_port, (b_hi, b_lo), b_port
+                    conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p = (
+                        (a_hi, a_lo),
+                        a_port,
+                        (b_hi, b_lo),
+                        b_port,
+                    )
                 else:
-                    conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p = (b_hi, b_lo), b_port, (a_hi, a_lo), a_port
+                    conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p = (
+                        (b_hi, b_lo),
+                        b_port,
+                        (a_hi, a_lo),
+                        a_port,
+                    )
                 if flip:
                     conn.history = "^"
                 conn.uid = conn.make_uid()

@@ -23,7 +23,7 @@ def test_all_maltrail_static_trails_load(tmp_path) -> None:  # type: ignore[no-u
     [stats] = index.stats
     assert stats.accepted > 1_500_000
     assert stats.domains > 1_000_000 and stats.ips > 100_000 and stats.cidrs > 500
-    # every reject is explained by a category; bare URL paths are most of them
+    # every reject is explained by a category; generic bare URL paths are most of them
     assert set(stats.rejected) <= {
         "url-path",
         "invalid-domain",
@@ -37,7 +37,12 @@ def test_all_maltrail_static_trails_load(tmp_path) -> None:  # type: ignore[no-u
         "invalid-url",
         "huge-cidr",
     }
-    assert stats.rejected["url-path"] > 50_000
+    # ~94k URL and path trails: the specific ones are indexed, generic paths (/index.php) refused
+    assert stats.urls > 80_000 and 10_000 < stats.rejected["url-path"] < 30_000
+    m = index.match_url("any.example", "/mstealer/logs/x.txt")
+    assert m is not None and m.type == "path" and "mstealer" in m.provenance()["threats"]
+    for uri in ("/", "/index.php", "/login.php", "/wp-login.php", "/admin/", "/favicon.ico", "/gate.php"):
+        assert index.match_url("any.example", uri) is None, uri
     assert stats.accepted + stats.rejected_total > 1_800_000
     m = index.match_domain("x.dvr.petcp.com")
     assert m is not None and "emotet" in m.provenance()["threats"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from tests.unit.test_flows_helpers import A, F, P, R, S, Tcp, finals, icmp, run, udp
@@ -112,3 +113,46 @@ def test_traffic_exercises_all_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {"SF", "RSTO", "OTH"} <= states or {"SF", "RSTR"} <= states
     for letter in "TGWw^":
         assert letter in history
+
+
+def _per_packet(rows: list[dict]) -> list[dict]:
+    """Reference: every row through the per-packet path (``FlowMeter._packet``), in capture order."""
+    from wardwatch.ingest.decode.columns import PacketBatch
+    from wardwatch.ingest.flows import FlowConfig, FlowMeter
+    from wardwatch.ingest.flows.keys import canonical_keys, key_tuples
+
+    from wardwatch.counters import Counters
+
+    batch = PacketBatch.from_rows(rows)
+    keys = canonical_keys(batch)
+    key_list = key_tuples(batch, keys, np.arange(len(batch)))
+    meter = FlowMeter(Counters(), FlowConfig())
+    for i, key in enumerate(key_list):
+        meter._packet(key, bool(keys.from_a[i]), float(batch.ts[i]), int(batch.tcp_flags[i]),
+                      int(batch.tcp_seq[i]), int(batch.tcp_ack[i]), int(batch.payload_len[i]),
+                      int(batch.tcp_win[i]), int(batch.ip_len[i]))  # fmt: skip
+    return meter.flush()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_vectorised_udp_icmp_equal_per_packet(seed: int) -> None:
+    """UDP/ICMP/other connections are aggregated without the per-packet path: same records."""
+    rng = random.Random(seed)
+    rows = []
+    for k in range(40):
+        t = rng.uniform(0, 300)
+        src, dst = f"10.3.{k % 3}.{k}", f"10.4.0.{k % 5}"
+        sport, dport = rng.choice([(5000 + k, 53), (53, 5000 + k), (7000, 7001), (123, 123)])
+        for _ in range(rng.randrange(1, 9)):
+            t += rng.choice([0.001, 0.5, 59.0, 61.0, 200.0])  # some gaps beyond the idle timeout
+            if rng.random() < 0.5:
+                rows.append(udp(t, src, dst, sport, dport, rng.randrange(0, 300)))
+            else:
+                rows.append(udp(t, dst, src, dport, sport, rng.randrange(0, 300)))
+        rows += [icmp(t + i * rng.choice([1.0, 70.0]), src, dst, rng.choice([8, 0, 3])) for i in range(3)]
+        rows.append(icmp(t + 0.5, src, dst, 0, proto=47))  # another transport: ports 0/0
+    rows.sort(key=lambda r: r["ts"])
+    whole = _key(run(rows))
+    assert _key(_per_packet(rows)) == whole
+    assert _key(run(rows, splits=sorted(rng.sample(range(1, len(rows)), 20)))) == whole
+    assert any("^" in r.get("history", "") for r in whole) and {r["proto"] for r in whole} >= {"udp", "icmp"}

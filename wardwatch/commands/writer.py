@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -44,20 +45,36 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from wardwatch.bus.consumer import BusWriter
 
+    # kafka-python logs every failed reconnect as an error; the writer reports outages itself
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     counters = Counters()
     started = time.perf_counter()
-    try:
-        writer = BusWriter(settings, store.writer(counters), counters)
-    except KafkaError as e:
-        store.close()
-        sys.stderr.write(f"wardwatch writer: cannot reach Kafka at {settings.bootstrap}: {e}\n")
-        return 2
+    stopping = False
+    writer: BusWriter | None = None
 
     def stop(signum: int, frame: object) -> None:
-        writer.stop()
+        nonlocal stopping
+        stopping = True
+        if writer is not None:
+            writer.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    backoff = 1.0
+    while writer is None:
+        try:
+            writer = BusWriter(settings, store.writer(counters), counters)
+        except KafkaError as e:
+            # a writer is a service: it waits for the broker rather than giving up
+            sys.stderr.write(f"wardwatch writer: Kafka at {settings.bootstrap} unreachable ({e}); retrying in {backoff:.0f}s\n")
+            deadline = time.monotonic() + backoff
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if stopping:
+                store.close()
+                return 0
+            backoff = min(backoff * 2, 30.0)
     try:
         writer.run(stop_when_idle=args.stop_when_idle)
     finally:

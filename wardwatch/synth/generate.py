@@ -23,7 +23,18 @@ from typing import Any
 
 import orjson
 
-from .packets import Frame, client_hello, server_hello_stub, tcp_exchange, udp_datagram, write_pcap
+from .packets import (
+    ACK,
+    RST,
+    SYN,
+    Frame,
+    client_hello,
+    server_hello_stub,
+    tcp_exchange,
+    tcp_segment,
+    udp_datagram,
+    write_pcap,
+)
 
 BASE_TS = 1767254400.0  # 2026-01-01 08:00 UTC, a Thursday morning shift
 SPAN = 900.0  # seconds of traffic
@@ -55,7 +66,25 @@ WEB_NAMES = [
     "moh.gov.vn", "www.vnexpress.net", "www.google.com", "update.microsoft.com", "baohiemxahoi.gov.vn",
     "thuvienphapluat.vn", "www.youtube.com", "www.facebook.com", "cdn.jsdelivr.net", "ocsp.digicert.com",
 ]  # fmt: skip
+# Exfiltration floors (bytes per hour to the internet, per zone) of the generated config: low enough
+# that a few MB from the EMR segment count, so the capture stays small.
+EXFIL_FLOORS = {"emr": "2MB", "his": "5MB", "lis": "5MB", "server": "5MB"}
 GUEST_NAMES = ["www.youtube.com", "www.facebook.com", "chat.zalo.me", "www.tiktok.com", "m.vnexpress.net"]
+
+
+# Built-in Sigma rules (detectors/rules) that some injected attacks raise too, by design.
+SIGMA_REMOTE_DNS = "sigma.dc601e76-3a4a-52d5-9106-86fdc5b3a240"  # DNS lookup of a remote-access tool
+SIGMA_REMOTE_TLS = "sigma.dab24612-4db8-58b7-9514-c1a7ee1abb98"  # TLS to a remote-access tool
+SIGMA_EXE_HTTP = "sigma.67c103d0-16b5-5fbe-a99f-04a98728c8cc"  # executable fetched over cleartext HTTP
+
+
+def _alert(category: str, src: str, indicator: str, rule: str) -> dict[str, str]:
+    return {"category": category, "src_ip": src, "indicator": indicator, "rule": rule}
+
+
+def _sigma_lookup(rule: str, client: str, name: str) -> list[dict[str, str]]:
+    """A Sigma DNS rule matches the client's query and the resolver's forwarded copy of it."""
+    return [_alert("sigma", client, name, rule), _alert("sigma", RESOLVER, name, rule)]
 
 
 @dataclass
@@ -68,15 +97,20 @@ class Result:
 
 
 @lru_cache(maxsize=4096)
-def _dns_template(name: str, answers: tuple[tuple[str, str], ...], response: bool) -> bytes:
+def _dns_template(
+    name: str, answers: tuple[tuple[str, str], ...], response: bool, qtype: str = "A", rcode: int = 0
+) -> bytes:
     from scapy.layers.dns import DNS, DNSQR, DNSRR
 
     if not response:
-        return bytes(DNS(id=0, rd=1, qd=DNSQR(qname=name, qtype="A")))
+        return bytes(DNS(id=0, rd=1, qd=DNSQR(qname=name, qtype=qtype)))
     an = [
-        DNSRR(rrname=owner, type="CNAME" if not _is_ip(v) else "A", ttl=300, rdata=v) for owner, v in answers
+        DNSRR(rrname=owner, type="TXT", ttl=0, rdata=[v])
+        if qtype == "TXT"
+        else DNSRR(rrname=owner, type="CNAME" if not _is_ip(v) else "A", ttl=300, rdata=v)
+        for owner, v in answers
     ]
-    return bytes(DNS(id=0, qr=1, rd=1, ra=1, qd=DNSQR(qname=name, qtype="A"), an=an or None))
+    return bytes(DNS(id=0, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=name, qtype=qtype), an=an or None))
 
 
 def _is_ip(v: str) -> bool:
@@ -98,11 +132,20 @@ class _Gen:
     def t(self) -> float:
         return round(BASE_TS + self.rnd.uniform(0, SPAN), 6)
 
-    def dns(self, client: str, server: str, name: str, answers: list[tuple[str, str]], ts: float) -> None:
+    def dns(
+        self,
+        client: str,
+        server: str,
+        name: str,
+        answers: list[tuple[str, str]],
+        ts: float,
+        qtype: str = "A",
+        rcode: int = 0,
+    ) -> None:
         qid = self.rnd.randrange(1, 65535)
         sport = self.port()
-        q = struct.pack("!H", qid) + _dns_template(name, (), False)[2:]
-        r = struct.pack("!H", qid) + _dns_template(name, tuple(answers), True)[2:]
+        q = struct.pack("!H", qid) + _dns_template(name, (), False, qtype)[2:]
+        r = struct.pack("!H", qid) + _dns_template(name, tuple(answers), True, qtype, rcode)[2:]
         self.frames.append((ts, udp_datagram(client, server, sport, 53, q)))
         self.frames.append((round(ts + 0.002, 6), udp_datagram(server, client, 53, sport, r)))
 
@@ -155,10 +198,25 @@ class _Gen:
         )
         self.tcp(client, server, port, ts, [(True, req.encode()), (False, resp)])
 
-    def inject(self, category: str, src: str, indicator: str, rule: str, note: str) -> None:
+    def inject(self, category: str, src: str, indicator: str, rule: str, note: str, **more: Any) -> None:
+        """One injected attack. ``more`` may hold ``indicators`` (every indicator the detector may
+        legitimately name for it, when that depends on which of its events tips the count) and ``also``
+        (other alerts the same traffic raises by design, e.g. a Sigma rule on the same lookup)."""
         self.attacks.append(
-            {"category": category, "src_ip": src, "indicator": indicator, "rule": rule, "note": note}
+            {"category": category, "src_ip": src, "indicator": indicator, "rule": rule, "note": note, **more}
         )
+
+    def probe(self, client: str, server: str, sport: int, dport: int, ts: float, reply: str) -> None:
+        """One scan probe: a bare SYN, answered by a RST (closed port), a SYN-ACK that the scanner
+        resets (open port, half-open scan) or nothing (filtered)."""
+        self.frames.append((ts, tcp_segment(client, server, sport, dport, 7000, 0, SYN)))
+        if reply == "closed":
+            self.frames.append((ts + 0.0003, tcp_segment(server, client, dport, sport, 0, 7001, RST | ACK)))
+        elif reply == "open":
+            self.frames.append(
+                (ts + 0.0003, tcp_segment(server, client, dport, sport, 9000, 7001, SYN | ACK))
+            )
+            self.frames.append((ts + 0.0006, tcp_segment(client, server, sport, dport, 7001, 0, RST)))
 
     # -- hosts -------------------------------------------------------------------------------------
     def ward(self) -> str:
@@ -300,7 +358,12 @@ class _Gen:
         c = "10.20.0.32"
         self.http(c, "203.0.113.204", "malware-drop.example", "/payload.exe", t())
         self.inject(
-            "threat_feed_domain", c, "malware-drop.example", "feed.http.host", "HTTP Host of a listed domain"
+            "threat_feed_domain",
+            c,
+            "malware-drop.example",
+            "feed.http.host",
+            "HTTP Host of a listed domain",
+            also=[_alert("sigma", c, "malware-drop.example", SIGMA_EXE_HTTP)],
         )
         c = "10.30.0.14"
         self.http(c, "45.67.89.10", "45.67.89.10:8080", "/gate.php", t(), 8080)
@@ -318,7 +381,12 @@ class _Gen:
         c = "10.20.0.40"
         self.lookup(c, "ping3.teamviewer.com", t(), "203.0.113.160")
         self.inject(
-            "policy_remote_access", c, "teamviewer.com", "policy.remote_access.domain", "TeamViewer lookup"
+            "policy_remote_access",
+            c,
+            "teamviewer.com",
+            "policy.remote_access.domain",
+            "TeamViewer lookup",
+            also=_sigma_lookup(SIGMA_REMOTE_DNS, c, "ping3.teamviewer.com"),
         )
         self.tcp(
             c,
@@ -337,7 +405,12 @@ class _Gen:
         c = "10.30.0.20"
         self.tls(c, "203.0.113.161", "relay-1.net.anydesk.com", t())
         self.inject(
-            "policy_remote_access", c, "net.anydesk.com", "policy.remote_access.domain", "AnyDesk SNI"
+            "policy_remote_access",
+            c,
+            "net.anydesk.com",
+            "policy.remote_access.domain",
+            "AnyDesk SNI",
+            also=[_alert("sigma", c, "relay-1.net.anydesk.com", SIGMA_REMOTE_TLS)],
         )
         self.tcp(
             "203.0.113.200",
@@ -359,7 +432,12 @@ class _Gen:
         c = "10.20.0.41"
         self.lookup(c, "download.ultraviewer.net", t(), "203.0.113.162")
         self.inject(
-            "policy_remote_access", c, "ultraviewer.net", "policy.remote_access.domain", "UltraViewer lookup"
+            "policy_remote_access",
+            c,
+            "ultraviewer.net",
+            "policy.remote_access.domain",
+            "UltraViewer lookup",
+            also=_sigma_lookup(SIGMA_REMOTE_DNS, c, "download.ultraviewer.net"),
         )
         # OTT from clinical zones
         c = "10.20.0.50"
@@ -457,6 +535,90 @@ class _Gen:
             "its SNI names a public resolver",
         )
 
+    # -- behavioural attacks (issue 5) -------------------------------------------------------------
+    def start(self, needed: float) -> float:
+        """A start time that leaves ``needed`` seconds before the end of the capture."""
+        return round(BASE_TS + 5 + self.rnd.uniform(0, SPAN - needed - 10), 6)
+
+    def attacks_behaviour(self) -> None:
+        rnd = self.rnd
+        # beaconing: a ward PC's implant checks in with its C2 every ~30 s, same request each time
+        c, c2 = "10.20.1.77", "198.51.100.23"
+        ts = self.start(28 * 30.5)
+        for _ in range(28):
+            self.tls(c, c2, "api.cdn-metrics.com", ts)
+            ts = round(ts + 30 + rnd.uniform(-0.5, 0.5), 6)
+        self.inject("beacon", c, c2, "behaviour.beacon", "TLS check-in every ~30 s, constant size")
+        # DNS tunnel: TXT queries carrying base32 data (two 32-character labels, dnscat2-style) through
+        # the hospital resolver, which forwards them to the tunnel's name server
+        c, zone = "10.20.3.88", "cdn-telemetry.net"
+        ts = self.start(45 * 3.0)
+        for i in range(45):
+            data = base64.b32encode(rnd.randbytes(40)).decode().lower()
+            name = f"{data[:32]}.{data[32:]}{i:02x}.t.{zone}"
+            reply = [(name, base64.b64encode(rnd.randbytes(90)).decode())]
+            self.dns(c, RESOLVER, name, reply, ts, "TXT")
+            self.dns(RESOLVER, UPSTREAM, name, reply, round(ts + 0.0005, 6), "TXT")
+            ts = round(ts + rnd.uniform(1.0, 3.0), 6)
+        self.inject("dns_tunnel", c, zone, "behaviour.dns_tunnel", "45 TXT queries with base32 data names")
+        # DGA: an infected office PC tries random .com names; none is registered (NXDOMAIN)
+        c = "10.30.0.77"
+        ts = self.start(60)
+        names = []
+        for _ in range(10):
+            name = (
+                "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(12, 15))) + ".com"
+            )
+            names.append(name)
+            self.dns(c, RESOLVER, name, [], ts, rcode=3)
+            self.dns(RESOLVER, UPSTREAM, name, [], round(ts + 0.0005, 6), rcode=3)
+            ts = round(ts + rnd.uniform(0.5, 5.0), 6)
+        # which lookup tips the host over the detector's count depends on how random each name looks,
+        # so any of them may be the indicator; single names may be reported before (rule dga.name)
+        self.inject("dga", c, names[0], "behaviour.dga.host", "10 NXDOMAIN lookups of random .com names",
+                    indicators=names)  # fmt: skip
+        # vertical scan: an office PC SYN-scans 40 ports of the SSH server (a few open, most closed)
+        c = "10.30.0.66"
+        ts, sport = self.start(10), self.port()
+        ports = [21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995, 1433, 1521, 1723,
+                 2049, 3306, 3389, 5432, 5900, 5985, 6379, 8000, 8080, 8443, 8888, 9000, 9090, 9200,
+                 10000, 11211, 27017, 50000, 161, 389, 636, 873]  # fmt: skip
+        for dport in ports:
+            self.probe(c, SSH_HOST, sport, dport, ts, "open" if dport == 22 else "closed")
+            ts = round(ts + 0.05, 6)
+        self.inject("port_scan", c, SSH_HOST, "behaviour.port_scan.vertical", "SYN scan of 40 ports")
+        # horizontal sweep: a ward PC (a worm) probes SMB on 30 other ward hosts
+        c = "10.20.2.66"
+        ts = self.start(10)
+        for k in range(30):
+            reply = ("closed", "none", "open")[k % 3]
+            self.probe(c, f"10.20.{k % 4}.{10 + k}", self.port(), 445, ts, reply)
+            ts = round(ts + 0.1, 6)
+        self.inject("port_scan", c, "445/tcp", "behaviour.port_scan.horizontal", "SMB sweep of 30 ward hosts")
+        # exfiltration: an EMR-zone host uploads 3 MB to an internet address (the synthetic config's
+        # EMR floor is 2 MB per hour, see config_text)
+        c, dst = "10.11.0.30", "198.51.100.90"
+        rnd32 = rnd.randbytes(32)
+        turns = [(True, client_hello("upload.storage-box.net", rnd32)), (False, server_hello_stub(rnd32[::-1])),
+                 (True, rnd.randbytes(3_000_000)), (False, b"\x17\x03\x03\x00\x20" + rnd.randbytes(32))]  # fmt: skip
+        self.tcp(c, dst, 443, self.start(5), turns)
+        self.inject(
+            "exfiltration", c, dst, "behaviour.exfiltration.host", "3 MB from an EMR host to the internet"
+        )
+        # NXDOMAIN burst: an office PC enumerates subdomains of the hospital's public domain
+        c, target = "10.30.0.78", "benhvien.vn"
+        ts = self.start(60)
+        words = ["admin", "vpn", "dev", "test", "staging", "backup", "intranet", "old", "beta", "git",
+                 "jenkins", "sso", "webmail", "ftp", "db", "api2", "remote", "owa", "citrix", "hr",
+                 "ketoan", "noibo", "pacs2", "his2", "emr2", "monitor", "nas", "camera", "wifi", "cloud"]  # fmt: skip
+        for w in words:
+            self.dns(c, RESOLVER, f"{w}.{target}", [], ts, rcode=3)
+            self.dns(RESOLVER, UPSTREAM, f"{w}.{target}", [], round(ts + 0.0005, 6), rcode=3)
+            ts = round(ts + rnd.uniform(0.2, 1.5), 6)
+        self.inject(
+            "nxdomain_burst", c, target, "behaviour.nxdomain_burst", "30 NXDOMAIN answers in a minute"
+        )
+
 
 def _data(name: str) -> Path:
     return Path(str(resources.files(__package__).joinpath("data", name)))
@@ -473,10 +635,16 @@ def config_text(out_dir: Path) -> str:
             {"name": "synth-domains", "path": str(_data("feed-domains.txt")), "format": "maltrail"},
             {"name": "synth-ips", "path": str(_data("feed-ips.txt")), "format": "maltrail"},
         ],
-        "detectors": {"dns_bypass": {"resolvers": [RESOLVER]}, "noise": {"window": "5m"}},
+        "detectors": {
+            "dns_bypass": {"resolvers": [RESOLVER]},
+            "noise": {"window": "5m"},
+            "exfiltration": {"zone_floors": EXFIL_FLOORS},
+        },
     }
     return (
         "# Generated by `wardwatch synth`: the synthetic hospital's segments, feeds and settings.\n"
+        "# detectors.exfiltration.zone_floors is lowered (production defaults: 50 MB/h for emr, 100 MB/h\n"
+        "# for his, lis, server) so that the capture's 3 MB upload from the EMR segment is reported.\n"
         + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     )
 
@@ -487,6 +655,7 @@ def generate(out_dir: str | Path, seed: int = 1, sessions: int = 400, duplicate:
     g = _Gen(seed)
     g.normal(sessions)
     g.attacks_all()
+    g.attacks_behaviour()
     frames = sorted(g.frames, key=lambda f: f[0])
     pcap = out / ("hospital-dup.pcap" if duplicate else "hospital.pcap")
     n = write_pcap(pcap, frames, duplicate=duplicate)

@@ -85,7 +85,7 @@ def wardwatch(*args: str, timeout: float = 300, **extra_env: str) -> subprocess.
 def start_writer(config: Path, log: Path, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
     with open(log, "ab") as f:
         return subprocess.Popen(
-            [sys.executable, "-m", "wardwatch.cli", "-v", "writer", "--config", str(config), *args],
+            [sys.executable, "-m", "wardwatch.cli", "writer", "--config", str(config), *args],
             stdout=f,
             stderr=subprocess.STDOUT,
             env=env(**extra_env),

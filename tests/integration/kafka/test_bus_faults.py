@@ -34,7 +34,10 @@ def test_broker_restarted_mid_stream(kafka_broker, tmp_path: Path) -> None:  # t
     writer = start_writer(cfg, tmp_path / "writer.log")
     bus = bus_for(cfg)
     try:
-        total = 0
+        bus.add_records(conn_records(0, 2000))
+        assert bus.flush(timeout=60)
+        wait_caught_up(kafka_broker.bootstrap, f"{prefix}-writer", prefix)  # the writer is up
+        total = 2000
         for step in range(12):
             if step == 4:
                 kafka_broker.stop()  # graceful stop while records keep coming
@@ -108,7 +111,10 @@ def test_leader_killed_in_three_broker_cluster(kafka_cluster, tmp_path: Path) ->
     bus = bus_for(cfg)
     killed = None
     try:
-        total = 0
+        bus.add_records(conn_records(0, 2000))
+        assert bus.flush(timeout=60)
+        wait_caught_up(kafka_cluster.bootstrap, f"{prefix}-writer", prefix)
+        total = 2000
         for step in range(10):
             if step == 3:
                 admin = KafkaAdminClient(bootstrap_servers=kafka_cluster.bootstrap.split(","))
