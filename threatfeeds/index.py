@@ -563,9 +563,9 @@ class IndexBuilder:
                     domains[name] = self._merged(old >> 2, sid) * 4 + (old & flag)
                 n_dom += 1
                 if k == "h" and ("/" in value or "?" in value):
-                    key = url_key(value)
-                    if key is not None:
-                        self._add_url(key, sid, combo1)
+                    ukey = url_key(value)
+                    if ukey is not None:
+                        self._add_url(ukey, sid, combo1)
                         n_url += 1
             else:
                 version, start = r[1], r[2]
@@ -581,15 +581,14 @@ class IndexBuilder:
                 else:
                     n_ip += 1
                     if "/" in value and hint not in ("ip", "cidr") and not normalize.is_cidr(value):
-                        key = url_key(value)  # a URL on an address: http://1.2.3.4/bins/x
-                        if key is not None:
-                            self._add_url(key, sid, combo1)
+                        ukey = url_key(value)  # a URL on an address: http://1.2.3.4/bins/x
+                        if ukey is not None:
+                            self._add_url(ukey, sid, combo1)
                             n_url += 1
         stats.urls += n_url
         stats.domains += n_dom
         stats.ips += n_ip
         stats.cidrs += n_net
-        # an entry is accepted once: a URL's host or address is already counted above
         stats.accepted += n_dom + n_ip + n_net + n_path  # a URL's host or address counts the entry
         stats.allowlisted += n_allowed
         if stats not in self.stats:

@@ -129,18 +129,21 @@ _PORT_RE = re.compile(r":\d{1,5}")
 # Path-only trails: the specificity rule (see the module doc).
 MIN_SEGMENT = 5
 COMMON_SEGMENTS = frozenset(
-    """
-    index default home main login logout signin signup register admin administrator test tests
-    config conf configuration settings setup install util utils auth panel update updates upload
-    uploads download downloads posts pages callback files search users account accounts profile
-    images image static assets script scripts style styles media content include includes plugin
-    plugins themes theme public favicon robots sitemap cgi-bin wp-admin wp-login wp-content
-    wp-includes wp-json xmlrpc readme license header footer ajax loading error errors status health
-    version check submit contact about blog application portal dashboard client server service
-    services delete phpinfo common library vendor system files modules module components manager
-    console webmail forum github gitlab well-known"""
-    .split()
-)
+    [
+        "index", "default", "home", "main", "login", "logout", "signin", "signup", "register", "admin",
+        "administrator", "test", "tests", "config", "conf", "configuration", "settings", "setup", "install",
+        "util", "utils", "auth", "panel", "update", "updates", "upload", "uploads", "download", "downloads",
+        "posts", "pages", "callback", "files", "search", "users", "account", "accounts", "profile", "images",
+        "image", "static", "assets", "script", "scripts", "style", "styles", "media", "content", "include",
+        "includes", "plugin", "plugins", "themes", "theme", "public", "favicon", "robots", "sitemap",
+        "cgi-bin", "wp-admin", "wp-login", "wp-content", "wp-includes", "wp-json", "xmlrpc", "readme",
+        "license", "header", "footer", "ajax", "loading", "error", "errors", "status", "health", "version",
+        "check", "submit", "contact", "about", "blog", "application", "portal", "dashboard", "client",
+        "server", "service", "services", "delete", "phpinfo", "common", "library", "vendor", "system",
+        "files", "modules", "module", "components", "manager", "console", "webmail", "forum", "github",
+        "gitlab", "well-known",
+    ]
+)  # fmt: skip
 
 
 def is_cidr(text: str) -> bool:
@@ -243,9 +246,8 @@ def address(text: str, strict: bool = True, reserved: bool = False) -> tuple:
         v = _v4(m.group(1))
         if v is None:
             return ("x", INVALID_IP)
-        if strict and not _v4_global(v):
-            if not (reserved and _reserved_ok(ipaddress.IPv4Network(v))):
-                return ("x", NON_GLOBAL_IP)
+        if strict and not _v4_global(v) and not (reserved and _reserved_ok(ipaddress.IPv4Network(v))):
+            return ("x", NON_GLOBAL_IP)
         return ("a", 4, v)
     if s.startswith("["):
         s = s[1:].split("]", 1)[0]

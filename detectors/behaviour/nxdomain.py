@@ -22,12 +22,14 @@ from .persist import Persisting
 from .state import Table
 
 MAX_EVENTS = 8192
+RECENT = 8  # a duplicated packet's record comes right after the original for the same host
 
 
 class _Host:
-    __slots__ = ("events", "names", "base", "alerted")
+    __slots__ = ("events", "names", "base", "alerted", "recent")
 
     def __init__(self) -> None:
+        self.recent: deque[str] = deque(maxlen=RECENT)  # ids of the last records: SPAN duplicates
         self.events: deque[tuple[float, str]] = deque()
         self.names: Counter[str] = Counter()
         self.base = Baseline()
@@ -56,6 +58,10 @@ class NxdomainDetector(Persisting):
             q = q.lower()
             ts = float(rec.get("ts") or batch.ts_max)
             h = self.hosts.setdefault(src.ip, _Host)
+            rid = record_id(rec)
+            if rid in h.recent:
+                continue
+            h.recent.append(rid)
             ev = h.events
             while ev and (ev[0][0] < ts - o.window or len(ev) > MAX_EVENTS):
                 old = ev.popleft()[1]

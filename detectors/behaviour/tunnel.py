@@ -27,6 +27,7 @@ from .state import Table
 ODD_TYPES = frozenset(("TXT", "NULL", "CNAME", "MX", "ANY", "SRV", "PRIVATE", "KEY"))
 _HOSTCHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 MAX_EVENTS = 4096  # per (client, domain): more is a tunnel already, or a loop we need not keep
+RECENT = 8  # a duplicated packet's record comes right after the original for the same pair
 
 
 def entropy(s: str) -> float:
@@ -56,9 +57,10 @@ def carries_data(sub: str, o: TunnelOptions) -> bool:
 
 
 class _Pair:
-    __slots__ = ("events", "subs", "suspect", "odd", "nbytes", "alerted")
+    __slots__ = ("events", "subs", "suspect", "odd", "nbytes", "alerted", "recent")
 
     def __init__(self) -> None:
+        self.recent: deque[str] = deque(maxlen=RECENT)  # ids of the last records: SPAN duplicates
         self.events: deque[tuple[float, str, bool, int, bool]] = deque()
         self.subs: Counter[str] = Counter()
         self.suspect = 0
@@ -118,6 +120,10 @@ class TunnelDetector(Persisting):
             p = self.pairs.setdefault(key, _Pair) if data else self.pairs.get(key)
             if p is None:
                 continue
+            rid = record_id(rec)
+            if rid in p.recent:
+                continue
+            p.recent.append(rid)
             p.expire(ts - o.window)
             p.add((ts, sub, data, len(sub), rec.get("qtype_name") in ODD_TYPES))
             if not self.tunnel_like(p) or ts - p.alerted < o.cooldown:

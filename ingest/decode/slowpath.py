@@ -263,7 +263,9 @@ class SlowPath:
                 self._malformed("tcp_truncated")
                 return None
             if l4 + 20 > ip_end:
-                return self._short_tcp(data, st, version, s_hi, s_lo, d_hi, d_lo, l4, ip_len, ip_payload, ip_end)
+                return self._short_tcp(
+                    data, st, version, s_hi, s_lo, d_hi, d_lo, l4, ip_len, ip_payload, ip_end
+                )
             sport, dport, seq, ack, doff, flags, win = _TCP.unpack_from(data, l4)
             hlen = (doff >> 4) * 4
             if hlen < 20:
@@ -282,7 +284,9 @@ class SlowPath:
             )  # fmt: skip
         if proto == IPPROTO_UDP:
             if l4 + 8 > ip_end:
-                return self._short_udp(data, st, version, s_hi, s_lo, d_hi, d_lo, l4, ip_len, ip_payload, ip_end)
+                return self._short_udp(
+                    data, st, version, s_hi, s_lo, d_hi, d_lo, l4, ip_len, ip_payload, ip_end
+                )
             sport, dport, ulen = struct.unpack_from("!HHH", data, l4)
             if ulen < 8:
                 self._malformed("udp_length")

@@ -120,7 +120,9 @@ def test_maltrail_cases() -> None:
     assert {"ack_sweep_no_fp", "dns_exhaustion", *MALTRAIL} <= seen
 
 
-def test_synthetic_hospital_normal_traffic_is_silent(tmp_path: Path) -> None:
+def test_synthetic_hospital_injections_found_normal_traffic_silent(tmp_path: Path) -> None:
+    """Another seed and size than test_detect_synth: the behavioural detectors alone raise exactly the
+    generator's behavioural injections."""
     from wardwatch.detectors import load_settings
 
     from wardwatch.config import load_config
@@ -135,4 +137,13 @@ def test_synthetic_hospital_normal_traffic_is_silent(tmp_path: Path) -> None:
     for records in sense([res.pcap], Counters()):
         out += e.process(records)
     out += e.flush()
-    assert [(a.category, a.src_ip, a.indicator) for a in out if a.category in BEHAVIOUR] == []
+    got = {(a.category, a.src_ip, a.indicator) for a in out if a.category in BEHAVIOUR}
+    injected = [a for a in res.attacks if a["category"] in BEHAVIOUR]
+    assert {a["category"] for a in injected} == BEHAVIOUR
+    for a in injected:
+        ok = set(a.get("indicators") or [a["indicator"]])
+        assert any(c == a["category"] and s == a["src_ip"] and i in ok for c, s, i in got), a
+    allowed = {
+        (a["category"], a["src_ip"], i) for a in injected for i in a.get("indicators") or [a["indicator"]]
+    }
+    assert got - allowed == set()

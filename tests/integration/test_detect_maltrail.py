@@ -53,7 +53,11 @@ TABLE: dict[str, set[tuple[str, str, str]] | str] = {
     "dns_exhaustion": SILENT,
     # the path trail on any host, the host+path trail (it replaces the Host hit of that request) and
     # the listed server address
-    "http_trails": {(FD, S, "/malicious-login.php"), (FD, S, "evil-url.example/bad/path"), (FI, S, "203.0.113.44")},
+    "http_trails": {
+        (FD, S, "/malicious-login.php"),
+        (FD, S, "evil-url.example/bad/path"),
+        (FI, S, "203.0.113.44"),
+    },
     "http_heuristics": BEHAVIOURAL + " / Sigma",
     "http_responses": BEHAVIOURAL + " / Sigma",
     "truncated": SILENT,

@@ -265,7 +265,9 @@ def test_url_indicators_match_host_and_path() -> None:
 
 
 def test_path_trails_match_on_any_host() -> None:
-    ix = build({"maltrail": ["/malicious-login.php", "/x8dk2/", "/index.php", "/wp-admin/login.php", "/gate.php"]})
+    ix = build(
+        {"maltrail": ["/malicious-login.php", "/x8dk2/", "/index.php", "/wp-admin/login.php", "/gate.php"]}
+    )
     [stats] = ix.stats
     assert (stats.accepted, stats.urls, stats.rejected["url-path"]) == (2, 2, 3)
     m = ix.match_url("victim.example", "/malicious-login.php?u=1")
@@ -298,7 +300,9 @@ def test_path_trail_specificity(path: str, ok: bool) -> None:
 
 
 def test_url_on_allowlisted_host_is_never_a_match() -> None:
-    ix = build({"f": ["evil.hospital.vn/x/payload.exe", "/malicious-login.php"]}, allow=["hospital.vn", "10.0.0.0/8"])
+    ix = build(
+        {"f": ["evil.hospital.vn/x/payload.exe", "/malicious-login.php"]}, allow=["hospital.vn", "10.0.0.0/8"]
+    )
     assert ix.match_url("evil.hospital.vn", "/x/payload.exe") is None
     assert isinstance(ix.lookup_url("intranet.hospital.vn", "/malicious-login.php"), Allowed)
     assert isinstance(ix.lookup_url("10.1.1.1", "/malicious-login.php"), Allowed)
