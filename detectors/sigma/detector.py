@@ -14,7 +14,7 @@ from wardwatch.alerts import Alert, severity_level, severity_name
 from wardwatch.config import Config
 from wardwatch.counters import Counters
 
-from ..base import Batch, Pair
+from ..base import Batch, Pair, record_id
 from ..segments import DEFAULT_CRITICALITY, IpInfo
 from .correlation import Correlator, Fired
 from .ruleset import CompiledCorrelation, CompiledRule, RuleSet, load_ruleset
@@ -103,7 +103,7 @@ class SigmaDetector:
         ind = r.get(_INDICATOR.get(log, ""))
         if not isinstance(ind, str) or not ind:
             ind = _endpoint(r)
-        return _make(
+        alert = _make(
             rule.key,
             rule.title,
             rule.level,
@@ -113,6 +113,9 @@ class SigmaDetector:
             ind,
             {"rule_title": rule.title, "log": log, **_evidence(r)},
         )
+        # a record made twice from duplicated packets (SPAN ports) is one event, not two
+        alert.seen.add(record_id(r))
+        return alert
 
     def _corr_alert(self, f: Fired) -> Alert:
         c: CompiledCorrelation = self.correlations[f.spec.key]

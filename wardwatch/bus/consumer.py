@@ -93,6 +93,9 @@ class BusWriter:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=2000,
+            # kafka-python 3.0 keeps sending an emptied incremental fetch session after a broker
+            # restart (FetchSessionIdNotFound) and then fetches nothing; full fetches recover
+            enable_incremental_fetch_sessions=False,
             fetch_max_bytes=64 << 20,
             max_partition_fetch_bytes=max(s.max_message_bytes * 2, 8 << 20),
             # the store may be down for a while; we keep polling (paused) so the group keeps us
