@@ -87,13 +87,13 @@ def beacon_score(ts: list[float], sizes: list[float], observed: float) -> dict[s
 class _Pair:
     __slots__ = ("ts", "sizes", "checked", "alerted", "src", "dst", "port")
 
-    def __init__(self) -> None:
+    def __init__(self, src: IpInfo | None = None, dst: IpInfo | None = None) -> None:
         self.ts = array("d")
         self.sizes = array("d")
         self.checked = 0
         self.alerted = float("-inf")
-        self.src: IpInfo | None = None
-        self.dst: IpInfo | None = None
+        self.src = src
+        self.dst = dst
         self.port: Any = None
 
 
@@ -113,35 +113,59 @@ class BeaconDetector(Persisting):
         o = self.o
         out: list[Alert] = []
         cap = o.max_samples
+        half = cap // 2
+        min_conns = o.min_conns
+        outbound = o.outbound_only
+        # the LRU table's dict used inline (Table.setdefault's logic): this loop runs for every connection
+        table = self.pairs
+        d = table._d
+        get = d.get
+        touch = d.move_to_end
+        max_keys = table.max_keys
+        first, last = self.first, self.last
         for rec, src, dst in batch.each("conn"):
-            if o.outbound_only and (src.external or not dst.external):
+            if dst.broadcast or (outbound and (src.external or not dst.external)):
                 continue
-            if dst.broadcast or rec.get("id.resp_p") in SKIP_PORTS:
+            port = rec.get("id.resp_p")
+            if port in SKIP_PORTS:
                 continue
             ts = rec.get("ts")
-            if not isinstance(ts, float):
+            if ts.__class__ is not float:
                 continue
-            if ts < self.first:
-                self.first = ts
-            if ts > self.last:
-                self.last = ts
-            p = self.pairs.setdefault((src.ip, dst.ip), _Pair)
-            if len(p.ts) >= cap:
-                half = cap // 2  # drop the older half at once: amortised O(1) per connection
-                del p.ts[:half]
+            if ts < first:
+                first = ts
+            if ts > last:
+                last = ts
+            key = (src.ip, dst.ip)
+            p = get(key)
+            if p is None:
+                p = d[key] = _Pair(src, dst)
+                if len(d) > max_keys:
+                    d.popitem(last=False)
+                    table.evicted += 1
+            else:
+                touch(key)
+                p.src, p.dst = src, dst
+            pts = p.ts
+            n = len(pts)
+            if n >= cap:
+                del pts[:half]  # drop the older half at once: amortised O(1) per connection
                 del p.sizes[:half]
                 p.checked = max(0, p.checked - half)
-            p.ts.append(ts)
+                n -= half
+            pts.append(ts)
             size = rec.get("orig_bytes")
-            if not isinstance(size, int):
+            if size.__class__ is not int:
                 size = rec.get("orig_ip_bytes", 0)
             p.sizes.append(float(size) if isinstance(size, int) else 0.0)
-            p.src, p.dst, p.port = src, dst, rec.get("id.resp_p")
-            n = len(p.ts)
-            if n >= o.min_conns and n - p.checked >= max(5, n // 4):
+            p.port = port
+            n += 1
+            if n >= min_conns and n - p.checked >= max(5, n // 4):
+                self.first, self.last = first, last
                 a = self.check(p, ts)
                 if a is not None:
                     out.append(a)
+        self.first, self.last = first, last
         return out
 
     def check(self, p: _Pair, now: float) -> Alert | None:

@@ -116,6 +116,30 @@ class ChdbBackend:
             None,
         )
 
+    def insert_select(
+        self, table: str, columns: list[str], select: str, data: pa.Table, params: Params | None = None
+    ) -> None:
+        """``INSERT INTO table (columns) SELECT <select> FROM Python(data)``: the writer's fast path,
+        where defaults and derived values are computed by ClickHouse on the way in. Materialized views
+        run in parallel (``parallel_view_processing``)."""
+        if not data.num_rows:
+            return
+        _ww_batch = data  # noqa: F841 — read by name by chdb's Python() table function
+        cols = ", ".join(f"`{c}`" for c in columns)
+        self._query(
+            f"INSERT INTO `{table}` ({cols}) SELECT {select} FROM Python(_ww_batch) "
+            "SETTINGS max_partitions_per_insert_block = 10000, parallel_view_processing = 1",
+            "CSV",
+            params,
+        )
+
+    def rows_over(self, sql: str, data: pa.Table, params: Params | None = None) -> list[dict[str, Any]]:
+        """Rows of a query that reads the Arrow table ``data`` as ``Python(_ww_batch)``."""
+        _ww_batch = data  # noqa: F841 — read by name by chdb's Python() table function
+        res = self._query(sql, "JSONEachRow", params)
+        raw = res.bytes() if hasattr(res, "bytes") else bytes(res)
+        return [orjson.loads(line) for line in raw.splitlines() if line.strip()]
+
     def close(self) -> None:
         if self._closed:
             return

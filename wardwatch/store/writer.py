@@ -1,17 +1,28 @@
 """Records and alerts in, batched columnar inserts out.
 
 Rows wait per table until ``batch_rows`` of them are pending (or ``flush``); each insert is one
-columnar batch (numpy/lists → Arrow for chdb, columns for the native protocol).
+columnar batch.
+
+Fast path (chdb, record tables): the pending record dicts become one Arrow struct array in a single
+C++ pass (``pa.array(rows, type=struct)``: no per-field Python loop), with wide input types and
+nulls where a field is unset; the INSERT's SELECT fills the defaults (``ifNull``), casts to the
+column types and turns address text into ``IPv6``. The segment (and the optional pseudonym) is
+looked up once per distinct client address and spread with ``take``. A batch whose values do not
+fit (a string where a number belongs…) falls back to the per-value coercing path below. Other
+backends (a ClickHouse server, test fakes) take ``columns()`` batches as before.
 
 Dedup (running the same capture twice must not duplicate anything): every table has a stable key
 (``schema.Table.key``: the record's time and uid, plus what tells apart several records of one
 connection, e.g. ``trans_id`` and ``query`` for DNS). Before an insert the writer drops rows whose key
-is already in the batch or already stored, looking them up by the batch's uids within its time range.
-So re-inserted rows never reach the table, and the materialized views (passive DNS, rollups) never
-count them twice. This check has no time window: it sees everything still stored. What it cannot see
-is another writer inserting the same rows at the same moment; for that the tables are
-ReplacingMergeTree on the same key, which collapses such duplicates at the next merge (exact counts
-meanwhile: ``FINAL``; rollups may count such a race twice).
+is already in the batch or already stored. Fast path: in-batch repeats by an Arrow hash group-by;
+stored ones by one query per batch that ClickHouse answers itself (the batch's keys ``IN`` the stored
+keys of the batch's uids within its time range), returning only the row numbers of repeats, so new
+traffic costs one index-range read and no Python work per row. Re-inserted rows never reach the
+table, and the materialized views (passive DNS, rollups) never count them twice. This check has no
+time window: it sees everything still stored. What it cannot see is another writer inserting the
+same rows at the same moment; for that the tables are ReplacingMergeTree on the same key, which
+collapses such duplicates at the next merge (exact counts meanwhile: ``FINAL``; rollups may count
+such a race twice).
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from wardwatch.alerts import Alert
 from wardwatch.counters import Counters
@@ -234,12 +247,98 @@ class Writer:
         }
         return Batch(batch.table, cols, batch.types, len(keep))
 
+    # -- the fast path (chdb) --------------------------------------------------------------------
+    def arrow_batch(self, table: Table, rows: Sequence[Record]) -> pa.Table:
+        """The Arrow input of the fast INSERT … SELECT: ``ts`` (µs timestamps), ``segment``, ``_i``
+        (row number) and every record field under its column name, raw (nulls where unset). Raises
+        ``pa.ArrowException``/``TypeError`` when a value does not fit its wide type."""
+        fields = _FAST[table.name]
+        st = pa.array(rows, type=fields.struct)
+        cols: dict[str, pa.Array] = dict(zip(fields.names, st.flatten(), strict=True))
+        ts = pc.fill_null(cols["ts"], 0.0).to_numpy(zero_copy_only=False)
+        cols["ts"] = pa.array(np.round(ts * 1e6).astype(np.int64), type=pa.timestamp("us", tz="UTC"))
+        origin = pc.fill_null(cols["id_orig_h"], "")
+        uniq = pc.unique(origin)
+        idx = pc.index_in(origin, uniq)
+        seg = self.segment_of
+        cols["segment"] = pc.take(pa.array([seg(ip) for ip in uniq.to_pylist()], pa.string()), idx)
+        if self.pseudo is not None:
+            p = self.pseudo
+            cols["id_orig_h"] = pc.take(pa.array([p(ip) if ip else ip for ip in uniq.to_pylist()]), idx)
+        if table.version == "version":  # conn: packets so far, final beats interim
+            pk = pc.add(pc.fill_null(cols["orig_pkts"], 0), pc.fill_null(cols["resp_pkts"], 0))
+            final = pc.cast(pc.invert(pc.fill_null(cols["interim"], False)), pa.int64())
+            cols["version"] = pc.add(pc.multiply(pk, 2), final)
+        cols["_i"] = pa.array(np.arange(len(rows), dtype=np.int64))
+        return pa.Table.from_pydict(cols)
+
+    def _fast_flush(self, table: Table, rows: list[Record]) -> bool:
+        """Insert ``rows`` through the fast path; False when the batch must take the slow one."""
+        try:
+            data = self.arrow_batch(table, rows)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            self.counters.add(f"store.slow_batches.{table.name}")
+            return False
+        if self.dedup:
+            data = self._fast_dedup(table, data)
+            if not data.num_rows:
+                return True
+        fields = _FAST[table.name]
+        try:
+            self.backend.insert_select(  # type: ignore[attr-defined]
+                table.name, fields.insert_columns, fields.select, data, {"sensor": self.sensor, "site": self.site}
+            )
+        except StoreError as e:
+            if "connect" in str(e).lower() or "unreachable" in str(e).lower():
+                raise
+            log.warning("insert into %s failed (%s); retrying with coerced values", table.name, e)
+            return False
+        self.counters.add(f"store.rows.{table.name}", data.num_rows)
+        for item in pc.value_counts(data.column("segment")).to_pylist():
+            self.written[(table.name, item["values"])] += item["counts"]
+        return True
+
+    def _fast_dedup(self, table: Table, data: pa.Table) -> pa.Table:
+        n = data.num_rows
+        fields = _FAST[table.name]
+        keyed = data.select(["_i"]).append_column("_k", data.column("ts"))
+        for k in table.key[1:]:
+            col = data.column(k)
+            keyed = keyed.append_column(k, pc.fill_null(col, fields.empty[k]) if col.null_count else col)
+        keep = None
+        firsts = keyed.group_by(["_k", *table.key[1:]], use_threads=False).aggregate([("_i", "min")])
+        if firsts.num_rows != n:
+            keep = np.zeros(n, dtype=bool)
+            keep[firsts.column("_i_min").to_numpy()] = True
+        tsv = data.column("ts").to_numpy().astype(np.int64)
+        lo, hi = int(tsv.min()), int(tsv.max())
+        stored = self.backend.rows_over(  # type: ignore[attr-defined]
+            f"SELECT _i FROM Python(_ww_batch) WHERE ({fields.key_exprs}) IN ("
+            f"SELECT {fields.stored_key} FROM `{table.name}`"
+            " WHERE ts BETWEEN fromUnixTimestamp64Micro({lo:Int64}, 'UTC') AND fromUnixTimestamp64Micro({hi:Int64}, 'UTC')"
+            " AND uid IN (SELECT ifNull(uid, '') FROM Python(_ww_batch)))",
+            data,
+            {"lo": lo, "hi": hi},
+        )
+        if stored:
+            if keep is None:
+                keep = np.ones(n, dtype=bool)
+            keep[np.fromiter((int(r["_i"]) for r in stored), dtype=np.int64, count=len(stored))] = False
+        if keep is None:
+            return data
+        dropped = n - int(keep.sum())
+        self.duplicates[table.name] += dropped
+        self.counters.add(f"store.duplicates.{table.name}", dropped)
+        return data.filter(pa.array(keep))
+
     # -- output ----------------------------------------------------------------------------------
     def _flush_table(self, table: Table) -> None:
         rows = self.pending[table.name]
         if not rows:
             return
         self.pending[table.name] = []
+        if table.name in _FAST and hasattr(self.backend, "insert_select") and self._fast_flush(table, rows):
+            return
         batch = self.columns(table, rows)
         if self.dedup:
             batch = self._dedup(table, batch)
@@ -269,3 +368,61 @@ def _coerced(table: Table, batch: Batch) -> Batch:
         v = batch.columns[c.name]
         cols[c.name] = v if isinstance(v, np.ndarray) else [_coerce(c, x) for x in v]
     return Batch(batch.table, cols, batch.types, batch.rows)
+
+
+class _FastSpec:
+    """Per record table: the Arrow struct the records are read as, and the INSERT's SELECT."""
+
+    def __init__(self, table: Table) -> None:
+        fields: list[pa.Field] = []
+        self.names: list[str] = []
+        self.empty: dict[str, Any] = {}
+        select: list[str] = []
+        self.insert_columns: list[str] = []
+        for c in table.inserted:
+            nullable = c.type.startswith("Nullable(")
+            name = f"`{c.name}`"
+            if c.kind == "meta":
+                expr = "segment" if c.name == "segment" else f"{{{c.name}:String}}"
+            elif c.kind == "conn_version" or c.kind == "ts":
+                expr = name
+            elif c.kind == "ip":
+                expr = name if nullable else f"toIPv6OrDefault(ifNull({name}, ''))"
+            else:
+                at, empty = _WIDE[c.kind]
+                self.empty[c.name] = empty
+                expr = name if nullable else f"ifNull({name}, {_SQL_EMPTY[c.kind]})"
+            if c.kind not in ("meta", "conn_version"):
+                at = pa.float64() if c.kind == "ts" else pa.string() if c.kind == "ip" else _WIDE[c.kind][0]
+                fields.append(pa.field(_source(c), at))
+                self.names.append(c.name)
+            select.append(expr)
+            self.insert_columns.append(c.name)
+        self.struct = pa.struct(fields)
+        self.select = ", ".join(select)
+        # the batch's key, as it will be stored, against the stored key
+        exprs = []
+        stored = []
+        for k in table.key:
+            c = table.column(k)
+            if k == "ts":
+                exprs.append("toUnixTimestamp64Micro(ts)")
+                stored.append("toUnixTimestamp64Micro(ts)")
+            else:
+                base = c.type.removeprefix("Nullable(").removesuffix(")") if c.type.startswith("Nullable(") else c.type
+                exprs.append(f"CAST({select[self.insert_columns.index(k)]} AS {base})")
+                stored.append(f"`{k}`")
+        self.key_exprs = ", ".join(exprs)
+        self.stored_key = ", ".join(stored)
+
+
+_WIDE: dict[str, tuple[pa.DataType, Any]] = {
+    "str": (pa.string(), ""),
+    "int": (pa.int64(), 0),
+    "float": (pa.float64(), 0.0),
+    "bool": (pa.bool_(), False),
+    "strs": (pa.list_(pa.string()), []),
+    "floats": (pa.list_(pa.float64()), []),
+}
+_SQL_EMPTY = {"str": "''", "int": "0", "float": "0", "bool": "false", "strs": "[]", "floats": "[]"}
+_FAST = {t.name: _FastSpec(t) for t in BY_NAME.values() if t is not ALERTS}

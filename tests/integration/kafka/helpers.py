@@ -129,7 +129,7 @@ def lag(bootstrap: str, group: str, prefix: str) -> int:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
     consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
     try:
-        committed = admin.list_group_offsets(group)
+        committed = admin.list_group_offsets(group).get(group, {})
         from kafka import TopicPartition
 
         tps = [
