@@ -13,9 +13,6 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .tls import parse_client_hello
 
@@ -160,6 +157,11 @@ def _decrypt_one(data: bytes, start: int, cache: KeyCache) -> tuple[bytes, list[
     end = pn_offset + length
     if end > len(data) or length < 20:
         raise QuicError("truncated packet")
+    # imported here: loading `cryptography` costs ~0.1 s of start-up, and most captures hold no QUIC
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     keys = cache.get(version, dcid)
     sample = data[pn_offset + 4 : pn_offset + 20]
     encryptor = Cipher(algorithms.AES(keys.hp), modes.ECB()).encryptor()
