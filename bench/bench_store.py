@@ -1,12 +1,17 @@
-"""Store benchmark: records/s written into chdb, store size per million records, dashboard query latency.
+"""Store benchmark: records/s written into chdb by ``wardwatch run``, store size per million records,
+dashboard query latency.
 
-1. ``wardwatch run`` end to end on a mixed capture (sensor → detectors → chdb): wall time, and the time
-   spent in the store writer (``store_seconds``).
-2. The writer alone on ≥ 1M records: the capture's sensor records replayed with shifted times and
-   uids (so every copy is new, and the dedup lookup runs as it does on live data) until N records.
-3. On-disk size of the store per million records; latency of top domains per segment over 24 h.
+1. ``wardwatch run --quiet`` (the CLI, in a subprocess) on a record-dense capture of ≥ 1M records
+   (``gen_records.py``: DNS transactions and short connections, about one record per packet):
+   end-to-end records/s, and the **store stage**: records / the time spent in the store writer
+   (``store_seconds`` of the run's summary: Arrow conversion, dedup query, INSERT with its four
+   materialized views).
+2. The same capture again into the same store: every row is found already stored and skipped
+   (the dedup path), and the row counts must not change.
+3. On-disk size of the store per million records (after ``OPTIMIZE … FINAL``) and the latency of
+   the dashboards' typical queries over 24 h: top domains per segment, DNS per minute, top talkers.
 
-    python bench/bench_store.py [--pcap bench/out/mixed-300000-s1.pcap] [--records 1000000]
+    python bench/bench_store.py [--records 1000000] [--pcap FILE]
 """
 
 from __future__ import annotations
@@ -23,97 +28,111 @@ from pathlib import Path
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG = """data_dir: {data}
+segments:
+  - {{name: his, cidrs: [10.0.0.0/16], zone: his}}
+  - {{name: wards, cidrs: [10.1.0.0/16, 192.168.0.0/16], zone: clinical}}
+  - {{name: office, cidrs: [172.16.0.0/12], zone: admin}}
+"""
 
 
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def run(pcap: Path, cfg: Path) -> dict[str, object]:
+    t = time.perf_counter()
+    p = subprocess.run(
+        [sys.executable, "-m", "wardwatch.cli", "run", "--quiet", "--pcap", str(pcap), "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - t
+    summary: dict[str, object] = orjson.loads(p.stderr.strip().splitlines()[-1])
+    summary["wall_seconds"] = round(wall, 3)
+    return summary
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pcap", default=str(ROOT / "bench/out/mixed-300000-s1.pcap"))
     ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--pcap", default=None, help="default: bench/out/records-N-s1.pcap (generated)")
     ap.add_argument("--out", default=str(ROOT / "bench/out/bench_store.json"))
     args = ap.parse_args()
-    pcap = Path(args.pcap)
+    pcap = Path(args.pcap or ROOT / f"bench/out/records-{args.records}-s1.pcap")
     if not pcap.exists():
         subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "bench/gen_mixed.py"),
-                "--packets",
-                "300000",
-                "--seed",
-                "1",
-                "--out",
-                str(pcap),
-            ],
+            [sys.executable, str(ROOT / "bench/gen_records.py"), "--records", str(args.records),
+             "--seed", "1", "--out", str(pcap)],
             check=True,
-        )
-
-    from wardwatch.ingest.sensor import sense
+        )  # fmt: skip
 
     from wardwatch.config import parse_config
-    from wardwatch.counters import Counters
-    from wardwatch.pipeline import run_pipeline
     from wardwatch.store import open_store
-    from wardwatch.store.query import top_domains
+    from wardwatch.store.backend import ts_text
+    from wardwatch.store.query import DNS_PER_MINUTE, TOP_TALKERS, top_domains
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_store_"))
-    cfg_text = (
-        "data_dir: var\nsegments:\n"
-        "  - {name: his, cidrs: [10.0.0.0/16], zone: his}\n  - {name: wards, cidrs: [10.1.0.0/16, 192.168.0.0/16], zone: clinical}\n"
-        "  - {name: office, cidrs: [172.16.0.0/12], zone: admin}\n"
-    )
+    cfg_path = tmp / "bench.yaml"
+    cfg_path.write_text(CONFIG.format(data=tmp / "var"))
     result: dict[str, object] = {"pcap": str(pcap)}
     try:
-        cfg = parse_config(cfg_text, tmp / "e2e.yaml")
-        store = open_store(cfg)
-        s = run_pipeline([pcap], cfg, store, Counters())
-        store.close()
+        s = run(pcap, cfg_path)
+        records = int(s["records"])  # type: ignore[call-overload]
+        store_s = float(s["store_seconds"])  # type: ignore[arg-type]
+        secs = float(s["seconds"])  # type: ignore[arg-type]
         result["run"] = {
-            "records": s.records, "alerts": s.alerts, "seconds": round(s.seconds, 3),
-            "records_per_s": round(s.records / s.seconds), "store_seconds": round(s.store_seconds, 3),
-            "store_records_per_s": round(s.records / s.store_seconds),
+            "records": records, "alerts": s["alerts"], "seconds": secs, "wall_seconds": s["wall_seconds"],
+            "records_per_s_end_to_end": round(records / secs), "store_seconds": store_s,
+            "store_records_per_s": round(records / store_s),
         }  # fmt: skip
         print("run:", result["run"], flush=True)
-
-        base = [r for batch in sense([pcap], Counters()) for r in batch]
-        cfg = parse_config(cfg_text.replace("data_dir: var", "data_dir: var2"), tmp / "w.yaml")
-        store = open_store(cfg)
-        w = store.writer(Counters())
-        n = 0
-        copy = 0
-        span = max(r["ts"] for r in base) - min(r["ts"] for r in base) + 1
-        t_total = 0.0
-        while n < args.records:
-            shift = copy * span
-            recs = [{**r, "ts": r["ts"] + shift, "uid": f"{r.get('uid', '')}{copy}"} for r in base]
-            t = time.perf_counter()
-            w.add_records(recs)
-            t_total += time.perf_counter() - t
-            n += len(recs)
-            copy += 1
-        t = time.perf_counter()
-        w.flush()
-        t_total += time.perf_counter() - t
-        store.backend.execute("OPTIMIZE TABLE dns FINAL")
-        stored = sum(w.written.values())
-        size = du(Path(store.settings.chdb_path or tmp))
-        lo = min(r["ts"] for r in base)
-        lat = []
-        for _ in range(7):
-            t = time.perf_counter()
-            top_domains(store, lo, lo + 86400, n=10)
-            lat.append(time.perf_counter() - t)
-        dns_rows = store.rows("SELECT count() AS c FROM dns")[0]["c"]
-        store.close()
-        result["writer"] = {
-            "records": n, "stored": stored, "seconds": round(t_total, 3), "records_per_s": round(n / t_total),
-            "bytes_on_disk": size, "mib_per_million_records": round(size / (1 << 20) / (n / 1e6), 1),
-            "top_domains_24h_ms_median": round(statistics.median(lat) * 1000, 1), "dns_rows": dns_rows,
+        s2 = run(pcap, cfg_path)
+        dup = sum(s2["duplicates_skipped"].values())  # type: ignore[union-attr]
+        result["rerun"] = {
+            "seconds": s2["seconds"], "store_seconds": s2["store_seconds"], "duplicates_skipped": dup,
+            "store_records_per_s": round(records / float(s2["store_seconds"])),  # type: ignore[arg-type]
         }  # fmt: skip
-        print("writer:", result["writer"], flush=True)
+        print("rerun:", result["rerun"], flush=True)
+
+        cfg = parse_config(cfg_path.read_text(), cfg_path)
+        store = open_store(cfg)
+        counts = {
+            t: int(store.rows(f"SELECT count() AS c FROM {t}")[0]["c"]) for t in ("dns", "conn", "alerts")
+        }
+        size_raw = du(Path(store.settings.chdb_path or tmp))
+        for t in ("dns", "conn", "pdns", "dns_minute", "talkers_minute", "alerts", "alerts_minute"):
+            store.backend.execute(f"OPTIMIZE TABLE {t} FINAL")
+        # active parts only: OPTIMIZE leaves the merged-away parts on disk until a cleanup
+        parts = store.rows(
+            "SELECT table, sum(bytes_on_disk) AS b FROM system.parts WHERE active AND database = currentDatabase()"
+            " GROUP BY table ORDER BY b DESC"
+        )
+        size = sum(int(r["b"]) for r in parts)
+        lo = float(store.rows("SELECT toUnixTimestamp(min(ts)) AS t FROM dns")[0]["t"])
+        window = {"since": ts_text(lo), "until": ts_text(lo + 86400), "n": 10}
+        queries = {
+            "top_domains_per_segment": lambda: top_domains(store, lo, lo + 86400, n=10),
+            "dns_per_minute": lambda: store.rows(DNS_PER_MINUTE, window),
+            "top_talkers": lambda: store.rows(TOP_TALKERS, window),
+        }
+        lat = {}
+        for name, q in queries.items():
+            q()
+            times = []
+            for _ in range(7):
+                t = time.perf_counter()
+                q()
+                times.append(time.perf_counter() - t)
+            lat[name + "_24h_ms_median"] = round(statistics.median(times) * 1000, 1)
+        store.close()
+        result["store"] = {
+            "rows": counts, "folder_bytes_before_merge": size_raw, "bytes_on_disk": size,
+            "bytes_by_table": {r["table"]: int(r["b"]) for r in parts},
+            "mib_per_million_records": round(size / (1 << 20) / (records / 1e6), 1), **lat,
+        }  # fmt: skip
+        print("store:", result["store"], flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ MAX_GAP = 48  # empty windows folded in after a silence; beyond that the host is
 
 
 class Baseline:
-    __slots__ = ("bucket", "total", "mean", "var", "n", "alerted", "top")
+    __slots__ = ("bucket", "total", "mean", "var", "n", "alerted", "top", "lim")
 
     def __init__(self) -> None:
         self.bucket = -1
@@ -20,6 +20,7 @@ class Baseline:
         self.n = 0
         self.alerted = -1  # the bucket already alerted
         self.top: dict[str, float] = {}  # destination → bytes in the running window (capped)
+        self.lim = -1.0  # ``limit()`` cached by the caller for the running window; < 0: stale
 
     def roll(self, bucket: int, alpha: float) -> None:
         """Move to ``bucket``, folding the finished window and the empty ones between into the baseline."""
@@ -32,6 +33,7 @@ class Baseline:
         self.bucket = bucket
         self.total = 0.0
         self.top = {}
+        self.lim = -1.0
 
     def _fold(self, x: float, alpha: float) -> None:
         if self.n == 0:

@@ -14,6 +14,7 @@ of ``min_interval`` or more. DNS and NTP (ports 53, 123) are periodic by design 
 
 from __future__ import annotations
 
+import struct
 from array import array
 from collections import Counter
 from typing import Any
@@ -84,17 +85,21 @@ def beacon_score(ts: list[float], sizes: list[float], observed: float) -> dict[s
     }
 
 
-class _Pair:
-    __slots__ = ("ts", "sizes", "checked", "alerted", "src", "dst", "port")
+# Per pair, one bytearray of packed doubles: checked, alerted, then (ts, size) per connection. With
+# 100k hosts the table holds ~200k pairs; a bytearray is not tracked by the garbage collector (an
+# object or an array per pair is, and made every full collection walk them all).
+HEADER = struct.Struct("dd")
+SAMPLE = struct.Struct("dd")
+HEAD = HEADER.size
+STEP = SAMPLE.size
+_EMPTY = HEADER.pack(0.0, float("-inf"))
 
-    def __init__(self, src: IpInfo | None = None, dst: IpInfo | None = None) -> None:
-        self.ts = array("d")
-        self.sizes = array("d")
-        self.checked = 0
-        self.alerted = float("-inf")
-        self.src = src
-        self.dst = dst
-        self.port: Any = None
+
+def samples(v: bytearray) -> tuple[list[float], list[float]]:
+    """(times, sizes) of one pair."""
+    a = array("d")
+    a.frombytes(bytes(v[HEAD:]))
+    return a[0::2].tolist(), a[1::2].tolist()
 
 
 class BeaconDetector(Persisting):
@@ -102,7 +107,9 @@ class BeaconDetector(Persisting):
 
     def __init__(self, opts: BeaconOptions | None = None, max_hosts: int = 200_000) -> None:
         self.o = opts or BeaconOptions()
-        self.pairs: Table[tuple[str, str], _Pair] = Table(max_hosts)
+        self.pairs: Table[str, bytearray] = Table(max_hosts)  # "src dst" → header and samples
+        # endpoints of the pairs that have reached min_conns (needed to score them at flush)
+        self.ends: dict[str, tuple[IpInfo, IpInfo, Any]] = {}
         self.first = float("inf")
         self.last = float("-inf")
 
@@ -112,9 +119,11 @@ class BeaconDetector(Persisting):
     def detect(self, batch: Batch) -> list[Alert]:
         o = self.o
         out: list[Alert] = []
-        cap = o.max_samples
-        half = cap // 2
-        min_conns = o.min_conns
+        cap = HEAD + STEP * o.max_samples
+        half = o.max_samples // 2
+        cut = HEAD + STEP * half
+        min_len = HEAD + STEP * o.min_conns
+        pack = SAMPLE.pack
         outbound = o.outbound_only
         # the LRU table's dict used inline (Table.setdefault's logic): this loop runs for every connection
         table = self.pairs
@@ -122,6 +131,7 @@ class BeaconDetector(Persisting):
         get = d.get
         touch = d.move_to_end
         max_keys = table.max_keys
+        ends = self.ends
         first, last = self.first, self.last
         for rec, src, dst in batch.each("conn"):
             if dst.broadcast or (outbound and (src.external or not dst.external)):
@@ -136,63 +146,61 @@ class BeaconDetector(Persisting):
                 first = ts
             if ts > last:
                 last = ts
-            key = (src.ip, dst.ip)
-            p = get(key)
-            if p is None:
-                p = d[key] = _Pair(src, dst)
+            key = src.ip + " " + dst.ip
+            v = get(key)
+            if v is None:
+                v = d[key] = bytearray(_EMPTY)
                 if len(d) > max_keys:
-                    d.popitem(last=False)
+                    gone, _ = d.popitem(last=False)
                     table.evicted += 1
+                    ends.pop(gone, None)
             else:
                 touch(key)
-                p.src, p.dst = src, dst
-            pts = p.ts
-            n = len(pts)
-            if n >= cap:
-                del pts[:half]  # drop the older half at once: amortised O(1) per connection
-                del p.sizes[:half]
-                p.checked = max(0, p.checked - half)
-                n -= half
-            pts.append(ts)
+                if len(v) >= cap:
+                    del v[HEAD:cut]  # drop the older half at once: amortised O(1) per connection
+                    checked, alerted = HEADER.unpack_from(v)
+                    HEADER.pack_into(v, 0, max(0.0, checked - half), alerted)
             size = rec.get("orig_bytes")
             if size.__class__ is not int:
                 size = rec.get("orig_ip_bytes", 0)
-            p.sizes.append(float(size) if isinstance(size, int) else 0.0)
-            p.port = port
-            n += 1
-            if n >= min_conns and n - p.checked >= max(5, n // 4):
-                self.first, self.last = first, last
-                a = self.check(p, ts)
-                if a is not None:
-                    out.append(a)
+            v += pack(ts, size if isinstance(size, int) else 0.0)
+            if len(v) >= min_len:
+                ends[key] = (src, dst, port)
+                n = (len(v) - HEAD) // STEP
+                if n - HEADER.unpack_from(v)[0] >= max(5, n // 4):
+                    self.first, self.last = first, last
+                    a = self.check(v, src, dst, port, ts)
+                    if a is not None:
+                        out.append(a)
         self.first, self.last = first, last
         return out
 
-    def check(self, p: _Pair, now: float) -> Alert | None:
+    def check(self, v: bytearray, src: IpInfo, dst: IpInfo, port: Any, now: float) -> Alert | None:
         o = self.o
-        p.checked = len(p.ts)
-        if now - p.alerted < o.cooldown:
+        n = (len(v) - HEAD) // STEP
+        alerted = HEADER.unpack_from(v)[1]
+        HEADER.pack_into(v, 0, float(n), alerted)
+        if now - alerted < o.cooldown:
             return None
         observed = min(o.window, self.last - self.first)
-        s = beacon_score(list(p.ts), list(p.sizes), observed)
+        ts, sizes = samples(v)
+        s = beacon_score(ts, sizes, observed)
         if s["interval"] < o.min_interval or s["score"] < o.threshold or s["ts_score"] < o.threshold:
             return None
-        p.alerted = now
-        src, dst = p.src, p.dst
-        if src is None or dst is None:
-            return None
+        HEADER.pack_into(v, 0, float(n), now)
         ev: dict[str, Any] = {k: round(v, 3) for k, v in s.items()}
-        ev.update(log="conn", conns=len(p.ts), port=p.port, first=p.ts[0], last=p.ts[-1])
+        ev.update(log="conn", conns=n, port=port, first=ts[0], last=ts[-1])
         return make_alert(
             "behaviour.beacon", now, src, dst, dst.ip,
-            ev, count=len(p.ts), interval=round(s["interval"]), score=round(s["score"], 2),
+            ev, count=n, interval=round(s["interval"]), score=round(s["score"], 2),
         )  # fmt: skip
 
     def flush(self) -> list[Alert]:
         out = []
-        for _, p in self.pairs.items():
-            if len(p.ts) >= self.o.min_conns and p.checked < len(p.ts):
-                a = self.check(p, p.ts[-1])
+        for key, v in self.pairs.items():
+            end = self.ends.get(key)
+            if end is not None and (len(v) - HEAD) // STEP > HEADER.unpack_from(v)[0]:
+                a = self.check(v, *end, SAMPLE.unpack_from(v, len(v) - STEP)[0])
                 if a is not None:
                     out.append(a)
         self.save()

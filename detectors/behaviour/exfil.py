@@ -11,6 +11,7 @@ stricter ``zone_floors`` entry of its zone: EMR, HIS, LIS and servers by default
 from __future__ import annotations
 
 import functools
+import struct
 from typing import Any
 
 from wardwatch.alerts import Alert
@@ -33,12 +34,32 @@ def sent_bytes(rec: dict[str, Any]) -> int:
     return b if isinstance(b, int) and b > 0 else 0
 
 
+# Per host, the running window and the baseline as packed doubles: bucket, total, mean, var, n,
+# alerted (bucket), limit (< 0: to compute). A bytearray is not tracked by the garbage collector; an
+# object per host is, and with 100k hosts every full collection walked them all.
+HOST = struct.Struct("7d")
+_TOTAL = struct.Struct("d")  # the total alone, at offset 8: the one field most records change
+
+
+def _view(v: bytearray, top: dict[str, float] | None) -> Baseline:
+    b = Baseline()
+    bucket, b.total, b.mean, b.var, n, alerted, b.lim = HOST.unpack_from(v)
+    b.bucket, b.n, b.alerted = int(bucket), int(n), int(alerted)
+    b.top = top if top is not None else {}
+    return b
+
+
+def _pack(b: Baseline) -> bytearray:
+    return bytearray(HOST.pack(b.bucket, b.total, b.mean, b.var, b.n, b.alerted, b.lim))
+
+
 class ExfilDetector(Persisting):
     name = "exfiltration"
 
     def __init__(self, opts: ExfilOptions | None = None, max_hosts: int = 200_000) -> None:
         self.o = opts or ExfilOptions()
-        self.hosts: Table[str, Baseline] = Table(max_hosts)
+        self.hosts: Table[str, bytearray] = Table(max_hosts)
+        self.tops: dict[str, dict[str, float]] = {}  # host → destination → bytes in its running window
         self.segments: dict[str, Baseline] = {}
 
     def evicted(self) -> int:
@@ -47,37 +68,86 @@ class ExfilDetector(Persisting):
     def floor(self, src: IpInfo) -> int:
         return self.o.zone_floors.get(src.zone, self.o.floor)
 
+    def baseline(self, ip: str) -> Baseline | None:
+        """The host's window and baseline (a copy), or None when it is not tracked."""
+        v = self.hosts.get(ip)
+        return _view(v, dict(self.tops.get(ip) or {})) if v is not None else None
+
     def detect(self, batch: Batch) -> list[Alert]:
         o = self.o
         out: list[Alert] = []
+        window, alpha = o.window, o.alpha
+        sigmas, factor, min_history = o.sigmas, o.factor, o.min_history
+        floors, floor = o.zone_floors, o.floor
+        # the LRU table's dict used inline (Table.setdefault's logic): this loop runs for every connection
+        table = self.hosts
+        d = table._d
+        get = d.get
+        touch = d.move_to_end
+        max_keys = table.max_keys
+        tops = self.tops
+        segments = self.segments
+        unpack, pack_total = HOST.unpack_from, _TOTAL.pack_into
         for rec, src, dst in batch.each("conn"):
             if src.external or not dst.external or dst.broadcast:
                 continue
-            n = sent_bytes(rec)
+            n = rec.get("orig_bytes")
+            if n.__class__ is not int:
+                n = rec.get("orig_ip_bytes")
+                if not isinstance(n, int):
+                    continue
             ts = rec.get("ts")
-            if n == 0 or not isinstance(ts, float):
+            if n <= 0 or ts.__class__ is not float:
                 continue
-            bucket = int(ts // o.window)
-            h = self.hosts.setdefault(src.ip, Baseline)
-            h.roll(bucket, o.alpha)
-            h.total += n
-            if dst.ip in h.top or len(h.top) < MAX_DESTS:
-                h.top[dst.ip] = h.top.get(dst.ip, 0.0) + n
-            if h.alerted != h.bucket and h.total >= h.limit(
-                self.floor(src), o.sigmas, o.factor, o.min_history
-            ):
-                h.alerted = h.bucket
-                out.append(self._alert(rec, src, h, "behaviour.exfiltration.host"))
-            if src.segment is not None:
-                s = self.segments.setdefault(src.segment.name, Baseline())
-                s.roll(bucket, o.alpha)
-                s.total += n
-                s.top[src.ip] = s.top.get(src.ip, 0.0) + n
-                if s.alerted != s.bucket and s.total >= s.limit(
-                    o.segment_floor, o.sigmas, o.factor, o.min_history
-                ):
-                    s.alerted = s.bucket
-                    out.append(self._alert(rec, src, s, "behaviour.exfiltration.segment"))
+            bucket = int(ts // window)
+            ip = src.ip
+            dip = dst.ip
+            v = get(ip)
+            if v is None:
+                # a new host: what Baseline.roll() and limit() would give (most hosts are new in a window)
+                lim = float(floors.get(src.zone, floor))
+                v = d[ip] = bytearray(HOST.pack(bucket, n, 0.0, 0.0, 0, -1, lim))
+                tops[ip] = {dip: n}
+                if len(d) > max_keys:
+                    gone, _ = d.popitem(last=False)
+                    table.evicted += 1
+                    tops.pop(gone, None)
+                total, hb, alerted = float(n), float(bucket), -1.0
+            else:
+                touch(ip)
+                hb, total, _, _, _, alerted, lim = unpack(v)
+                if bucket > hb or lim < 0:  # a window ended (or a restored host): the slow path
+                    b = _view(v, tops.get(ip))
+                    b.roll(bucket, alpha)
+                    b.lim = b.limit(floors.get(src.zone, floor), sigmas, factor, min_history)
+                    v[:] = _pack(b)
+                    tops[ip] = b.top
+                    hb, total, alerted, lim = float(b.bucket), b.total, float(b.alerted), b.lim
+                total += n
+                pack_total(v, 8, total)
+                top = tops.setdefault(ip, {})
+                if dip in top:
+                    top[dip] += n
+                elif len(top) < MAX_DESTS:
+                    top[dip] = n
+            if total >= lim and alerted != hb:
+                HOST.pack_into(v, 0, *unpack(v)[:5], hb, lim)
+                out.append(self._alert(rec, src, _view(v, tops.get(ip)), "behaviour.exfiltration.host"))
+            seg = src.segment
+            if seg is not None:
+                sb = segments.get(seg.name)
+                if sb is None:
+                    sb = segments[seg.name] = Baseline()
+                if bucket > sb.bucket:
+                    sb.roll(bucket, alpha)
+                sb.total += n
+                stop = sb.top
+                stop[ip] = stop.get(ip, 0) + n
+                if sb.lim < 0:
+                    sb.lim = sb.limit(o.segment_floor, sigmas, factor, min_history)
+                if sb.total >= sb.lim and sb.alerted != sb.bucket:
+                    sb.alerted = sb.bucket
+                    out.append(self._alert(rec, src, sb, "behaviour.exfiltration.segment"))
         return out
 
     def _alert(self, rec: dict[str, Any], src: IpInfo, b: Baseline, rule: str) -> Alert:
@@ -108,7 +178,7 @@ class ExfilDetector(Persisting):
     def snapshot(self) -> Any:
         return {
             "window": self.o.window,
-            "hosts": {k: v.dump() for k, v in self.hosts.items()},
+            "hosts": {k: list(HOST.unpack_from(v)[:5]) for k, v in self.hosts.items()},
             "segments": {k: v.dump() for k, v in self.segments.items()},
         }
 
@@ -116,7 +186,8 @@ class ExfilDetector(Persisting):
         if state.get("window") != self.o.window:
             return  # baselines of another window length mean nothing here
         for k, row in state["hosts"].items():
-            self.hosts.setdefault(k, functools.partial(Baseline.load, row))
+            b = Baseline.load(row)  # its limit is computed at its next record (lim < 0)
+            self.hosts.setdefault(k, functools.partial(_pack, b))
         for k, row in state["segments"].items():
             self.segments[k] = Baseline.load(row)
 

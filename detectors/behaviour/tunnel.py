@@ -27,6 +27,8 @@ from .state import Table
 ODD_TYPES = frozenset(("TXT", "NULL", "CNAME", "MX", "ANY", "SRV", "PRIVATE", "KEY"))
 _HOSTCHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 MAX_EVENTS = 4096  # per (client, domain): more is a tunnel already, or a loop we need not keep
+MAX_CACHE = 50_000  # parsed query names kept (cleared when full)
+_UNSEEN: tuple[str, str, str, bool] = ("", "", "", False)  # a query not parsed yet (identity only)
 RECENT = 8  # a duplicated packet's record comes right after the original for the same pair
 
 
@@ -95,6 +97,8 @@ class TunnelDetector(Persisting):
     def __init__(self, opts: TunnelOptions | None = None, max_hosts: int = 200_000) -> None:
         self.o = opts or TunnelOptions()
         self.pairs: Table[tuple[str, str], _Pair] = Table(max_hosts)
+        # query → (name, registered domain, subdomain part, carries data) or None: most names repeat
+        self._parsed: dict[str, tuple[str, str, str, bool] | None] = {}
 
     def evicted(self) -> int:
         return self.pairs.evicted
@@ -102,19 +106,22 @@ class TunnelDetector(Persisting):
     def detect(self, batch: Batch) -> list[Alert]:
         out: list[Alert] = []
         o = self.o
+        cache = self._parsed
         for rec, src, dst in batch.each("dns"):
             if src.resolver or rec.get("id.resp_p") == 5353:
                 continue
-            q = clean_query(rec.get("query"))
-            if q is None:
+            raw = rec.get("query")
+            if raw.__class__ is not str:
                 continue
-            parts = split_name(q.lower())
-            if parts is None or not parts[0]:
+            got = cache.get(raw, _UNSEEN)
+            if got is _UNSEEN:
+                got = cache[raw] = self.parse(raw)
+                if len(cache) > MAX_CACHE:
+                    cache.clear()
+            if got is None:
                 continue
-            reg = parts[1]
-            sub = q[: len(parts[0])]
+            q, reg, sub, data = got
             ts = float(rec.get("ts") or batch.ts_max)
-            data = carries_data(sub, o)
             key = (src.ip, reg)
             # a pair is tracked from its first data-carrying name on: most clients never send one
             p = self.pairs.setdefault(key, _Pair) if data else self.pairs.get(key)
@@ -146,6 +153,16 @@ class TunnelDetector(Persisting):
             a.seen.add(record_id(rec))
             out.append(a)
         return out
+
+    def parse(self, raw: object) -> tuple[str, str, str, bool] | None:
+        q = clean_query(raw)
+        if q is None:
+            return None
+        parts = split_name(q.lower())
+        if parts is None or not parts[0]:
+            return None
+        sub = q[: len(parts[0])]
+        return q, parts[1], sub, carries_data(sub, self.o)
 
     def tunnel_like(self, p: _Pair) -> bool:
         o = self.o

@@ -224,7 +224,7 @@ def test_baselines_survive_a_restart(tmp_path: Path) -> None:
     assert (tmp_path / "state" / "behaviour-exfiltration.json").exists()
     e2 = engine(extra, str(tmp_path))
     ex = next(d for d in e2.detectors if d.name == "exfiltration")
-    b = ex.hosts.get("10.40.0.8")
+    b = ex.baseline("10.40.0.8")
     assert b is not None and b.n >= 10 and 100e6 < b.mean < 200e6
     # the restored baseline keeps the routine volume quiet in the next hour
     again = [conn("10.40.0.8", "198.51.100.41", 443, 3600.0 * 12 + 10, orig_bytes=150_000_000)]

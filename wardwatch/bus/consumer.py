@@ -28,7 +28,7 @@ from wardwatch.counters import Counters
 
 from . import topics
 from .envelope import Poison, decode, header_map
-from .settings import BusSettings
+from .settings import BusSettings, redact_in_logs
 
 log = logging.getLogger(__name__)
 # Test hooks (fault injection for the integration tests; unset in production):
@@ -72,6 +72,7 @@ class BusWriter:
     ) -> None:
         from kafka import KafkaConsumer, KafkaProducer
 
+        redact_in_logs(settings)
         self.settings = settings
         self.store_writer = store_writer
         self.counters = counters if counters is not None else Counters()
@@ -92,7 +93,8 @@ class BusWriter:
             client_id="wardwatch-writer",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=2000,
+            # a poll returns whole messages: about one cycle's worth at the producers' message size
+            max_poll_records=max(1, s.writer.max_records // s.batch_records),
             # kafka-python 3.0 keeps sending an emptied incremental fetch session after a broker
             # restart (FetchSessionIdNotFound) and then fetches nothing; full fetches recover
             enable_incremental_fetch_sessions=False,
@@ -100,7 +102,8 @@ class BusWriter:
             max_partition_fetch_bytes=max(s.max_message_bytes * 2, 8 << 20),
             # the store may be down for a while; we keep polling (paused) so the group keeps us
             max_poll_interval_ms=600_000,
-            session_timeout_ms=30_000,
+            # a SIGKILLed writer's partitions are reassigned after this long
+            session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
         )
         self.dlq = KafkaProducer(
@@ -279,11 +282,22 @@ class BusWriter:
         return n
 
     def run(self, stop_when_idle: float | None = None) -> None:
-        idle_since = time.monotonic()
+        """Cycle until ``stop()``, or until ``stop_when_idle`` seconds pass without messages. The idle
+        clock starts once partitions are assigned: joining a group whose previous member was killed
+        waits for that member's session to expire first."""
+        started = time.monotonic()
+        idle_since: float | None = None
         while not self.stopping:
-            if self.cycle():
-                idle_since = time.monotonic()
-            elif stop_when_idle is not None and time.monotonic() - idle_since >= stop_when_idle:
+            n = self.cycle()
+            now = time.monotonic()
+            if n or (idle_since is None and self.consumer.assignment()):
+                idle_since = now
+            if stop_when_idle is None:
+                continue
+            if idle_since is not None and now - idle_since >= stop_when_idle:
+                break
+            if idle_since is None and now - started >= stop_when_idle + 60:
+                log.warning("no partitions assigned after %.0fs; giving up", now - started)
                 break
 
     def stop(self) -> None:

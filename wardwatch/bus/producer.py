@@ -27,7 +27,7 @@ from wardwatch.counters import Counters
 
 from . import topics
 from .envelope import Message, encode_records, headers, split_by_size
-from .settings import BusSettings
+from .settings import AUTH_WATCH, BusSettings, redact_in_logs
 from .spool import Cursor, Spool
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def _reachable(bootstrap: str, timeout: float = 0.5) -> bool:
 
 class KafkaBus:
     def __init__(self, settings: BusSettings, counters: Counters | None = None) -> None:
+        redact_in_logs(settings)
         self.settings = settings
         self.counters = counters if counters is not None else Counters()
         self.spool = Spool(settings.spool_dir, settings.spool_max_bytes)
@@ -95,7 +96,10 @@ class KafkaBus:
                 reconnect_backoff_max_ms=2000,
             )
         except (KafkaError, OSError) as e:
-            log.warning("Kafka at %s unreachable (%s); spooling to %s", s.bootstrap, e, s.spool_dir)
+            if AUTH_WATCH.failed:
+                log.error("Kafka at %s: %s; spooling to %s", s.bootstrap, AUTH_WATCH.failed, s.spool_dir)
+            else:
+                log.warning("Kafka at %s unreachable (%s); spooling to %s", s.bootstrap, e, s.spool_dir)
             self.counters.add("bus.connect_failures")
             return False
         return True

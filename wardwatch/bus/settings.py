@@ -31,6 +31,7 @@ Secrets are only ever read from an environment variable or a file, and are kept 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -337,3 +338,72 @@ def parse_bus_settings(
         ),
         security=security,
     )
+
+
+class _Redact(logging.Filter):
+    """Masks secret values in log records (kafka-python logs its whole config at DEBUG level)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            msg = record.getMessage()
+            if any(s in msg for s in self.secrets):
+                for s in self.secrets:
+                    msg = msg.replace(s, "***")
+                record.msg, record.args = msg, ()
+        return True
+
+
+_REDACT = _Redact()
+
+
+def redact_in_logs(settings: BusSettings) -> None:
+    """Keep this bus's secrets out of every log handler (the root's, present and future ones that
+    are added through it)."""
+    sec = settings.security
+    _REDACT.secrets.update(s.reveal() for s in (sec.password, sec.keyfile_password) if s is not None and s.reveal())
+    if not _REDACT.secrets:
+        return
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if _REDACT not in handler.filters:
+            handler.addFilter(_REDACT)
+    for name in ("kafka", "wardwatch"):
+        lg = logging.getLogger(name)
+        if _REDACT not in lg.filters:
+            lg.addFilter(_REDACT)
+
+
+class _AuthWatch(logging.Handler):
+    """Notices kafka-python's authentication failures, which it reports only in its log (the caller
+    just sees a bootstrap timeout), so that a wrong password stops a writer instead of retrying."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.failed: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "AuthenticationFailed" in msg or "SaslAuthentication" in msg and "failed" in msg.lower():
+            self.failed = "authentication failed (wrong user or password?)"
+        elif "SSLCertVerificationError" in msg or "CERTIFICATE_VERIFY_FAILED" in msg:
+            self.failed = "TLS certificate verification failed"
+
+
+AUTH_WATCH = _AuthWatch()
+logging.getLogger("kafka").addHandler(AUTH_WATCH)
+
+
+def quiet_kafka_logs() -> None:
+    """kafka-python logs every failed reconnect as an error; our own code reports outages once."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _QuietKafka) for f in handler.filters):
+            handler.addFilter(_QuietKafka())
+
+
+class _QuietKafka(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith("kafka") or record.levelno >= logging.CRITICAL

@@ -1,5 +1,5 @@
-"""``wardwatch hunt --config FILE [--since 30d]``: look for past matches of today's feeds in the stored
-records and store them as alerts marked ``retro``."""
+"""``wardwatch hunt --config FILE [--since 30d]``: look for past matches of today's feeds and Sigma
+rules in the stored records and store them as alerts marked ``retro``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "hunt", help="retro-hunt: match today's feeds against stored records; store alerts marked retro"
+        "hunt", help="retro-hunt: match today's feeds and Sigma rules against stored records; store alerts marked retro"
     )
     p.add_argument("--config", required=True, metavar="FILE", help="wardwatch config (YAML)")
     p.add_argument("--since", default="30d", help="how far back, e.g. 30d, 12h, or 'all' (default 30d)")
@@ -37,7 +37,7 @@ def parse_since(text: str, now: float) -> float:
 def run(args: argparse.Namespace) -> int:
     from wardwatch.config import ConfigError, load_config
     from wardwatch.detectors import Engine
-    from wardwatch.hunt import hunt_feeds
+    from wardwatch.hunt import hunt_feeds, hunt_sigma
     from wardwatch.store import StoreError, open_store
     from wardwatch.threatfeeds import load_index
 
@@ -53,6 +53,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         alerts = hunt_feeds(store, index, engine.info, since, now + 1)
+        sigma = hunt_sigma(store, config, engine.info, since, now + 1)
+        alerts += sigma.alerts
+        for key, reason in sigma.rejected:
+            sys.stderr.write(f"wardwatch hunt: sigma rule {key} skipped: {reason}\n")
+        for key, err in sigma.errors:
+            sys.stderr.write(f"wardwatch hunt: sigma rule {key} failed in ClickHouse: {err}\n")
+        sys.stderr.write(
+            f"wardwatch hunt: sigma: {sigma.rules} rules and {sigma.correlations} correlations run,"
+            f" {len(sigma.alerts)} matches\n"
+        )
         if args.dry_run:
             for a in alerts:
                 sys.stdout.buffer.write(a.to_json() + b"\n")

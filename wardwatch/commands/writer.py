@@ -45,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from wardwatch.bus.consumer import BusWriter
 
-    # kafka-python logs every failed reconnect as an error; the writer reports outages itself
+    from wardwatch.bus.settings import AUTH_WATCH, quiet_kafka_logs
+
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        quiet_kafka_logs()
     counters = Counters()
     started = time.perf_counter()
     stopping = False
@@ -66,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             writer = BusWriter(settings, store.writer(counters), counters)
         except KafkaError as e:
+            if AUTH_WATCH.failed:
+                store.close()
+                sys.stderr.write(f"wardwatch writer: Kafka at {settings.bootstrap}: {AUTH_WATCH.failed}\n")
+                return 2
             # a writer is a service: it waits for the broker rather than giving up
             sys.stderr.write(f"wardwatch writer: Kafka at {settings.bootstrap} unreachable ({e}); retrying in {backoff:.0f}s\n")
             deadline = time.monotonic() + backoff

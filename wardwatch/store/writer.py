@@ -104,16 +104,33 @@ class Writer:
         self.retro_pending: list[Alert] = []
         self.written: Counter[tuple[str, str]] = Counter()  # (table, segment) → rows stored
         self.duplicates: Counter[str] = Counter()
+        self._fast = hasattr(backend, "insert_select")
+        self._chunks: dict[str, list[pa.StructArray | None]] = {name: [] for name in _FAST}
 
     # -- input -----------------------------------------------------------------------------------
     def add_records(self, records: Iterable[Record]) -> None:
         pending = self.pending
+        fast = self._fast
+        got: dict[str, list[Record]] = {}
         for rec in records:
             table = BY_LOG.get(rec.get("_path"))  # type: ignore[arg-type]
             if table is None:
                 self.counters.add("store.unknown_log")
                 continue
-            pending[table.name].append(rec)
+            rows = got.get(table.name)
+            if rows is None:
+                rows = got[table.name] = []
+            rows.append(rec)
+        for name, rows in got.items():
+            pending[name] += rows
+            if fast and name in _FAST:
+                # converted now, while the records are still in the CPU cache (a third of the cost
+                # of converting them cold at flush time); ``None`` marks a chunk that did not fit
+                try:
+                    chunk: pa.StructArray | None = pa.array(rows, type=_FAST[name].struct)
+                except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                    chunk = None
+                self._chunks[name].append(chunk)
         for name, rows in pending.items():
             if len(rows) >= self.batch_rows:
                 self._flush_table(BY_NAME[name])
@@ -253,7 +270,9 @@ class Writer:
         (row number) and every record field under its column name, raw (nulls where unset). Raises
         ``pa.ArrowException``/``TypeError`` when a value does not fit its wide type."""
         fields = _FAST[table.name]
-        st = pa.array(rows, type=fields.struct)
+        st = self._converted(table.name, len(rows))
+        if st is None:
+            st = pa.array(rows, type=fields.struct)
         cols: dict[str, pa.Array] = dict(zip(fields.names, st.flatten(), strict=True))
         ts = pc.fill_null(cols["ts"], 0.0).to_numpy(zero_copy_only=False)
         cols["ts"] = pa.array(np.round(ts * 1e6).astype(np.int64), type=pa.timestamp("us", tz="UTC"))
@@ -272,6 +291,16 @@ class Writer:
         cols["_i"] = pa.array(np.arange(len(rows), dtype=np.int64))
         return pa.Table.from_pydict(cols)
 
+    def _converted(self, name: str, n: int) -> pa.StructArray | None:
+        """The chunks converted by ``add_records``, when they are exactly the ``n`` pending rows."""
+        chunks = self._chunks.get(name)
+        if not chunks:
+            return None
+        self._chunks[name] = []
+        if any(c is None for c in chunks) or sum(len(c) for c in chunks if c is not None) != n:
+            return None  # a chunk did not fit, or the pending rows were reset by a caller
+        return pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]  # type: ignore[arg-type]
+
     def _fast_flush(self, table: Table, rows: list[Record]) -> bool:
         """Insert ``rows`` through the fast path; False when the batch must take the slow one."""
         try:
@@ -286,7 +315,12 @@ class Writer:
         fields = _FAST[table.name]
         try:
             self.backend.insert_select(  # type: ignore[attr-defined]
-                table.name, fields.insert_columns, fields.select, data, {"sensor": self.sensor, "site": self.site}
+                table.name,
+                fields.insert_columns,
+                fields.select,
+                data,
+                {"sensor": self.sensor, "site": self.site},
+                collapse=fields.collapse,
             )
         except StoreError as e:
             if "connect" in str(e).lower() or "unreachable" in str(e).lower():
@@ -306,11 +340,16 @@ class Writer:
             col = data.column(k)
             keyed = keyed.append_column(k, pc.fill_null(col, fields.empty[k]) if col.null_count else col)
         keep = None
-        firsts = keyed.group_by(["_k", *table.key[1:]], use_threads=False).aggregate([("_i", "min")])
-        if firsts.num_rows != n:
-            keep = np.zeros(n, dtype=bool)
-            keep[firsts.column("_i_min").to_numpy()] = True
         tsv = data.column("ts").to_numpy().astype(np.int64)
+        # the key includes ts: only rows sharing a ts can repeat each other, usually none
+        uts, counts = np.unique(tsv, return_counts=True)
+        if len(uts) != n:
+            shared = np.isin(tsv, uts[counts > 1])
+            sub = keyed.filter(pa.array(shared))
+            firsts = sub.group_by(["_k", *table.key[1:]], use_threads=False).aggregate([("_i", "min")])
+            if firsts.num_rows != sub.num_rows:
+                keep = ~shared
+                keep[firsts.column("_i_min").to_numpy()] = True
         lo, hi = int(tsv.min()), int(tsv.max())
         stored = self.backend.rows_over(  # type: ignore[attr-defined]
             f"SELECT _i FROM Python(_ww_batch) WHERE ({fields.key_exprs}) IN ("
@@ -337,8 +376,10 @@ class Writer:
         if not rows:
             return
         self.pending[table.name] = []
-        if table.name in _FAST and hasattr(self.backend, "insert_select") and self._fast_flush(table, rows):
+        if table.name in _FAST and self._fast and self._fast_flush(table, rows):
             return
+        if table.name in self._chunks:
+            self._chunks[table.name] = []
         batch = self.columns(table, rows)
         if self.dedup:
             batch = self._dedup(table, batch)
@@ -346,8 +387,9 @@ class Writer:
             return
         try:
             self.backend.insert(batch)
-        except StoreError as e:
-            if "connect" in str(e).lower() or "unreachable" in str(e).lower():
+        except (StoreError, pa.ArrowException, TypeError, ValueError, OverflowError) as e:
+            # (a value Arrow cannot convert fails before ClickHouse sees the batch)
+            if isinstance(e, StoreError) and ("connect" in str(e).lower() or "unreachable" in str(e).lower()):
                 raise
             # one odd value must not lose the batch: coerce every value to its column and retry
             log.warning("insert into %s failed (%s); retrying with coerced values", table.name, e)
@@ -414,6 +456,11 @@ class _FastSpec:
                 stored.append(f"`{k}`")
         self.key_exprs = ", ".join(exprs)
         self.stored_key = ", ".join(stored)
+        # does the sorting key tell apart every record the dedup key does? Then collapsing equal
+        # sorting keys on insert cannot drop anything. conn (interim and final records of one
+        # connection share segment, hour and uid) and http (no ts in the sorting key) still collapse.
+        order = {x.strip() for x in table.order_by.split(",")}
+        self.collapse = not all(k in order or f"reverse({k})" in order for k in table.key)
 
 
 _WIDE: dict[str, tuple[pa.DataType, Any]] = {

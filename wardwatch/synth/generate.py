@@ -110,7 +110,7 @@ def _dns_template(
         else DNSRR(rrname=owner, type="CNAME" if not _is_ip(v) else "A", ttl=300, rdata=v)
         for owner, v in answers
     ]
-    return bytes(DNS(id=0, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=name, qtype=qtype), an=an or None))
+    return bytes(DNS(id=0, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=name, qtype=qtype), an=an))
 
 
 def _is_ip(v: str) -> bool:
@@ -556,9 +556,9 @@ class _Gen:
         for i in range(45):
             data = base64.b32encode(rnd.randbytes(40)).decode().lower()
             name = f"{data[:32]}.{data[32:]}{i:02x}.t.{zone}"
-            reply = [(name, base64.b64encode(rnd.randbytes(90)).decode())]
-            self.dns(c, RESOLVER, name, reply, ts, "TXT")
-            self.dns(RESOLVER, UPSTREAM, name, reply, round(ts + 0.0005, 6), "TXT")
+            answer = [(name, base64.b64encode(rnd.randbytes(90)).decode())]
+            self.dns(c, RESOLVER, name, answer, ts, "TXT")
+            self.dns(RESOLVER, UPSTREAM, name, answer, round(ts + 0.0005, 6), "TXT")
             ts = round(ts + rnd.uniform(1.0, 3.0), 6)
         self.inject("dns_tunnel", c, zone, "behaviour.dns_tunnel", "45 TXT queries with base32 data names")
         # DGA: an infected office PC tries random .com names; none is registered (NXDOMAIN)

@@ -67,7 +67,10 @@ def test_writer_killed_between_insert_and_commit(kafka_broker, tmp_path: Path) -
     bus.close()
     # SIGKILL after the second insert, before its offsets are committed: those messages come again
     killed = start_writer(cfg, tmp_path / "w1.log", WARDWATCH_FAULT_KILL_AFTER_INSERTS="2")
-    assert killed.wait(timeout=120) == -9
+    try:
+        assert killed.wait(timeout=120) == -9
+    finally:
+        killed.kill()
     # and a plain SIGKILL at an arbitrary point of the next run
     w2 = start_writer(cfg, tmp_path / "w2.log", "--stop-when-idle", "30")
     time.sleep(4)
