@@ -89,7 +89,7 @@ def main() -> int:
         }  # fmt: skip
         print("run:", result["run"], flush=True)
         s2 = run(pcap, cfg_path)
-        dup = sum(s2["duplicates_skipped"].values())  # type: ignore[union-attr]
+        dup = sum(dict(s2["duplicates_skipped"]).values())  # type: ignore[call-overload]
         result["rerun"] = {
             "seconds": s2["seconds"], "store_seconds": s2["store_seconds"], "duplicates_skipped": dup,
             "store_records_per_s": round(records / float(s2["store_seconds"])),  # type: ignore[arg-type]
@@ -99,11 +99,11 @@ def main() -> int:
         cfg = parse_config(cfg_path.read_text(), cfg_path)
         store = open_store(cfg)
         counts = {
-            t: int(store.rows(f"SELECT count() AS c FROM {t}")[0]["c"]) for t in ("dns", "conn", "alerts")
+            tb: int(store.rows(f"SELECT count() AS c FROM {tb}")[0]["c"]) for tb in ("dns", "conn", "alerts")
         }
         size_raw = du(Path(store.settings.chdb_path or tmp))
-        for t in ("dns", "conn", "pdns", "dns_minute", "talkers_minute", "alerts", "alerts_minute"):
-            store.backend.execute(f"OPTIMIZE TABLE {t} FINAL")
+        for tb in ("dns", "conn", "pdns", "dns_minute", "talkers_minute", "alerts", "alerts_minute"):
+            store.backend.execute(f"OPTIMIZE TABLE {tb} FINAL")
         # active parts only: OPTIMIZE leaves the merged-away parts on disk until a cleanup
         parts = store.rows(
             "SELECT table, sum(bytes_on_disk) AS b FROM system.parts WHERE active AND database = currentDatabase()"
@@ -111,16 +111,16 @@ def main() -> int:
         )
         size = sum(int(r["b"]) for r in parts)
         lo = float(store.rows("SELECT toUnixTimestamp(min(ts)) AS t FROM dns")[0]["t"])
-        window = {"since": ts_text(lo), "until": ts_text(lo + 86400), "n": 10}
+        window: dict[str, object] = {"since": ts_text(lo), "until": ts_text(lo + 86400), "n": 10}
         queries = {
             "top_domains_per_segment": lambda: top_domains(store, lo, lo + 86400, n=10),
             "dns_per_minute": lambda: store.rows(DNS_PER_MINUTE, window),
             "top_talkers": lambda: store.rows(TOP_TALKERS, window),
         }
-        lat = {}
+        lat: dict[str, float] = {}
         for name, q in queries.items():
             q()
-            times = []
+            times: list[float] = []
             for _ in range(7):
                 t = time.perf_counter()
                 q()

@@ -111,16 +111,33 @@ def generate(records: int, seed: int, hours: float) -> tuple[list[tuple[int, byt
             seq, sseq = rnd.randrange(1 << 32), rnd.randrange(1 << 32)
             out = ETHER.pack(mac_gw, c_mac, 0x0800)
             back = ETHER.pack(c_mac, mac_gw, 0x0800)
-            frames.append((t, out + gm.ipv4(c_b, s_b, 6, gm.tcp(port, dport, seq, 0, gm.SYN, opts=gm.SYN_OPTS), ident)))
+            frames.append(
+                (t, out + gm.ipv4(c_b, s_b, 6, gm.tcp(port, dport, seq, 0, gm.SYN, opts=gm.SYN_OPTS), ident))
+            )
             rtt = rnd.randrange(2000, 60000)
             if rnd.random() < 0.1:  # refused
-                frames.append((t + rtt, back + gm.ipv4(s_b, c_b, 6, gm.tcp(dport, port, 0, seq + 1, gm.RST | gm.ACK), ident + 1)))
+                frames.append(
+                    (
+                        t + rtt,
+                        back
+                        + gm.ipv4(s_b, c_b, 6, gm.tcp(dport, port, 0, seq + 1, gm.RST | gm.ACK), ident + 1),
+                    )
+                )
             else:
                 frames.append(
-                    (t + rtt, back + gm.ipv4(s_b, c_b, 6, gm.tcp(dport, port, sseq, seq + 1, gm.SYN | gm.ACK), ident + 1))
+                    (
+                        t + rtt,
+                        back
+                        + gm.ipv4(
+                            s_b, c_b, 6, gm.tcp(dport, port, sseq, seq + 1, gm.SYN | gm.ACK), ident + 1
+                        ),
+                    )
                 )
                 frames.append(
-                    (t + rtt + 200, out + gm.ipv4(c_b, s_b, 6, gm.tcp(port, dport, seq + 1, 0, gm.RST), ident + 2))
+                    (
+                        t + rtt + 200,
+                        out + gm.ipv4(c_b, s_b, 6, gm.tcp(port, dport, seq + 1, 0, gm.RST), ident + 2),
+                    )
                 )
             stats["tcp"] += 1
             stats["records_expected"] += 1
@@ -149,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     write(args.out, frames)
     side = {"packets": len(frames), **stats}
     args.out.with_name(args.out.name + ".json").write_text(json.dumps(side, indent=1) + "\n")
-    sys.stderr.write(f"gen_records: {len(frames)} packets, ~{stats['records_expected']} records -> {args.out}\n")
+    sys.stderr.write(
+        f"gen_records: {len(frames)} packets, ~{stats['records_expected']} records -> {args.out}\n"
+    )
     return 0
 
 

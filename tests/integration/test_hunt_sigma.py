@@ -13,14 +13,14 @@ import yaml
 
 pytest.importorskip("chdb")
 
+from wardwatch.detectors.segments import SegmentMap, criticality_level  # noqa: E402
+from wardwatch.detectors.sigma import load_ruleset  # noqa: E402
+from wardwatch.detectors.sigma.correlation import Correlator  # noqa: E402
 from wardwatch.ingest.sensor import sense  # noqa: E402
 
 from wardwatch.cli import main  # noqa: E402
 from wardwatch.config import load_config  # noqa: E402
 from wardwatch.counters import Counters  # noqa: E402
-from wardwatch.detectors.segments import SegmentMap, criticality_level  # noqa: E402
-from wardwatch.detectors.sigma import load_ruleset  # noqa: E402
-from wardwatch.detectors.sigma.correlation import Correlator  # noqa: E402
 from wardwatch.hunt.sigma import hunt_sigma, matching_uids  # noqa: E402
 from wardwatch.hunt.sigma_sql import translate  # noqa: E402
 from wardwatch.store import open_store  # noqa: E402
@@ -53,15 +53,24 @@ RULES = [
     _rule(12, "dns", {"sel": {"query|endswith": [".vn", ".me"], "query|startswith": "www."}}),
     _rule(13, "dns", {"sel": {"src_zone": "clinical", "rcode_name": "nxdomain"}}),
     _rule(14, "conn", {"sel": {"id.resp_p": 443, "id.resp_h|cidr": "10.40.0.0/24"}}),
-    _rule(15, "conn", {"sel": {"conn_state": "rej"}, "s2": {"duration|gt": 1, "orig_bytes|gte": 100000}}, "sel or s2"),
+    _rule(
+        15,
+        "conn",
+        {"sel": {"conn_state": "rej"}, "s2": {"duration|gt": 1, "orig_bytes|gte": 100000}},
+        "sel or s2",
+    ),
     _rule(16, "conn", {"sel": {"id.orig_h|startswith": "10.20.", "dst_external": True}}),
     _rule(17, "conn", {"sel": {"dst_segment": ["servers", "pacs"], "src_segment": "wards"}}),
     _rule(18, "conn", {"sel": {"src_segment": None}}),  # originator outside every segment
     _rule(19, "conn", {"sel": {"DestinationPort": "53", "service|exists": True}}),  # string vs UInt16
     _rule(20, "http", {"sel": {"uri|re": "/api/benhan/[0-9]+$", "c-useragent|contains": "windows nt"}}),
-    _rule(21, "http", {"sel": {"host|endswith": ".example"}, "ip": {"host|fieldref": "id.resp_h"}}, "sel or ip"),
+    _rule(
+        21, "http", {"sel": {"host|endswith": ".example"}, "ip": {"host|fieldref": "id.resp_h"}}, "sel or ip"
+    ),
     _rule(22, "http", {"sel": {"status_code|exists": True, "status_code|lt": 300}}),
-    _rule(23, "tls", {"sel": {"sni|endswith": ".benhvien.local"}, "f": {"server_name": "his*"}}, "sel and not f"),
+    _rule(
+        23, "tls", {"sel": {"sni|endswith": ".benhvien.local"}, "f": {"server_name": "his*"}}, "sel and not f"
+    ),
     _rule(24, "tls", {"sel": {"server_name": "*", "ja3|exists": True}}),
     _rule(25, "login", {"sel": {"success": True, "user|re": "^(admin|root)$", "weak_password": True}}),
     _rule(26, "login", {"sel": {"user|cased": ["Admin", "ketoan"]}}),
@@ -151,7 +160,9 @@ def stored(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
 
 def _smap(config: Any) -> SegmentMap:
-    return SegmentMap((s.name, s.cidrs, s.zone, criticality_level(s.criticality) or 2) for s in config.segments)
+    return SegmentMap(
+        (s.name, s.cidrs, s.zone, criticality_level(s.criticality) or 2) for s in config.segments
+    )
 
 
 def test_sql_matches_streaming_by_uid(stored) -> None:  # type: ignore[no-untyped-def]
@@ -200,5 +211,10 @@ def test_correlations_match_streaming_groups(stored) -> None:  # type: ignore[no
             if base.matches(r):
                 corr.add(base.key, r["ts"], r)
         want = {f.key[0] for f in corr.flush()}
-        got = {r["g0"] for r in store.rows(sc.sql, {**sc.params, "__lo": "1970-01-01 00:00:00", "__hi": "2100-01-01 00:00:00"})}
+        got = {
+            r["g0"]
+            for r in store.rows(
+                sc.sql, {**sc.params, "__lo": "1970-01-01 00:00:00", "__hi": "2100-01-01 00:00:00"}
+            )
+        }
         assert got == want and want, cc.title

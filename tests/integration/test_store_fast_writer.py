@@ -54,7 +54,11 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_fast_path_stores_what_the_per_value_path_stores(store: Any) -> None:
-    recs = [_dns(i) for i in range(300)] + [_conn(i) for i in range(40)] + [_conn(3, interim=True, ts=1767254403.0)]
+    recs = (
+        [_dns(i) for i in range(300)]
+        + [_conn(i) for i in range(40)]
+        + [_conn(3, interim=True, ts=1767254403.0)]
+    )
     w = store.writer(Counters())
     assert w._fast
     w.add_records(recs)

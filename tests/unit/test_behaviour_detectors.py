@@ -200,6 +200,37 @@ def test_nxdomain_burst() -> None:
     assert cats(run(engine(), same)) == []
 
 
+def twice(recs: list[dict]) -> list[dict]:
+    """Every record logged twice, the copy 1 µs later (a SPAN port duplicating packets)."""
+    return [x for r in recs for x in (r, {**r, "ts": r["ts"] + 1e-6})]
+
+
+def test_duplicated_dns_records_count_once() -> None:
+    # 15 NXDOMAIN answers for 15 names: below min_count (20) however many times each is logged
+    recs = [dns("10.20.0.12", f"nx{i}.example.org", 1000.0 + i, "NXDOMAIN") for i in range(15)]
+    assert cats(run(engine(), twice(recs))) == []
+    rnd = random.Random(6)
+    names = [
+        "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(50)) + ".t.evil.org"
+        for _ in range(40)
+    ]
+    got = [a for a in run(engine(), twice([dns("10.30.0.10", n, 1000.0 + i, qtype="TXT") for i, n in enumerate(names)]))
+           if a.category == "dns_tunnel"]  # fmt: skip
+    assert len(got) == 1 and got[0].evidence["queries"] == got[0].evidence["distinct"] >= 30
+
+
+def test_beacon_keeps_scoring_after_dropping_old_samples() -> None:
+    # 600 check-ins, more than max_samples (256): one alert (cooldown), scored on the samples kept
+    recs = [conn("10.20.0.13", "198.51.100.10", 443, 1000.0 + 60 * i, orig_bytes=512) for i in range(600)]
+    e = engine()
+    det = next(d for d in e.detectors if d.name == "beacon")
+    got = [a for a in run(e, recs) if a.category == "beacon"]
+    assert len(got) == 1 and got[0].evidence["conns"] == 20
+    assert got[0].evidence["interval"] == 60.0
+    (v,) = [v for _, v in det.pairs.items()]
+    assert 128 <= (len(v) - 16) // 16 <= 256
+
+
 # -- state, persistence, config ----------------------------------------------------------------------
 
 

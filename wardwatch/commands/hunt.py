@@ -16,7 +16,8 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "hunt", help="retro-hunt: match today's feeds and Sigma rules against stored records; store alerts marked retro"
+        "hunt",
+        help="retro-hunt: match today's feeds and Sigma rules against stored records; store alerts marked retro",
     )
     p.add_argument("--config", required=True, metavar="FILE", help="wardwatch config (YAML)")
     p.add_argument("--since", default="30d", help="how far back, e.g. 30d, 12h, or 'all' (default 30d)")

@@ -18,7 +18,7 @@ from wardwatch.store import Store
 from wardwatch.store.backend import ts_text
 from wardwatch.store.schema import BY_NAME
 
-from .sigma_sql import SqlPlan, SqlRule, _Col, _base_type, translate
+from .sigma_sql import SqlPlan, SqlRule, _base_type, _Col, translate
 
 # the record field that names what a record is about (as the streaming detector's _INDICATOR)
 _INDICATOR = {"dns": "query", "http": "host", "tls": "server_name", "login": "user"}
@@ -50,7 +50,9 @@ def plan_for(config: Config | None) -> tuple[SqlPlan, list[tuple[str, str]]]:
     if not s.enabled:
         return SqlPlan(), []
     rs = load_ruleset(s.paths, s.field_map, s.pipelines, s.strict_fields)
-    return translate(rs, config.segments if config is not None else ()), [(r.rule, r.reason) for r in rs.rejected]
+    return translate(rs, config.segments if config is not None else ()), [
+        (r.rule, r.reason) for r in rs.rejected
+    ]
 
 
 def rule_sql(rule: SqlRule, select: str, tail: str = "") -> str:
@@ -109,7 +111,13 @@ def hunt_sigma(
         for r in rows:
             src, dst = _ip_text(r["src"]), _ip_text(r["dst"])
             first, last = int(r["first"]) / 1e6, int(r["last"]) / 1e6
-            rec = {"ts": first, "uid": r["uid"], "id.orig_h": src, "id.resp_h": dst, "id.resp_p": int(r["dport"])}
+            rec = {
+                "ts": first,
+                "uid": r["uid"],
+                "id.orig_h": src,
+                "id.resp_h": dst,
+                "id.resp_p": int(r["dport"]),
+            }
             if f:
                 rec[f] = r["ind"]
             ev = {"rule_title": rule.title, "log": log, "uid": r["uid"], "retro": True, "id.orig_h": src,

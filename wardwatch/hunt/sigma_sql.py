@@ -54,7 +54,6 @@ from sigma.conversion.state import ConversionState
 from sigma.types import (
     CompareOperators,
     SigmaBool,
-    SigmaCasedString,
     SigmaCIDRExpression,
     SigmaCompareExpression,
     SigmaExpansion,
@@ -208,7 +207,9 @@ class SigmaSqlBackend(TextQueryBackend):
                 ((net, s.name) for s in self.segments for net in s.cidrs), key=lambda t: -t[0].prefixlen
             )
             if nets:
-                arms = ", ".join(f"{self._in_net('id_resp_h', n)}, {self.param(name, 'String')}" for n, name in nets)
+                arms = ", ".join(
+                    f"{self._in_net('id_resp_h', n)}, {self.param(name, 'String')}" for n, name in nets
+                )
                 seg = f"multiIf({arms}, '')"
             else:
                 seg = "''"
@@ -220,8 +221,13 @@ class SigmaSqlBackend(TextQueryBackend):
         if what == "zone" and not names:
             return _Col(outside, "String")
         if what == "zone":
-            zones = self.param([next(s.zone or LOCAL for s in self.segments if s.name == n) for n in names], "Array(String)")
-            return _Col(f"if({in_seg}, transform({seg}, {self.param(names, 'Array(String)')}, {zones}, ''), {outside})", "String")
+            zones = self.param(
+                [next(s.zone or LOCAL for s in self.segments if s.name == n) for n in names], "Array(String)"
+            )
+            return _Col(
+                f"if({in_seg}, transform({seg}, {self.param(names, 'Array(String)')}, {zones}, ''), {outside})",
+                "String",
+            )
         # external: outside every segment and every private range
         return _Col(f"(NOT {in_seg} AND {outside} = {self.param(INTERNET, 'String')})", "Bool")
 
@@ -407,7 +413,7 @@ class SigmaSqlBackend(TextQueryBackend):
     ) -> str:
         assert isinstance(cond.value, SigmaExpansion)
         parts = [
-            self.convert_condition(ConditionFieldEqualsValueExpression(cond.field, v), state)
+            str(self.convert_condition(ConditionFieldEqualsValueExpression(cond.field, v), state))
             for v in cond.value.values
         ]
         return "(" + " OR ".join(parts) + ")"

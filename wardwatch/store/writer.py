@@ -451,7 +451,11 @@ class _FastSpec:
                 exprs.append("toUnixTimestamp64Micro(ts)")
                 stored.append("toUnixTimestamp64Micro(ts)")
             else:
-                base = c.type.removeprefix("Nullable(").removesuffix(")") if c.type.startswith("Nullable(") else c.type
+                base = (
+                    c.type.removeprefix("Nullable(").removesuffix(")")
+                    if c.type.startswith("Nullable(")
+                    else c.type
+                )
                 exprs.append(f"CAST({select[self.insert_columns.index(k)]} AS {base})")
                 stored.append(f"`{k}`")
         self.key_exprs = ", ".join(exprs)
