@@ -179,7 +179,9 @@ def main() -> int:
             )
         finally:
             if args.bootstrap is None:
-                subprocess.run(["bash", str(ROOT / "deploy/kafka/broker.sh"), "stop", str(broker_dir)], check=False)
+                subprocess.run(
+                    ["bash", str(ROOT / "deploy/kafka/broker.sh"), "stop", str(broker_dir)], check=False
+                )
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "bus_only": bus_only,
@@ -188,9 +190,15 @@ def main() -> int:
     }
     (OUT_DIR / "bench_bus.json").write_text(json.dumps(result, indent=2))
     print("| measure | value |\n|---|---|")
-    print(f"| producer alone (records/s into the broker, acks=all, gzip) | {through['producer_records_per_s']:,.0f} |")
-    print(f"| producer → broker → writer, decode only (no store) | {bus_only['records_per_s']:,.0f} records/s |")
-    print(f"| producer → broker → writer → chdb, {through['records']:,} records | {through['records_per_s']:,.0f} records/s |")
+    print(
+        f"| producer alone (records/s into the broker, acks=all, gzip) | {through['producer_records_per_s']:,.0f} |"
+    )
+    print(
+        f"| producer → broker → writer, decode only (no store) | {bus_only['records_per_s']:,.0f} records/s |"
+    )
+    print(
+        f"| producer → broker → writer → chdb, {through['records']:,} records | {through['records_per_s']:,.0f} records/s |"
+    )
     print(
         f"| latency packet time → row stored at {args.rate:,.0f} records/s for {args.seconds:.0f} s |"
         f" p50 {steady['latency_p50_ms']:.0f} ms, p99 {steady['latency_p99_ms']:.0f} ms, max {steady['latency_max_ms']:.0f} ms |"

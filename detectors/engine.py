@@ -15,7 +15,7 @@ Later detectors (behavioural ones, Sigma) plug in with ``engine.add(detector)``:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from wardwatch.threatfeeds import FeedIndex
@@ -26,7 +26,6 @@ from wardwatch.counters import Counters
 
 from .base import Batch, Detector
 from .behaviour import build_behaviour
-from .sigma import SigmaDetector
 from .feedmatch import FeedMatcher
 from .noise import Merger
 from .policy import (
@@ -40,32 +39,28 @@ from .policy import (
 )
 from .segments import IpInfo
 from .settings import Settings, load_settings
+from .sigma import SigmaDetector
 
 
 def build_detectors(settings: Settings, index: FeedIndex | None) -> list[Any]:
     """Every detector of this package that the settings enable, in a fixed order."""
-    on = settings.enabled
-    out: list[Any] = []
-    if index is not None and on.get("feedmatch", True):
-        out.append(FeedMatcher(index))
-    if on.get("remote_access", True):
-        out.append(RemoteAccessDetector())
-    if on.get("ott", True):
-        out.append(OttDetector(settings.ott_zones))
-    if on.get("plaintext", True):
-        out.append(PlaintextDetector())
-    if on.get("weak_password", True):
-        out.append(WeakPasswordDetector())
-    if on.get("segmentation", True):
-        out.append(SegmentationDetector(settings.zones))
-    if on.get("airgap", True):
-        out.append(AirgapDetector())
-    if on.get("dns_bypass", True):
-        direct = bool(settings.resolvers) or len(settings.segments) > 0
-        out.append(
-            DnsBypassDetector(settings.resolvers, settings.dns_exempt_zones, settings.extra_doh, direct)
-        )
-    return out
+    # direct port-53 traffic is a bypass only when something says which resolver is the hospital's
+    direct = bool(settings.resolvers) or len(settings.segments) > 0
+    makers: dict[str, Callable[[], Any]] = {}
+    if index is not None:
+        makers["feedmatch"] = lambda: FeedMatcher(index)
+    makers.update(
+        remote_access=RemoteAccessDetector,
+        ott=lambda: OttDetector(settings.ott_zones),
+        plaintext=PlaintextDetector,
+        weak_password=WeakPasswordDetector,
+        segmentation=lambda: SegmentationDetector(settings.zones),
+        airgap=AirgapDetector,
+        dns_bypass=lambda: DnsBypassDetector(
+            settings.resolvers, settings.dns_exempt_zones, settings.extra_doh, direct
+        ),
+    )
+    return [make() for name, make in makers.items() if settings.enabled.get(name, True)]
 
 
 class Engine:
@@ -93,7 +88,7 @@ class Engine:
         engine = cls(settings, build_detectors(settings, index), counters)
         for detector in build_behaviour(config):
             engine.add(detector)
-        sigma = SigmaDetector.from_config(config, engine.counters)
+        sigma = SigmaDetector.from_config(config, engine.counters, settings.resolvers)
         if sigma.settings.enabled:
             engine.add(sigma)
         return engine

@@ -24,18 +24,10 @@ from wardwatch.threatfeeds import FeedIndex, Match
 from wardwatch.alerts import Alert
 
 from .base import Batch, is_ip_text, norm_name, record_id
-from .rules import RULES, Rule, make_alert
+from .rules import make_alert
 from .segments import IpInfo
 
 _MAX_CACHE = 200_000
-
-# The URL rule lives here, beside the only code that raises it; registered like the table's rules.
-URL_RULE = Rule(
-    "feed.http.url", "threat_feed_domain", "high", ("T1071.001", "T1105"), "BYT-CNTT-2021",
-    "Máy {src} gửi yêu cầu HTTP tới địa chỉ URL độc hại {observed} (mục {indicator}, danh sách: {feeds})",
-    "{src} requested malicious URL {observed} (listed as {indicator} by {feeds})",
-)  # fmt: skip
-RULES.setdefault(URL_RULE.id, URL_RULE)
 
 
 def _evidence(m: Match, observed: str, rec: dict[str, Any], **more: Any) -> dict[str, Any]:
@@ -158,7 +150,7 @@ class FeedMatcher:
             if hm is not None:
                 ev["host_feeds"] = hm.provenance()
             a = make_alert(
-                URL_RULE.id, rec["ts"], o, d, m.indicator, ev, observed=observed, feeds=",".join(m.feeds)
+                "feed.http.url", rec["ts"], o, d, m.indicator, ev, observed=observed, feeds=",".join(m.feeds)
             )
             a.seen.add(record_id(rec))
             out.append(a)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from wardwatch.threatfeeds.index import nearest_listed
 
 
 class ListError(ValueError):
@@ -31,7 +32,7 @@ class App:
 class SuffixTable:
     """Names matched exactly or with any subdomain: ``a.b.zalo.me`` hits ``zalo.me``.
 
-    Own code rather than a trie: a few dict probes per name, the same scheme as the feed index.
+    The same scheme as the feed index (``nearest_listed``).
     """
 
     def __init__(self, entries: dict[str, Any] | None = None, exact: dict[str, Any] | None = None) -> None:
@@ -56,27 +57,17 @@ class SuffixTable:
         v = self.exact.get(name)
         if v is not None:
             return name, v
-        get = self.suffix.get
-        v = get(name)
-        if v is not None:
-            return name, v
-        j = name.find(".")
-        while j >= 0:
-            s = name[j + 1 :]
-            v = get(s)
-            if v is not None:
-                return s, v
-            j = name.find(".", j + 1)
-        return None
+        return nearest_listed(name, self.suffix.get)
 
 
-def _data(name: str) -> Any:
+def read_data(name: str) -> Any:
+    """A YAML file of ``detectors/data``, parsed."""
     text = resources.files(__package__).joinpath("data", name).read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
 def _apps(name: str) -> tuple[App, ...]:
-    raw = _data(name)
+    raw = read_data(name)
     out = []
     for i, a in enumerate(raw.get("apps") or []):
         where = f"{name}: apps[{i}]"
@@ -124,7 +115,7 @@ def ott_apps() -> tuple[App, ...]:
 @lru_cache(maxsize=1)
 def doh_names() -> tuple[tuple[str, str], ...]:
     """(name, source) of the DoH/DoT resolver names we ship."""
-    raw = _data("dns_resolvers.yaml")
+    raw = read_data("dns_resolvers.yaml")
     out = []
     for i, e in enumerate(raw.get("doh") or []):
         if not isinstance(e, dict) or not e.get("name") or not str(e.get("source") or "").strip():
@@ -136,7 +127,7 @@ def doh_names() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=1)
 def directives() -> dict[str, dict[str, Any]]:
     """Directive id → issuer, number, date, title and what it asks (Vietnamese and English)."""
-    raw = _data("directives.yaml")
+    raw = read_data("directives.yaml")
     for k, v in raw.items():
         for f in ("issuer", "number", "date", "title", "file"):
             if f not in v:

@@ -12,6 +12,8 @@ import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from wardwatch.threatfeeds.normalize import PRIVATE_V4
+
 ZONES = ("his", "emr", "pacs", "lis", "clinical", "server", "admin", "guest", "airgap", "dmz", "iot")
 INTERNET = "internet"
 LOCAL = "local"
@@ -24,16 +26,11 @@ DEFAULT_DENY: dict[str, frozenset[str]] = {
     "guest": frozenset(("his", "emr", "pacs", "lis", "clinical", "server", "admin", "airgap")),
 }
 
+# a hospital's own ranges (the feed index's, which never lists them) plus what stays on the local link
 _LOCAL_NETS = tuple(
     ipaddress.ip_network(n)
     for n in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
+        *PRIVATE_V4,
         "224.0.0.0/4",
         "255.255.255.255/32",
         "::/128",

@@ -19,8 +19,9 @@ folder upwards, so a listed folder covers what is under it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from .suffixhash import _CHUNK, SuffixHashTable, hash_names
 EXACT = 1
 ALLOW = 2
 _V4_MAPPED = 0xFFFF
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,30 @@ class DomainHits:
     rows: np.ndarray
     indicators: list[str]
     values: list[int]
+
+
+def nearest_listed(
+    name: str, get: Callable[[str], V | None], parent_ok: Callable[[V], bool] | None = None
+) -> tuple[str, V] | None:
+    """(listed name, value) for ``name`` itself or its nearest parent domain that ``get`` knows, or
+    None; a parent counts only when ``parent_ok(value)`` says so (exact-host entries do not).
+
+    Own code rather than a trie: a few dict probes per name."""
+    v = get(name)
+    if v is not None:
+        return name, v
+    j = name.find(".")
+    while j >= 0:
+        s = name[j + 1 :]
+        v = get(s)
+        if v is not None and (parent_ok is None or parent_ok(v)):
+            return s, v
+        j = name.find(".", j + 1)
+    return None
+
+
+def _not_exact(value: int) -> bool:
+    return not value & EXACT
 
 
 def _fmt(version: int, start: int, plen: int) -> str:
@@ -175,18 +201,7 @@ class FeedIndex:
 
     # -- domains -----------------------------------------------------------------------------------
     def _probe(self, name: str) -> tuple[str, int] | None:
-        get = self._domains.get
-        v = get(name)
-        if v is not None:
-            return name, v
-        j = name.find(".")
-        while j >= 0:
-            s = name[j + 1 :]
-            v = get(s)
-            if v is not None and not v & EXACT:
-                return s, v
-            j = name.find(".", j + 1)
-        return None
+        return nearest_listed(name, self._domains.get, _not_exact)
 
     def lookup_domain(self, name: str) -> Match | Allowed | None:
         """The most specific listed name at or above ``name``; an allow-list entry there wins."""

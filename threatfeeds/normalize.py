@@ -75,25 +75,34 @@ _LOCAL_NAMES = frozenset(
     }
 )
 _LOCAL_SUFFIXES = (".localhost", ".localdomain")
+# Unspecified, private, shared (CGNAT), loopback and link-local IPv4 blocks: a site's own addresses,
+# never an indicator (also what ``detectors.segments`` counts as local).
+PRIVATE_V4 = (
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+)
+# IPv4 documentation, benchmarking, IETF protocol and 6to4 relay blocks (see RESERVED_OK)
+_V4_RESERVED = (
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+)
 # IANA special-purpose IPv4 blocks (RFC 6890 and successors): never an indicator.
 _V4_SPECIAL = sorted(
     (int(n.network_address), int(n.broadcast_address))
     for n in map(
         ipaddress.IPv4Network,
         (
-            "0.0.0.0/8",
-            "10.0.0.0/8",
-            "100.64.0.0/10",
-            "127.0.0.0/8",
-            "169.254.0.0/16",
-            "172.16.0.0/12",
-            "192.0.0.0/24",
-            "192.0.2.0/24",
-            "192.88.99.0/24",
-            "192.168.0.0/16",
-            "198.18.0.0/15",
-            "198.51.100.0/24",
-            "203.0.113.0/24",
+            *PRIVATE_V4,
+            *_V4_RESERVED,
             "224.0.0.0/3",
         ),
     )
@@ -105,12 +114,7 @@ _V4_SPECIAL_STARTS = [s for s, _ in _V4_SPECIAL]
 RESERVED_OK = tuple(
     ipaddress.ip_network(n)
     for n in (
-        "192.0.0.0/24",
-        "192.0.2.0/24",
-        "192.88.99.0/24",
-        "198.18.0.0/15",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
+        *_V4_RESERVED,
         "240.0.0.0/5",  # these four: 240.0.0.0/4 up to 254.255.255.255, far from the broadcast address
         "248.0.0.0/6",
         "252.0.0.0/7",

@@ -22,8 +22,8 @@ from typing import Any
 from wardwatch.alerts import Alert
 
 from ..base import Batch
+from ..rules import make_alert
 from ..segments import IpInfo
-from .alerting import make_alert
 from .options import BeaconOptions
 from .persist import Persisting
 from .state import Table
@@ -125,11 +125,9 @@ class BeaconDetector(Persisting):
         min_len = HEAD + STEP * o.min_conns
         pack = SAMPLE.pack
         outbound = o.outbound_only
-        # the LRU table's dict used inline (Table.setdefault's logic): this loop runs for every connection
+        # the LRU table inline (Table.setdefault's logic): this loop runs for every connection
         table = self.pairs
-        d = table._d
-        get = d.get
-        touch = d.move_to_end
+        d, get, touch = table.raw()
         max_keys = table.max_keys
         ends = self.ends
         first, last = self.first, self.last
@@ -151,9 +149,7 @@ class BeaconDetector(Persisting):
             if v is None:
                 v = d[key] = bytearray(_EMPTY)
                 if len(d) > max_keys:
-                    gone, _ = d.popitem(last=False)
-                    table.evicted += 1
-                    ends.pop(gone, None)
+                    ends.pop(table.trim(), None)
             else:
                 touch(key)
                 if len(v) >= cap:

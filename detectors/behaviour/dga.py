@@ -15,12 +15,11 @@ from collections import deque
 from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
+from ..rules import make_alert
 from . import dgamodel
-from .alerting import make_alert
-from .names import clean_query, split_name
+from .names import nxdomain_lookups, split_name
 from .options import DgaOptions
-from .persist import Persisting
-from .state import Table
+from .persist import HostTable
 
 
 class _Host:
@@ -32,16 +31,12 @@ class _Host:
         self.alerted = float("-inf")
 
 
-class DgaDetector(Persisting):
+class DgaDetector(HostTable[DgaOptions, _Host]):
     name = "dga"
 
     def __init__(self, opts: DgaOptions | None = None, max_hosts: int = 200_000) -> None:
-        self.o = opts or DgaOptions()
-        self.hosts: Table[str, _Host] = Table(max_hosts)
+        super().__init__(opts or DgaOptions(), max_hosts)
         self._scores: dict[str, float] = {}  # per registered domain: DGA bots repeat names
-
-    def evicted(self) -> int:
-        return self.hosts.evicted
 
     def score(self, reg: str) -> float:
         s = self._scores.get(reg)
@@ -54,12 +49,7 @@ class DgaDetector(Persisting):
     def detect(self, batch: Batch) -> list[Alert]:
         out: list[Alert] = []
         o = self.o
-        for rec, src, dst in batch.each("dns"):
-            if rec.get("rcode_name") != "NXDOMAIN" or src.resolver or rec.get("id.resp_p") == 5353:
-                continue
-            q = clean_query(rec.get("query"))
-            if q is None:
-                continue
+        for rec, src, dst, q in nxdomain_lookups(batch):
             parts = split_name(q.lower())
             if parts is None:
                 continue

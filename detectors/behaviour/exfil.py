@@ -17,12 +17,11 @@ from typing import Any
 from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
+from ..rules import make_alert
 from ..segments import IpInfo
-from .alerting import make_alert
 from .baseline import Baseline
 from .options import ExfilOptions
-from .persist import Persisting
-from .state import Table
+from .persist import HostTable
 
 MAX_DESTS = 64
 
@@ -53,17 +52,13 @@ def _pack(b: Baseline) -> bytearray:
     return bytearray(HOST.pack(b.bucket, b.total, b.mean, b.var, b.n, b.alerted, b.lim))
 
 
-class ExfilDetector(Persisting):
+class ExfilDetector(HostTable[ExfilOptions, bytearray]):
     name = "exfiltration"
 
     def __init__(self, opts: ExfilOptions | None = None, max_hosts: int = 200_000) -> None:
-        self.o = opts or ExfilOptions()
-        self.hosts: Table[str, bytearray] = Table(max_hosts)
+        super().__init__(opts or ExfilOptions(), max_hosts)
         self.tops: dict[str, dict[str, float]] = {}  # host → destination → bytes in its running window
         self.segments: dict[str, Baseline] = {}
-
-    def evicted(self) -> int:
-        return self.hosts.evicted
 
     def floor(self, src: IpInfo) -> int:
         return self.o.zone_floors.get(src.zone, self.o.floor)
@@ -79,11 +74,9 @@ class ExfilDetector(Persisting):
         window, alpha = o.window, o.alpha
         sigmas, factor, min_history = o.sigmas, o.factor, o.min_history
         floors, floor = o.zone_floors, o.floor
-        # the LRU table's dict used inline (Table.setdefault's logic): this loop runs for every connection
+        # the LRU table inline (Table.setdefault's logic): this loop runs for every connection
         table = self.hosts
-        d = table._d
-        get = d.get
-        touch = d.move_to_end
+        d, get, touch = table.raw()
         max_keys = table.max_keys
         tops = self.tops
         segments = self.segments
@@ -109,9 +102,7 @@ class ExfilDetector(Persisting):
                 v = d[ip] = bytearray(HOST.pack(bucket, n, 0.0, 0.0, 0, -1, lim))
                 tops[ip] = {dip: n}
                 if len(d) > max_keys:
-                    gone, _ = d.popitem(last=False)
-                    table.evicted += 1
-                    tops.pop(gone, None)
+                    tops.pop(table.trim(), None)
                 total, hb, alerted = float(n), float(bucket), -1.0
             else:
                 touch(ip)

@@ -3,7 +3,12 @@ through ``threatfeeds.suffixes``) and the part of a name in front of it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from wardwatch.threatfeeds.suffixes import is_public_suffix
+
+from ..base import Batch, Record
+from ..segments import IpInfo
 
 # Names that never reach the internet's DNS or whose labels are not chosen by people.
 SKIP_SUFFIXES = ("in-addr.arpa", "ip6.arpa", "local", "lan", "home", "internal", "localdomain", "corp")
@@ -59,3 +64,14 @@ def clean_query(q: object) -> str | None:
         return None
     q = q.rstrip(".")
     return q if q and " " not in q else None
+
+
+def nxdomain_lookups(batch: Batch) -> Iterator[tuple[Record, IpInfo, IpInfo, str]]:
+    """(record, client, server, cleaned query) of the NXDOMAIN answers to clients' own lookups: not a
+    configured resolver's forwarded copies, not mDNS."""
+    for rec, src, dst in batch.each("dns"):
+        if rec.get("rcode_name") != "NXDOMAIN" or src.resolver or rec.get("id.resp_p") == 5353:
+            continue
+        q = clean_query(rec.get("query"))
+        if q is not None:
+            yield rec, src, dst, q

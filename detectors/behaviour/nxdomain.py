@@ -14,12 +14,11 @@ from typing import Any
 from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
-from .alerting import make_alert
+from ..rules import make_alert
 from .baseline import Baseline
-from .names import clean_query, registered
+from .names import nxdomain_lookups, registered
 from .options import NxOptions
-from .persist import Persisting
-from .state import Table
+from .persist import HostTable
 
 MAX_EVENTS = 8192
 RECENT = 8  # a duplicated packet's record comes right after the original for the same host
@@ -36,25 +35,16 @@ class _Host:
         self.alerted = float("-inf")
 
 
-class NxdomainDetector(Persisting):
+class NxdomainDetector(HostTable[NxOptions, _Host]):
     name = "nxdomain_burst"
 
     def __init__(self, opts: NxOptions | None = None, max_hosts: int = 200_000) -> None:
-        self.o = opts or NxOptions()
-        self.hosts: Table[str, _Host] = Table(max_hosts)
-
-    def evicted(self) -> int:
-        return self.hosts.evicted
+        super().__init__(opts or NxOptions(), max_hosts)
 
     def detect(self, batch: Batch) -> list[Alert]:
         o = self.o
         out: list[Alert] = []
-        for rec, src, dst in batch.each("dns"):
-            if rec.get("rcode_name") != "NXDOMAIN" or src.resolver or rec.get("id.resp_p") == 5353:
-                continue
-            q = clean_query(rec.get("query"))
-            if q is None:
-                continue
+        for rec, src, dst, q in nxdomain_lookups(batch):
             q = q.lower()
             ts = float(rec.get("ts") or batch.ts_max)
             h = self.hosts.setdefault(src.ip, _Host)

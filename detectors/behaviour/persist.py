@@ -1,12 +1,16 @@
-"""What every behavioural detector shares: the optional state file and the eviction counter."""
+"""What the behavioural detectors share: the optional state file, the eviction counter and the
+bounded table of per-host state."""
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from .state import StateFile
+from .state import StateFile, Table
+
+Opts = TypeVar("Opts")
+State = TypeVar("State")
 
 
 class Persisting:
@@ -44,3 +48,14 @@ class Persisting:
 
     def evicted(self) -> int:
         return 0
+
+
+class HostTable(Persisting, Generic[Opts, State]):
+    """A detector with options ``o`` and one bounded table ``hosts`` of state per host address."""
+
+    def __init__(self, opts: Opts, max_hosts: int) -> None:
+        self.o = opts
+        self.hosts: Table[str, State] = Table(max_hosts)
+
+    def evicted(self) -> int:
+        return self.hosts.evicted

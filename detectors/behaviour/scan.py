@@ -15,7 +15,7 @@ from typing import Any
 from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
-from .alerting import make_alert
+from ..rules import make_alert
 from .options import ScanOptions
 from .persist import Persisting
 from .state import Table

@@ -51,9 +51,20 @@ class Table(Generic[K, V]):
             return v
         v = d[key] = factory()
         if len(d) > self.max_keys:
-            d.popitem(last=False)
-            self.evicted += 1
+            self.trim()
         return v
+
+    def raw(self) -> tuple[OrderedDict[K, V], Callable[[K], V | None], Callable[[K], None]]:
+        """The dict with its ``get`` and ``move_to_end``, for hot loops that inline ``setdefault``;
+        after inserting a key they call ``trim()`` when the dict holds more than ``max_keys``."""
+        d = self._d
+        return d, d.get, d.move_to_end
+
+    def trim(self) -> K:
+        """Evict the oldest key, count it and return it."""
+        gone, _ = self._d.popitem(last=False)
+        self.evicted += 1
+        return gone
 
     def pop(self, key: K) -> V | None:
         return self._d.pop(key, None)

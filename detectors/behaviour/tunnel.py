@@ -18,7 +18,7 @@ from collections import Counter, deque
 from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
-from .alerting import make_alert
+from ..rules import make_alert
 from .names import clean_query, split_name
 from .options import TunnelOptions
 from .persist import Persisting

@@ -14,7 +14,6 @@ from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
 from ..rules import make_alert
-from ..segments import IpInfo
 
 
 def _evidence(rec: dict[str, Any]) -> dict[str, Any]:
@@ -25,39 +24,43 @@ def _evidence(rec: dict[str, Any]) -> dict[str, Any]:
     return ev
 
 
-def _logins(batch: Batch, weak: bool) -> list[tuple[dict[str, Any], IpInfo, IpInfo]]:
-    return [t for t in batch.each("login") if bool(t[0].get("weak_password")) is weak]
+class _LoginDetector:
+    """The logins of one kind (weak password or not), one alert each."""
 
+    name = ""
+    rule = ""
+    weak = False
 
-class PlaintextDetector:
-    name = "plaintext"
-
-    def detect(self, batch: Batch) -> list[Alert]:
-        out = []
-        for rec, o, d in _logins(batch, weak=False):
-            service = str(rec.get("service") or "?")
-            a = make_alert(
-                "policy.plaintext.login", rec["ts"], o, d, f"{service}://{d.ip}", _evidence(rec),
-                service=service, user=rec.get("user") or "?",
-            )  # fmt: skip
-            a.seen.add(record_id(rec))
-            out.append(a)
-        return out
-
-
-class WeakPasswordDetector:
-    name = "weak_password"
+    def indicator(self, service: str, user: str, server: str) -> str:
+        return f"{service}://{server}"
 
     def detect(self, batch: Batch) -> list[Alert]:
         out = []
-        for rec, o, d in _logins(batch, weak=True):
+        for rec, o, d in batch.each("login"):
+            if bool(rec.get("weak_password")) is not self.weak:
+                continue
             service = str(rec.get("service") or "?")
             user = rec.get("user") or ""
-            indicator = f"{service}://{user}@{d.ip}" if user else f"{service}://{d.ip}"
+            # an accepted weak password is worse than a refused one
+            bump = 1 if self.weak and rec.get("success") else 0
             a = make_alert(
-                "policy.weak_password.login", rec["ts"], o, d, indicator, _evidence(rec),
-                bump=1 if rec.get("success") else 0, service=service, user=user or "?",
+                self.rule, rec["ts"], o, d, self.indicator(service, user, d.ip), _evidence(rec),
+                bump=bump, service=service, user=user or "?",
             )  # fmt: skip
             a.seen.add(record_id(rec))
             out.append(a)
         return out
+
+
+class PlaintextDetector(_LoginDetector):
+    name = "plaintext"
+    rule = "policy.plaintext.login"
+
+
+class WeakPasswordDetector(_LoginDetector):
+    name = "weak_password"
+    rule = "policy.weak_password.login"
+    weak = True
+
+    def indicator(self, service: str, user: str, server: str) -> str:
+        return f"{service}://{user}@{server}" if user else f"{service}://{server}"

@@ -9,12 +9,13 @@ Wiring::
 """
 
 from .detector import SigmaDetector
-from .ruleset import BUILTIN_RULES, CompiledRule, Rejected, RuleSet, load_ruleset
+from .ruleset import BUILTIN_RULES, DEFAULT_DIRECTIVE, CompiledRule, Rejected, RuleSet, load_ruleset
 from .settings import SigmaSettings, sigma_settings
 
 __all__ = [
     "BUILTIN_RULES",
     "CompiledRule",
+    "DEFAULT_DIRECTIVE",
     "Rejected",
     "RuleSet",
     "SigmaDetector",

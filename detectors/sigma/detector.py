@@ -4,20 +4,26 @@ turns matches (and correlation crossings) into ``sigma`` alerts.
 Each log's records go through one generated matcher that tests all of that log's rules; a record
 of a log no rule reads costs nothing. A rule that raises on some odd value is counted under
 ``sigma.errors.<rule>`` and skipped for that record; it never stops the batch.
+
+DNS records sent by a configured resolver (``detectors.dns_bypass.resolvers``) are skipped unless
+``skip_resolvers: false``: they are its forwarded copies of its clients' lookups, and the client's own
+record already carries the alert (the policy, feed and behavioural detectors skip them alike).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wardwatch.alerts import Alert, severity_level, severity_name
+from wardwatch.alerts import Alert
 from wardwatch.config import Config
 from wardwatch.counters import Counters
 
 from ..base import Batch, Pair, record_id
-from ..segments import DEFAULT_CRITICALITY, IpInfo
+from ..rules import severity
+from ..segments import IpInfo
+from ..settings import load_settings
 from .correlation import Correlator, Fired
-from .ruleset import CompiledCorrelation, CompiledRule, RuleSet, load_ruleset
+from .ruleset import DEFAULT_DIRECTIVE, CompiledCorrelation, CompiledRule, RuleSet, load_ruleset
 from .settings import SigmaSettings, sigma_settings
 
 # the record field that best names what a record is about, per log
@@ -33,9 +39,15 @@ class SigmaDetector:
     name = "sigma"
 
     def __init__(
-        self, ruleset: RuleSet, settings: SigmaSettings | None = None, counters: Counters | None = None
+        self,
+        ruleset: RuleSet,
+        settings: SigmaSettings | None = None,
+        counters: Counters | None = None,
+        resolvers: frozenset[str] = frozenset(),
     ):
         self.settings = settings or SigmaSettings()
+        # the hospital's resolvers, whose DNS records are skipped (``skip_resolvers``)
+        self.resolvers = resolvers if self.settings.skip_resolvers else frozenset()
         self.ruleset = ruleset
         self.counters = counters if counters is not None else Counters()
         self.correlations = {c.key: c for c in ruleset.correlations}
@@ -47,10 +59,16 @@ class SigmaDetector:
         )
 
     @classmethod
-    def from_config(cls, config: Config | None, counters: Counters | None = None) -> SigmaDetector:
+    def from_config(
+        cls, config: Config | None, counters: Counters | None = None, resolvers: frozenset[str] | None = None
+    ) -> SigmaDetector:
+        """``resolvers``: the configured ones (``detectors.dns_bypass.resolvers``), read from ``config``
+        when not given."""
         s = sigma_settings(config)
         rs = load_ruleset(s.paths, s.field_map, s.pipelines, s.strict_fields) if s.enabled else RuleSet()
-        return cls(rs, s, counters)
+        if resolvers is None:
+            resolvers = load_settings(config).resolvers if config is not None else frozenset()
+        return cls(rs, s, counters, resolvers)
 
     # -- the Detector protocol -------------------------------------------------------------------
     def detect(self, batch: Batch) -> list[Alert]:
@@ -62,7 +80,10 @@ class SigmaDetector:
             if not recs:
                 continue
             infos: list[Pair | None] | None = batch.pairs(log) if self.ruleset.uses_info.get(log) else None
+            skip = self._forwarded(batch) if log == "dns" else None
             for i, r in enumerate(recs):
+                if skip is not None and i in skip:
+                    continue
                 x = infos[i] if infos is not None else None
                 try:
                     hits = match(r, x)
@@ -88,6 +109,14 @@ class SigmaDetector:
         return [self._corr_alert(f) for f in self.correlator.flush()]
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _forwarded(self, batch: Batch) -> set[int] | None:
+        """Indexes of the batch's DNS records sent by a configured resolver (None: nothing to skip)."""
+        res = self.resolvers
+        if not res:
+            return None
+        got = {i for i, r in enumerate(batch.records("dns")) if r.get("id.orig_h") in res}
+        return got or None
+
     def _isolate(self, rules: list[CompiledRule], r: dict[str, Any], x: Any) -> list[int]:
         hits = []
         for k, rule in enumerate(rules):
@@ -112,6 +141,7 @@ class SigmaDetector:
             pair,
             ind,
             {"rule_title": rule.title, "log": log, **_evidence(r)},
+            directive=rule.directive,
         )
         # a record made twice from duplicated packets (SPAN ports) is one event, not two
         alert.seen.add(record_id(r))
@@ -135,7 +165,9 @@ class SigmaDetector:
             evidence["values"] = list(f.values)[:20]
         if f.rules_seen:
             evidence["rules"] = list(f.rules_seen)
-        return _make(c.key, c.title, c.level, c.mitre, f.record, f.extra, ind, evidence, ts=f.ts)
+        return _make(
+            c.key, c.title, c.level, c.mitre, f.record, f.extra, ind, evidence, ts=f.ts, directive=c.directive
+        )
 
 
 def _endpoint(r: dict[str, Any]) -> str:
@@ -159,21 +191,17 @@ def _make(
     indicator: str,
     evidence: dict[str, Any],
     ts: float | None = None,
+    directive: str = DEFAULT_DIRECTIVE,
 ) -> Alert:
     src: IpInfo | None = pair[0] if pair is not None else None
     dst: IpInfo | None = pair[1] if pair is not None else None
-    crit = max(
-        (i.criticality for i in (src, dst) if i is not None and i.segment is not None),
-        default=DEFAULT_CRITICALITY,
-    )
-    sev = severity_name(severity_level(level) + max(0, crit - DEFAULT_CRITICALITY))
     src_ip = r.get("id.orig_h")
     dst_ip = r.get("id.resp_h")
     when = ts if ts is not None else r.get("ts")
     return Alert(
         ts=float(when) if isinstance(when, (int, float)) else 0.0,
         category="sigma",
-        severity=sev,
+        severity=severity(level, src, dst),
         src_ip=src_ip if isinstance(src_ip, str) else "-",
         dst_ip=dst_ip if isinstance(dst_ip, str) else None,
         indicator=indicator,
@@ -184,6 +212,7 @@ def _make(
         },
         evidence=evidence,
         mitre=mitre,
+        directive=directive,
         segment=src.segment.name if src is not None and src.segment else None,
         dst_segment=dst.segment.name if dst is not None and dst.segment else None,
     )

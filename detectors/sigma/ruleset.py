@@ -4,6 +4,14 @@ every rule that cannot be evaluated rejected and the reason kept (never silently
 ``load_ruleset(paths)`` returns a ``RuleSet``: ``rules`` (compiled base rules), ``correlations``
 (compiled correlation specs), ``rejected`` (``Rejected(source, rule, reason)``), and one matcher per
 log that tests every rule of that log at once.
+
+Every rule cites the order it enforces (an id of ``detectors/data/directives.yaml``) in a custom
+top-level field, which Sigma allows and ``sigma check`` accepts (a custom tag namespace it does not)::
+
+    directive: SYT-BDI-2024
+
+A rule without one (SigmaHQ's, most users') gets ``DEFAULT_DIRECTIVE``, the general monitoring order;
+a rule naming an unknown id is rejected with the reason.
 """
 
 from __future__ import annotations
@@ -28,12 +36,15 @@ from sigma.correlations import (
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
+from ..lists import directives
 from .compiler import Codegen, Unsupported
 from .correlation import CorrelationSpec
 from .pipeline import build_pipelines
 from .schema import FIELDS, logs_for
 
 BUILTIN_RULES = Path(__file__).resolve().parent.parent / "rules"
+# BYT-CNTT-2021: network and security monitoring, devices that reach malicious domains
+DEFAULT_DIRECTIVE = "BYT-CNTT-2021"
 LEVELS = {"informational": "low", "low": "low", "medium": "medium", "high": "high", "critical": "critical"}
 _SUPPORTED_CORRELATIONS = {
     SigmaCorrelationType.EVENT_COUNT: "event_count",
@@ -59,6 +70,7 @@ class CompiledRule:
     alert: bool = True  # False when only correlation rules use it (Sigma's ``generate: false``)
     hits: int = 0
     trees: dict[str, Any] = field(default_factory=dict, repr=False)  # log -> mapped condition tree
+    directive: str = DEFAULT_DIRECTIVE
 
     def matches(self, record: dict[str, Any], info: Any = None) -> bool:
         return bool(self.predicate(record, info))
@@ -73,6 +85,7 @@ class CompiledCorrelation:
     source: str
     name: str | None = None
     hits: int = 0
+    directive: str = DEFAULT_DIRECTIVE
 
     @property
     def key(self) -> str:
@@ -119,6 +132,16 @@ def _mitre(rule: SigmaRule | SigmaCorrelationRule) -> tuple[str, ...]:
         if tag.namespace == "attack" and tag.name[:1] in ("t", "T") and tag.name[1:2].isdigit():
             out.append(tag.name.upper())
     return tuple(out)
+
+
+def _directive(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    raw = (rule.custom_attributes or {}).get("directive")
+    if raw is None:
+        return DEFAULT_DIRECTIVE
+    d = str(raw).strip().upper()
+    if d not in directives():
+        raise Unsupported(f"directive {raw!r} is not one of {', '.join(directives())}")
+    return d
 
 
 def _level(rule: SigmaRule | SigmaCorrelationRule) -> str:
@@ -273,6 +296,7 @@ def _compile_rule(
         name=rule.name,
         description=rule.description or "",
         trees=trees,
+        directive=_directive(rule),
     )
 
 
@@ -356,6 +380,7 @@ def _compile_correlation(
         mitre=_mitre(rule),
         source=src,
         name=rule.name,
+        directive=_directive(rule),
     )
 
 

@@ -12,6 +12,9 @@ Layout (all optional; the defaults are shown)::
         strict_fields: true            # reject rules naming a field our records never carry
         lateness: 10s                  # how far out of order correlation events may arrive
         max_groups: 100000             # per correlation rule
+        skip_resolvers: true           # ignore DNS records sent by a configured resolver
+                                       # (detectors.dns_bypass.resolvers): its forwarded copy of a
+                                       # client's lookup would raise the client's alert a second time
 """
 
 from __future__ import annotations
@@ -25,7 +28,17 @@ from wardwatch.config import Config
 
 from .ruleset import BUILTIN_RULES
 
-_KEYS = ("enabled", "builtin", "rules", "pipelines", "fields", "strict_fields", "lateness", "max_groups")
+_KEYS = (
+    "enabled",
+    "builtin",
+    "rules",
+    "pipelines",
+    "fields",
+    "strict_fields",
+    "lateness",
+    "max_groups",
+    "skip_resolvers",
+)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -39,6 +52,7 @@ class SigmaSettings:
     strict_fields: bool = True
     lateness: float = 10.0
     max_groups: int = 100_000
+    skip_resolvers: bool = True
 
     @property
     def field_map(self) -> dict[str, str | list[str]]:
@@ -108,4 +122,5 @@ def sigma_settings(config: Config | None) -> SigmaSettings:
         strict_fields=boolean("strict_fields", True),
         lateness=lateness,
         max_groups=max_groups,
+        skip_resolvers=boolean("skip_resolvers", True),
     )

@@ -34,7 +34,9 @@ class Broker:
         self._sh("start", str(self.dir), *(["--node", str(node)] if node else []))
 
     def stop(self, node: int | None = None, kill: bool = False) -> None:
-        self._sh("stop", str(self.dir), *(["--node", str(node)] if node else []), *(["--kill"] if kill else []))
+        self._sh(
+            "stop", str(self.dir), *(["--node", str(node)] if node else []), *(["--kill"] if kill else [])
+        )
 
     def nodes(self) -> dict[int, tuple[str, bool]]:
         """node id → (address, running)."""

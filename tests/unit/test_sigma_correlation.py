@@ -261,3 +261,60 @@ def test_builtin_failed_login_burst() -> None:
     (a,) = alerts
     assert a.category == "sigma" and a.severity == "high" and a.ts == 109.0
     assert a.mitre == ("T1110.001",) and a.evidence["count"] == 10
+    assert a.directive == "BYT-K2DT-2024"  # the correlation's own, not its base rule's
+
+
+DIRECTIVES = """
+title: cites one
+id: 30000000-0000-4000-8000-000000000001
+status: test
+logsource: {category: dns}
+detection:
+    sel: {QueryName|endswith: .evil}
+    condition: sel
+directive: syt-bdi-2024
+---
+title: cites none
+id: 30000000-0000-4000-8000-000000000002
+status: test
+logsource: {category: dns}
+detection:
+    sel: {QueryName|endswith: .bad}
+    condition: sel
+---
+title: cites an unknown order
+id: 30000000-0000-4000-8000-000000000003
+status: test
+logsource: {category: dns}
+detection:
+    sel: {QueryName|endswith: .evil}
+    condition: sel
+directive: BYT-9999
+"""
+
+
+def _dns(src: str, query: str, ts: float = 1.0) -> dict[str, Any]:
+    return {"_path": "dns", "ts": ts, "id.orig_h": src, "id.resp_h": "10.40.0.53", "query": query}
+
+
+def test_alerts_cite_the_rule_directive_or_the_monitoring_order() -> None:
+    rs = load_ruleset([], texts=[("d.yml", DIRECTIVES)])
+    (bad,) = rs.rejected
+    assert bad.rule.endswith("0003") and "BYT-9999" in bad.reason
+    det = SigmaDetector(rs)
+    alerts = det.detect(Batch([_dns("10.0.0.1", "a.evil"), _dns("10.0.0.1", "a.bad")], _info))
+    assert {a.indicator: a.directive for a in alerts} == {"a.evil": "SYT-BDI-2024", "a.bad": "BYT-CNTT-2021"}
+    assert all(r.directive for r in load_ruleset([BUILTIN_RULES]).rules)
+
+
+def test_forwarded_lookups_of_a_resolver_are_skipped() -> None:
+    rs = load_ruleset([], texts=[("d.yml", DIRECTIVES)])
+    recs = [_dns("10.0.0.1", "a.evil"), {**_dns("10.40.0.53", "a.evil", 1.1), "id.resp_h": "203.0.113.53"}]
+    resolvers = frozenset(("10.40.0.53",))
+
+    def run(settings: SigmaSettings) -> list[str]:
+        return [a.src_ip for a in SigmaDetector(rs, settings, resolvers=resolvers).detect(Batch(recs, _info))]
+
+    assert run(SigmaSettings()) == ["10.0.0.1"]
+    assert run(SigmaSettings(skip_resolvers=False)) == ["10.0.0.1", "10.40.0.53"]
+    assert [a.src_ip for a in SigmaDetector(rs).detect(Batch(recs, _info))] == ["10.0.0.1", "10.40.0.53"]

@@ -133,7 +133,9 @@ class BusWriter:
                 break
         return out
 
-    def _decode(self, batch: dict[Any, list[Any]]) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[Any, str]]]:
+    def _decode(
+        self, batch: dict[Any, list[Any]]
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[Any, str]]]:
         """(sensor → records and alerts, poison messages with reasons)."""
         by_sensor: dict[str, list[dict[str, Any]]] = defaultdict(list)
         poison: list[tuple[Any, str]] = []

@@ -94,22 +94,34 @@ def decode(value: bytes | None, hdrs: dict[str, bytes], log: str, max_bytes: int
         raise Poison(f"unsupported schema version {version[:20]!r} (this writer reads {SCHEMA_VERSION})")
     if hdrs.get("ww-log", log.encode()) != log.encode():
         raise Poison(f"ww-log header {hdrs['ww-log'][:20]!r} does not match the topic ({log})")
-    records: list[dict[str, Any]] = []
-    for n, line in enumerate(value.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = orjson.loads(line)
-        except orjson.JSONDecodeError as e:
-            raise Poison(f"bad JSON on line {n}: {e}") from None
+    # one orjson call for the whole message (a JSON array) is several times faster than one per line
+    try:
+        records = orjson.loads(b"[" + b",".join(line for line in value.splitlines() if line.strip()) + b"]")
+    except orjson.JSONDecodeError:
+        records = _per_line(value)  # find the bad line for the dead-letter reason
+    for n, rec in enumerate(records, 1):
         if not isinstance(rec, dict):
             raise Poison(f"line {n} is not a JSON object")
-        if log != "alerts" and rec.get("_path") != log:
-            raise Poison(f"line {n}: _path {str(rec.get('_path'))[:20]!r} on the {log} topic")
-        records.append(rec)
+    if log != "alerts":
+        bad = next((n for n, rec in enumerate(records, 1) if rec.get("_path") != log), None)
+        if bad is not None:
+            raise Poison(f"line {bad}: _path {str(records[bad - 1].get('_path'))[:20]!r} on the {log} topic")
     count = hdrs.get("ww-count")
     if count is not None and count != str(len(records)).encode():
         raise Poison(f"ww-count says {count[:20]!r} records, the value holds {len(records)}")
     if not records:
         raise Poison("no records in the message")
     return records
+
+
+def _per_line(value: bytes) -> list[Any]:
+    out = []
+    for n, line in enumerate(value.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError as e:
+            raise Poison(f"bad JSON on line {n}: {e}") from None
+    # the lines parse one by one but not as a list (e.g. "1\n2" is fine, "]" is not): say so
+    return out

@@ -12,6 +12,7 @@ is full, new messages are dropped, counted under ``dropped.bus_spool_full`` and 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -59,6 +60,8 @@ class KafkaBus:
         self._seq = 0
         self._producer: Any = None
         self._partitions: dict[str, int] = {}
+        # host → partition; kafka-python's murmur2 is pure Python (~10 µs a key) and hosts repeat
+        self._part_cache: dict[tuple[bytes, int], int] = {}
         self._pending: deque[tuple[Message, Any, float]] = deque()  # message, future, sent at
         self._replaying: tuple[Cursor, list[Any]] | None = None
         self._spooling = not self.spool.empty
@@ -126,9 +129,14 @@ class KafkaBus:
         topic = topics.topic(self.settings, log_name)
         nparts = self._partition_count(topic)
         by_part: dict[int, tuple[list[bytes], list[float], bytes]] = {}
+        cache = self._part_cache
+        if len(cache) > 200_000:
+            cache.clear()
         for rec in records:
             key = topics.record_key(rec)
-            p = topics.partition_for(key, nparts)
+            p = cache.get((key, nparts))
+            if p is None:
+                p = cache[(key, nparts)] = topics.partition_for(key, nparts)
             slot = by_part.get(p)
             if slot is None:
                 # the key shown on the message is one of its hosts: it hashes to this same partition
@@ -294,7 +302,9 @@ class KafkaBus:
         futs = []
         try:
             for m in msgs:
-                m.partition = topics.partition_for(m.key, self._partition_count(m.topic)) if m.key else m.partition
+                m.partition = (
+                    topics.partition_for(m.key, self._partition_count(m.topic)) if m.key else m.partition
+                )
                 futs.append(self._send(m))
         except (KafkaError, AssertionError) as e:
             log.info("Kafka still unavailable (%s)", e)
@@ -305,10 +315,8 @@ class KafkaBus:
     def _flush_producer(self, timeout: float) -> None:
         from kafka.errors import KafkaTimeoutError
 
-        try:
+        with contextlib.suppress(KafkaTimeoutError):
             self._producer.flush(timeout=timeout)
-        except KafkaTimeoutError:
-            pass
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Deliver everything (spool included) if the broker allows within ``timeout`` seconds;
@@ -341,7 +349,9 @@ class KafkaBus:
             self.spool.prepend(undelivered)
             log.warning("%d undelivered messages kept in the spool for the next run", len(undelivered))
         if not self.spool.empty:
-            log.warning("Kafka spool %s holds %d bytes for the next run", self.spool.dir, self.spool.pending_bytes)
+            log.warning(
+                "Kafka spool %s holds %d bytes for the next run", self.spool.dir, self.spool.pending_bytes
+            )
 
 
 class _Failed:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.alerts import Alert
-
 from wardwatch.config import Config
 from wardwatch.counters import Counters
 

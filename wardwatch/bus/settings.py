@@ -77,6 +77,8 @@ _SECURITY_KEYS = (
     "keyfile_password_env",
     "keyfile_password_file",
     "check_hostname",
+    "password",  # refused with a clear message: secrets come from env or files only
+    "keyfile_password",
 )
 
 
@@ -276,7 +278,9 @@ def parse_bus_settings(
         raise err(("security", "protocol"), f"unknown protocol {protocol!r} (expected one of {PROTOCOLS})")
     mechanism = string(s, "sasl_mechanism", "SCRAM-SHA-512" if "SASL" in protocol else None, ("security",))
     if mechanism is not None and mechanism.upper() not in MECHANISMS:
-        raise err(("security", "sasl_mechanism"), f"unknown mechanism {mechanism!r} (expected one of {MECHANISMS})")
+        raise err(
+            ("security", "sasl_mechanism"), f"unknown mechanism {mechanism!r} (expected one of {MECHANISMS})"
+        )
     password = secret(s, "password", ("security",))
     username = string(s, "username", None, ("security",))
     if protocol.startswith("SASL") and (not username or password is None):
@@ -317,9 +321,7 @@ def parse_bus_settings(
         topic_prefix=prefix,
         partitions=integer(d, "partitions", 3, 1, 1024),
         replication=replication,
-        min_insync_replicas=integer(
-            d, "min_insync_replicas", 2 if replication >= 3 else 1, 1, replication
-        ),
+        min_insync_replicas=integer(d, "min_insync_replicas", 2 if replication >= 3 else 1, 1, replication),
         create_topics=create,
         compression=compression,
         linger=duration(d, "linger", 0.02),
@@ -364,7 +366,9 @@ def redact_in_logs(settings: BusSettings) -> None:
     """Keep this bus's secrets out of every log handler (the root's, present and future ones that
     are added through it)."""
     sec = settings.security
-    _REDACT.secrets.update(s.reveal() for s in (sec.password, sec.keyfile_password) if s is not None and s.reveal())
+    _REDACT.secrets.update(
+        s.reveal() for s in (sec.password, sec.keyfile_password) if s is not None and s.reveal()
+    )
     if not _REDACT.secrets:
         return
     root = logging.getLogger()

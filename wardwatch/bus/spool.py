@@ -89,11 +89,11 @@ class Spool:
         room = self.max_bytes - self.pending_bytes
         frames = []
         for m in messages:
-            f = _encode(m)
-            if len(f) > room:
+            frame = _encode(m)
+            if len(frame) > room:
                 break
-            room -= len(f)
-            frames.append(f)
+            room -= len(frame)
+            frames.append(frame)
         if not frames:
             return 0
         segs = self._segments()

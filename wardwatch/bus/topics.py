@@ -8,6 +8,7 @@ in order on one partition whichever client produced them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -69,10 +70,8 @@ def ensure_topics(settings: BusSettings, admin: Any | None = None) -> list[str]:
             "max.message.bytes": str(settings.max_message_bytes + 65536),
         }
         new = [NewTopic(t, settings.partitions, settings.replication, topic_configs=configs) for t in wanted]
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):  # another sensor or writer won the race
             admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another sensor or writer won the race
         log.info("created Kafka topics %s", ", ".join(wanted))
         return wanted
     finally:

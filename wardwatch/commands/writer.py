@@ -16,7 +16,9 @@ from wardwatch.counters import Counters
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("writer", help="consume the Kafka topics into the store (at-least-once, deduplicated)")
-    p.add_argument("--config", required=True, metavar="FILE", help="wardwatch config (YAML) with kafka: and store")
+    p.add_argument(
+        "--config", required=True, metavar="FILE", help="wardwatch config (YAML) with kafka: and store"
+    )
     p.add_argument(
         "--stop-when-idle",
         type=float,
@@ -44,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"wardwatch writer: {e}\n")
         return 2
     from wardwatch.bus.consumer import BusWriter
-
     from wardwatch.bus.settings import AUTH_WATCH, quiet_kafka_logs
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
@@ -72,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"wardwatch writer: Kafka at {settings.bootstrap}: {AUTH_WATCH.failed}\n")
                 return 2
             # a writer is a service: it waits for the broker rather than giving up
-            sys.stderr.write(f"wardwatch writer: Kafka at {settings.bootstrap} unreachable ({e}); retrying in {backoff:.0f}s\n")
+            sys.stderr.write(
+                f"wardwatch writer: Kafka at {settings.bootstrap} unreachable ({e}); retrying in {backoff:.0f}s\n"
+            )
             deadline = time.monotonic() + backoff
             while not stopping and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -91,5 +94,7 @@ def run(args: argparse.Namespace) -> int:
         f"wardwatch writer: stored {n:,} records and alerts in {elapsed:.1f}s,"
         f" {counters.get('bus.dead_lettered', 0)} dead-lettered\n"
     )
-    sys.stderr.write(orjson.dumps({"seconds": round(elapsed, 3), "counters": counters.summary()}).decode() + "\n")
+    sys.stderr.write(
+        orjson.dumps({"seconds": round(elapsed, 3), "counters": counters.summary()}).decode() + "\n"
+    )
     return 0

@@ -82,11 +82,6 @@ def _alert(category: str, src: str, indicator: str, rule: str) -> dict[str, str]
     return {"category": category, "src_ip": src, "indicator": indicator, "rule": rule}
 
 
-def _sigma_lookup(rule: str, client: str, name: str) -> list[dict[str, str]]:
-    """A Sigma DNS rule matches the client's query and the resolver's forwarded copy of it."""
-    return [_alert("sigma", client, name, rule), _alert("sigma", RESOLVER, name, rule)]
-
-
 @dataclass
 class Result:
     pcap: Path
@@ -386,7 +381,7 @@ class _Gen:
             "teamviewer.com",
             "policy.remote_access.domain",
             "TeamViewer lookup",
-            also=_sigma_lookup(SIGMA_REMOTE_DNS, c, "ping3.teamviewer.com"),
+            also=[_alert("sigma", c, "ping3.teamviewer.com", SIGMA_REMOTE_DNS)],
         )
         self.tcp(
             c,
@@ -437,7 +432,7 @@ class _Gen:
             "ultraviewer.net",
             "policy.remote_access.domain",
             "UltraViewer lookup",
-            also=_sigma_lookup(SIGMA_REMOTE_DNS, c, "download.ultraviewer.net"),
+            also=[_alert("sigma", c, "download.ultraviewer.net", SIGMA_REMOTE_DNS)],
         )
         # OTT from clinical zones
         c = "10.20.0.50"

@@ -16,30 +16,27 @@ import yaml
 
 TABLES = ("dns", "conn", "tls", "http", "login", "alerts")
 _SUMMARY = textwrap.dedent(
-    """
+    f"""
     import sys, orjson
     from wardwatch.config import load_config
     from wardwatch.store import open_store
     from wardwatch.store.schema import VIEWS
     store = open_store(load_config(sys.argv[1]))
-    out = {}
-    for t in %r:
+    out = {{}}
+    for t in {TABLES!r}:
         r = store.rows(
-            f"SELECT count() AS n, uniqExact(uid) AS u, toString(sum(cityHash64(uid, toString(ts)))) AS h FROM {t}"
+            f"SELECT count() AS n, uniqExact(uid) AS u, toString(sum(cityHash64(uid, toString(ts)))) AS h FROM {{t}}"
         )[0]
         out[t] = [int(r["n"]), int(r["u"]), r["h"]]
     for v in VIEWS:
-        out[v.name] = int(store.rows(f"SELECT count() AS n FROM {v.name}")[0]["n"])
+        out[v.name] = int(store.rows(f"SELECT count() AS n FROM {{v.name}}")[0]["n"])
     store.close()
     sys.stdout.write(orjson.dumps(out).decode())
     """
-    % (TABLES,)
 )
 
 
-def kafka_config(
-    base: Path, dest: Path, bootstrap: str, data_dir: Path, **kafka: Any
-) -> tuple[Path, str]:
+def kafka_config(base: Path, dest: Path, bootstrap: str, data_dir: Path, **kafka: Any) -> tuple[Path, str]:
     """A copy of config ``base`` with its own ``data_dir`` and a ``kafka:`` section on fresh topics
     (a unique prefix, so tests sharing a broker do not see each other's messages)."""
     cfg = yaml.safe_load(base.read_text()) if base.exists() else {}
@@ -94,7 +91,11 @@ def start_writer(config: Path, log: Path, *args: str, **extra_env: str) -> subpr
 
 def store_summary(config: Path) -> dict[str, Any]:
     res = subprocess.run(
-        [sys.executable, "-c", _SUMMARY, str(config)], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", _SUMMARY, str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert res.returncode == 0, res.stderr[-3000:]
     return orjson.loads(res.stdout)

@@ -45,7 +45,9 @@ def produce(pcap: Path, config: Path) -> Counters:
 
 
 def test_kafka_path_equals_embedded_path(synth, embedded, kafka_broker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cfg, _ = kafka_config(Path(synth.config), tmp_path / "kafka.yaml", kafka_broker.bootstrap, tmp_path / "var")
+    cfg, _ = kafka_config(
+        Path(synth.config), tmp_path / "kafka.yaml", kafka_broker.bootstrap, tmp_path / "var"
+    )
     counters = produce(Path(synth.pcap), cfg)
     assert counters.get("bus.records_sent", 0) > 0
     assert counters.get("bus.messages_spooled", 0) == 0

@@ -108,7 +108,12 @@ def test_leader_killed_in_three_broker_cluster(kafka_cluster, tmp_path: Path) ->
     from kafka import KafkaAdminClient
 
     cfg, prefix = kafka_config(
-        BASE, tmp_path / "k.yaml", kafka_cluster.bootstrap, tmp_path / "var", replication=3, min_insync_replicas=2
+        BASE,
+        tmp_path / "k.yaml",
+        kafka_cluster.bootstrap,
+        tmp_path / "var",
+        replication=3,
+        min_insync_replicas=2,
     )
     writer = start_writer(cfg, tmp_path / "writer.log")
     bus = bus_for(cfg)

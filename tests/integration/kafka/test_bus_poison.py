@@ -38,14 +38,20 @@ def _dead_letters(bootstrap: str, topic: str) -> list[tuple[bytes, dict[str, byt
 
 def test_poison_messages_are_dead_lettered(kafka_broker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cfg, prefix = kafka_config(
-        BASE, tmp_path / "k.yaml", kafka_broker.bootstrap, tmp_path / "var", writer={"max_message_bytes": "256KiB"}
+        BASE,
+        tmp_path / "k.yaml",
+        kafka_broker.bootstrap,
+        tmp_path / "var",
+        writer={"max_message_bytes": "256KiB"},
     )
     bus = bus_for(cfg)
     bus.add_records(conn_records(0, 1000))
     assert bus.flush(timeout=60)
     topic = f"{prefix}.conn"
     good = orjson.dumps(conn_records(5000, 1)[0]) + b"\n"
-    _raw_send(kafka_broker.bootstrap, topic, b'{"_path": "conn", "ts": 1.0, "uid": ', headers("conn", "x:1", 1))
+    _raw_send(
+        kafka_broker.bootstrap, topic, b'{"_path": "conn", "ts": 1.0, "uid": ', headers("conn", "x:1", 1)
+    )
     _raw_send(kafka_broker.bootstrap, topic, good, [("ww-schema", b"99"), ("ww-log", b"conn")])
     _raw_send(kafka_broker.bootstrap, topic, good * 3000, headers("conn", "x:2", 3000))  # ≈ 400 KB > 256 KiB
     _raw_send(kafka_broker.bootstrap, topic, good, [])  # no envelope at all
@@ -68,7 +74,9 @@ def test_poison_messages_are_dead_lettered(kafka_broker, tmp_path: Path) -> None
     assert all(h["ww-dlq-source"].startswith(topic.encode() + b":0:") for _, h in dead)
 
 
-def test_sasl_scram_with_password_from_env(kafka_broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_sasl_scram_with_password_from_env(
+    kafka_broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     sasl = kafka_broker.sasl_bootstrap
     assert sasl is not None
     secret = "test-secret"
@@ -85,13 +93,17 @@ def test_sasl_scram_with_password_from_env(kafka_broker, tmp_path: Path, monkeyp
     bus.add_records(conn_records(0, 500))
     assert bus.flush(timeout=60)
     bus.close()
-    res = wardwatch("-v", "writer", "--config", str(cfg), "--stop-when-idle", "3", WW_TEST_KAFKA_PASSWORD=secret)
+    res = wardwatch(
+        "-v", "writer", "--config", str(cfg), "--stop-when-idle", "3", WW_TEST_KAFKA_PASSWORD=secret
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert secret not in res.stderr
     assert store_summary(cfg)["conn"][0] == 500
 
     # a wrong password is refused by the broker: nothing is consumed
-    bad = wardwatch("writer", "--config", str(cfg), "--stop-when-idle", "1", timeout=120, WW_TEST_KAFKA_PASSWORD="wrong")
+    bad = wardwatch(
+        "writer", "--config", str(cfg), "--stop-when-idle", "1", timeout=120, WW_TEST_KAFKA_PASSWORD="wrong"
+    )
     assert bad.returncode == 2
     assert "authentication failed" in bad.stderr
     assert "wrong" not in bad.stderr.replace("wrong user", "")
