@@ -750,6 +750,9 @@ class FlowMeter:
             conn = self._by_id.get(fid)
             if conn is not None and conn.done:
                 del self._by_id[fid]
+        # Start time then uid: connection ids follow a per-process hash order, and the output must
+        # be the same on every run of the same capture.
+        self._finished.sort(key=lambda c: (c.start_ts, c.proto, c.orig_h, c.orig_p, c.resp_h, c.resp_p))
         out = [conn.record() for conn in self._finished]
         self._retired = [conn.fid for conn in self._finished]
         self._finished = []
