@@ -72,6 +72,16 @@ def matching_uids(store: Store, rule: SqlRule, since: float, until: float) -> li
     return [r["uid"] for r in rows]
 
 
+def _skipped_resolvers(config: Config | None) -> frozenset[str]:
+    """Resolvers whose DNS records the streaming Sigma detector skips (``skip_resolvers``)."""
+    if config is None:
+        return frozenset()
+    from wardwatch.detectors.settings import load_settings
+    from wardwatch.detectors.sigma import sigma_settings
+
+    return load_settings(config).resolvers if sigma_settings(config).skip_resolvers else frozenset()
+
+
 def hunt_sigma(
     store: Store,
     config: Config | None,
@@ -89,6 +99,7 @@ def hunt_sigma(
         out.rejected += loader_rejected
     out.rejected += plan.rejected
     bounds = {"__lo": ts_text(since), "__hi": ts_text(until)}
+    resolvers = _skipped_resolvers(config)
     for rule in plan.rules:
         if not rule.alert:
             continue
@@ -110,6 +121,8 @@ def hunt_sigma(
             continue
         for r in rows:
             src, dst = _ip_text(r["src"]), _ip_text(r["dst"])
+            if log == "dns" and src in resolvers:
+                continue  # the resolver's forwarded copy of a client's lookup, as in streaming
             first, last = int(r["first"]) / 1e6, int(r["last"]) / 1e6
             rec = {
                 "ts": first,
@@ -136,6 +149,8 @@ def hunt_sigma(
             continue
         for r in rows:
             src, dst = _ip_text(r["src"]), _ip_text(r["dst"])
+            if log == "dns" and src in resolvers:
+                continue  # the resolver's forwarded copy of a client's lookup, as in streaming
             groups = {name: r[f"g{k}"] for k, name in enumerate(c.group_names)}
             ind = ",".join(f"{k}={_ip_text(str(v))}" for k, v in groups.items()) or c.title
             first = int(r["first"]) / 1e6
