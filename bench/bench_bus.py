@@ -151,13 +151,35 @@ def _run(cfg: Path, n: int, rate: float, start: int, store: bool) -> dict[str, A
     }
 
 
+def _phase(argv: list[str]) -> dict[str, Any]:
+    res = subprocess.run(
+        [sys.executable, __file__, *argv], capture_output=True, text=True, timeout=900, check=True
+    )
+    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bootstrap", help="a running broker (default: start one with deploy/kafka/broker.sh)")
     ap.add_argument("--records", type=int, default=500_000)
     ap.add_argument("--rate", type=float, default=20_000, help="records/s for the latency run")
     ap.add_argument("--seconds", type=float, default=30, help="length of the latency run")
+    ap.add_argument("--phase", choices=("busonly", "through", "steady"), help=argparse.SUPPRESS)
+    ap.add_argument("--tmp", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.phase:
+        # each measurement in a fresh process: one writer (consumer group member) per process, as deployed
+        rate = args.rate if args.phase == "steady" else 0
+        start = 10**9 if args.phase == "steady" else 0
+        res = _run(
+            _config(Path(args.tmp), args.bootstrap, args.phase),
+            args.records,
+            rate,
+            start,
+            args.phase != "busonly",
+        )
+        print(json.dumps(res))
+        return 0
     OUT_DIR.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-bus-") as tmpdir:
         tmp = Path(tmpdir)
@@ -172,10 +194,19 @@ def main() -> int:
             )
             bootstrap = res.stdout.strip().splitlines()[-1]
         try:
-            bus_only = _run(_config(tmp, bootstrap, "busonly"), args.records, 0, 0, store=False)
-            through = _run(_config(tmp, bootstrap, "through"), args.records, 0, 0, store=True)
-            steady = _run(
-                _config(tmp, bootstrap, "steady"), int(args.rate * args.seconds), args.rate, 10**9, store=True
+            common = ["--bootstrap", bootstrap, "--tmp", str(tmp)]
+            bus_only = _phase(["--phase", "busonly", "--records", str(args.records), *common])
+            through = _phase(["--phase", "through", "--records", str(args.records), *common])
+            steady = _phase(
+                [
+                    "--phase",
+                    "steady",
+                    "--records",
+                    str(int(args.rate * args.seconds)),
+                    "--rate",
+                    str(args.rate),
+                    *common,
+                ]
             )
         finally:
             if args.bootstrap is None:

@@ -8,7 +8,7 @@ called once at the end of the input.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from wardwatch.alerts import Alert
@@ -29,11 +29,17 @@ class Detector(Protocol):
 class Batch:
     """Records of one engine call by ``_path``; ``pairs(path)`` gives (orig, resp) infos per record."""
 
-    __slots__ = ("by_path", "_info", "_cache", "_pairs", "_each", "_names", "ts_max")
+    __slots__ = ("by_path", "_info", "_cache", "_resolve", "_pairs", "_each", "_names", "ts_max")
 
     def __init__(
-        self, records: Sequence[Record], info: Callable[[str], IpInfo], cache: dict[str, IpInfo] | None = None
+        self,
+        records: Sequence[Record],
+        info: Callable[[str], IpInfo],
+        cache: dict[str, IpInfo] | None = None,
+        resolve: Callable[[Iterable[str]], None] | None = None,
     ) -> None:
+        """``info`` resolves one address; ``resolve``, when given, puts many new addresses in
+        ``cache`` at once (the engine's SegmentMap: its feed lookups are vectorised)."""
         by: dict[str, list[Record]] = {}
         ts_max = 0.0
         for r in records:
@@ -48,6 +54,7 @@ class Batch:
         self.by_path = by
         self._info = info
         self._cache = cache if cache is not None else {}
+        self._resolve = resolve
         self._pairs: dict[str, list[Pair | None]] = {}
         self._each: dict[str, list[tuple[Record, IpInfo, IpInfo]]] = {}
         self._names: dict[tuple[str, str], list[tuple[Record, IpInfo, IpInfo, str]]] = {}
@@ -63,14 +70,33 @@ class Batch:
             info = self._info
             get = self._cache.get
             got = []
+            missing: list[int] = []
+            new: set[str] = set()
+            resolve = self._resolve
             for r in self.by_path.get(path, ()):
                 o = r.get("id.orig_h")
                 d = r.get("id.resp_h")
                 if o.__class__ is str and d.__class__ is str:
                     # the address cache inline: this loop runs for every record
-                    got.append((get(o) or info(o), get(d) or info(d)))  # type: ignore[arg-type]
+                    oi = get(o)  # type: ignore[arg-type]
+                    di = get(d)  # type: ignore[arg-type]
+                    if oi is not None and di is not None:
+                        got.append((oi, di))
+                    elif resolve is None:
+                        got.append((oi or info(o), di or info(d)))  # type: ignore[arg-type]
+                    else:
+                        missing.append(len(got))
+                        new.add(o)  # type: ignore[arg-type]
+                        new.add(d)  # type: ignore[arg-type]
+                        got.append((o, d))  # type: ignore[arg-type]  # replaced below
                 else:
                     got.append(None)
+            if missing:
+                assert resolve is not None
+                resolve(new)
+                for i in missing:
+                    o, d = got[i]  # type: ignore[misc]
+                    got[i] = (get(o) or info(o), get(d) or info(d))  # type: ignore[arg-type]
             self._pairs[path] = got
         return got
 

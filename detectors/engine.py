@@ -10,7 +10,8 @@ Usage::
     emit(engine.flush())
 
 Later detectors (behavioural ones, Sigma) plug in with ``engine.add(detector)``: any object with
-``name`` and ``detect(batch) -> list[Alert]``, optionally ``annotate(ip_info)`` and ``flush()``.
+``name`` and ``detect(batch) -> list[Alert]``, optionally ``annotate(ip_info)`` (or
+``annotate_many(ip_infos)``, called once per group of new addresses) and ``flush()``.
 """
 
 from __future__ import annotations
@@ -97,8 +98,11 @@ class Engine:
         if not isinstance(detector, Detector):
             raise TypeError(f"{detector!r} has no name/detect(batch)")
         self.detectors.append(detector)
+        bulk = getattr(detector, "annotate_many", None)
         hook = getattr(detector, "annotate", None)
-        if hook is not None:
+        if bulk is not None:
+            self.segments.bulk_annotators.append(bulk)
+        elif hook is not None:
             self.segments.annotators.append(hook)
 
     def _mark_resolver(self, info: IpInfo) -> None:
@@ -109,7 +113,7 @@ class Engine:
 
     def detect(self, records: Sequence[dict[str, Any]]) -> list[Alert]:
         """Raw alerts of one batch, before suppression and merging."""
-        batch = Batch(records, self.segments.info, self.segments.cache)
+        batch = Batch(records, self.segments.info, self.segments.cache, self.segments.resolve)
         out: list[Alert] = []
         for d in self.detectors:
             out += d.detect(batch)
@@ -119,7 +123,7 @@ class Engine:
         """Feed one batch; returns the alerts whose merge window has closed."""
         if not records:
             return []
-        batch = Batch(records, self.segments.info, self.segments.cache)
+        batch = Batch(records, self.segments.info, self.segments.cache, self.segments.resolve)
         self.counters.add("detect.records", len(records))
         raw: list[Alert] = []
         for d in self.detectors:

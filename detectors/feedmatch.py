@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from wardwatch.threatfeeds import FeedIndex, Match
 
 from wardwatch.alerts import Alert
 
 from .base import Batch, is_ip_text, norm_name, record_id
 from .rules import make_alert
-from .segments import IpInfo
+from .segments import IpInfo, addr_value
 
 _MAX_CACHE = 200_000
 
@@ -49,6 +51,24 @@ class FeedMatcher:
 
     def annotate(self, info: IpInfo) -> None:
         info.feed = self.index.match_ip(info.ip)
+
+    def annotate_many(self, infos: list[IpInfo]) -> None:
+        """``annotate`` for a group of new addresses: the IPv4 ones in one vectorised lookup (a
+        single-address lookup costs ~20 µs of numpy overhead)."""
+        v4: list[IpInfo] = []
+        values: list[int] = []
+        index = self.index
+        for info in infos:
+            pv = addr_value(info.ip)
+            if pv is not None and pv[0] == 4:
+                v4.append(info)
+                values.append(pv[1])
+            else:
+                info.feed = index.match_ip(info.ip)
+        if v4:
+            ids = index.match_ipv4(np.fromiter(values, dtype=np.uint32, count=len(values)))
+            for info, i in zip(v4, ids.tolist(), strict=True):
+                info.feed = index.ipv4_match(i) if i >= 0 else None
 
     def domain(self, name: str) -> Match | None:
         cache = self._names

@@ -9,8 +9,10 @@ test captures and the synthetic hospital use them as public addresses.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from wardwatch.threatfeeds.normalize import PRIVATE_V4
 
@@ -19,12 +21,16 @@ INTERNET = "internet"
 LOCAL = "local"
 CRITICALITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 DEFAULT_CRITICALITY = 2
+MAX_CACHE = 500_000  # addresses kept resolved; the cache starts over beyond
 
 # The issue's default: the citizen/guest network reaches none of the internal zones. Traffic in or out
 # of `airgap` is the airgap detector's (it ignores this matrix).
 DEFAULT_DENY: dict[str, frozenset[str]] = {
     "guest": frozenset(("his", "emr", "pacs", "lis", "clinical", "server", "admin", "airgap")),
 }
+
+V = TypeVar("V")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # a hospital's own ranges (the feed index's, which never lists them) plus what stays on the local link
 _LOCAL_NETS = tuple(
@@ -64,6 +70,65 @@ class IpInfo:
     ott: tuple[str, str] | None = None  # (app, listed CIDR) when the address is an OTT app's
 
 
+def addr_value(text: str) -> tuple[int, int] | None:
+    """``(version, int)`` of an address, IPv4-mapped IPv6 as IPv4; None when ``inet_pton`` refuses it
+    (then ``parse_ip`` decides: scope ids, junk). Own code: ``ipaddress`` costs several µs per call."""
+    try:
+        if ":" in text:
+            v = int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+            if v >> 32 == 0xFFFF:
+                return 4, v & 0xFFFFFFFF
+            return 6, v
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except (OSError, ValueError):
+        return None
+
+
+class PrefixTable(Generic[V]):
+    """Networks → values, probed with one dict lookup per distinct prefix length (longest first).
+
+    ``get`` gives the longest matching prefix (the first listed among equal networks); ``first`` gives
+    the match listed earliest, whatever its length (for lists whose order decides)."""
+
+    def __init__(self, items: Iterable[tuple[Network, V]]) -> None:
+        tables: dict[tuple[int, int], dict[int, tuple[int, V]]] = {}
+        for order, (net, value) in enumerate(items):
+            shift = net.max_prefixlen - net.prefixlen
+            key = int(net.network_address) >> shift
+            tables.setdefault((net.version, shift), {}).setdefault(key, (order, value))
+        self._by: dict[int, list[tuple[int, dict[int, tuple[int, V]]]]] = {4: [], 6: []}
+        for (version, shift), table in sorted(tables.items(), key=lambda t: t[0][1]):
+            self._by[version].append((shift, table))
+
+    def __bool__(self) -> bool:
+        return bool(self._by[4] or self._by[6])
+
+    def get(self, version: int, value: int) -> V | None:
+        for shift, table in self._by[version]:
+            hit = table.get(value >> shift)
+            if hit is not None:
+                return hit[1]
+        return None
+
+    def first(self, version: int, value: int) -> V | None:
+        best: tuple[int, V] | None = None
+        for shift, table in self._by[version]:
+            hit = table.get(value >> shift)
+            if hit is not None and (best is None or hit[0] < best[0]):
+                best = hit
+        return None if best is None else best[1]
+
+
+_LOCAL_TABLE = PrefixTable((n, True) for n in _LOCAL_NETS)
+
+
+def _broadcast(version: int, value: int) -> bool:
+    """Multicast (224.0.0.0/4, ff00::/8) or 255.255.255.255, as ``ipaddress`` has it."""
+    if version == 4:
+        return value >> 28 == 0xE or value == 0xFFFFFFFF
+    return value >> 120 == 0xFF
+
+
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         ip = ipaddress.ip_address(text)
@@ -89,9 +154,12 @@ class SegmentMap:
                 nets.append((ipaddress.ip_network(str(c), strict=False), info))
         nets.sort(key=lambda t: -t[0].prefixlen)
         self._nets = nets
+        self._table = PrefixTable(nets)
         self._cache: dict[str, IpInfo] = {}
         # called once per new address (the engine adds feed and OTT lookups here)
         self.annotators: list[Callable[[IpInfo], None]] = []
+        # called once per group of new addresses (lookups that are cheaper vectorised: feed ranges)
+        self.bulk_annotators: list[Callable[[list[IpInfo]], None]] = []
 
     def __len__(self) -> int:
         return len(self.segments)
@@ -114,8 +182,47 @@ class SegmentMap:
         return self._fill(ip)
 
     def _fill(self, ip: str) -> IpInfo:
-        if len(self._cache) > 500_000:
+        if len(self._cache) > MAX_CACHE:
             self._cache.clear()  # bounded memory on a long run with many internet addresses
+        out = self._make(ip)
+        for hook in self.annotators:
+            hook(out)
+        for bulk in self.bulk_annotators:
+            bulk([out])
+        self._cache[ip] = out
+        return out
+
+    def resolve(self, ips: Iterable[str]) -> None:
+        """Put every address of ``ips`` not seen yet in the cache, annotating them as one group."""
+        cache = self._cache
+        new = [self._make(ip) for ip in dict.fromkeys(ips) if ip not in cache]
+        if not new:
+            return
+        for hook in self.annotators:
+            for info in new:
+                hook(info)
+        for bulk in self.bulk_annotators:
+            bulk(new)
+        if len(cache) + len(new) > MAX_CACHE:
+            cache.clear()
+        for info in new:
+            cache[info.ip] = info
+
+    def _make(self, ip: str) -> IpInfo:
+        pv = addr_value(ip)
+        if pv is None:
+            return self._make_slow(ip)
+        version, value = pv
+        seg = self._table.get(version, value)
+        if seg is not None:
+            out = IpInfo(ip, seg, seg.zone or LOCAL, seg.criticality, external=False)
+        else:
+            local = _LOCAL_TABLE.get(version, value) is not None
+            out = IpInfo(ip, None, LOCAL if local else INTERNET, DEFAULT_CRITICALITY, external=not local)
+        out.broadcast = _broadcast(version, value)
+        return out
+
+    def _make_slow(self, ip: str) -> IpInfo:
         addr = parse_ip(ip)
         seg = self.segment_of(addr) if addr is not None else None
         if seg is not None:
@@ -125,9 +232,6 @@ class SegmentMap:
             local = addr is None or any(addr.version == n.version and addr in n for n in _LOCAL_NETS)
             out = IpInfo(ip, None, LOCAL if local else INTERNET, DEFAULT_CRITICALITY, external=not local)
         out.broadcast = addr is not None and (addr.is_multicast or str(addr) == "255.255.255.255")
-        for hook in self.annotators:
-            hook(out)
-        self._cache[ip] = out
         return out
 
 

@@ -10,7 +10,7 @@ from wardwatch.alerts import Alert
 from .. import lists
 from ..base import Batch, record_id
 from ..rules import make_alert
-from ..segments import IpInfo, parse_ip
+from ..segments import IpInfo, PrefixTable, addr_value, parse_ip
 from .names import named_records
 
 
@@ -22,9 +22,15 @@ class OttDetector:
         self.zones = zones
         self.domains = lists.domain_table(apps)
         self.nets = [(ipaddress.ip_network(c), app) for app in apps for c in app.cidrs]
+        # the first listed range that holds the address names its app, as the list scan below does
+        self._table = PrefixTable((net, (app.name, str(net))) for net, app in self.nets)
 
     def annotate(self, info: IpInfo) -> None:
         if not info.external or not self.nets:
+            return
+        pv = addr_value(info.ip)
+        if pv is not None:
+            info.ott = self._table.first(*pv)
             return
         addr = parse_ip(info.ip)
         if addr is None:

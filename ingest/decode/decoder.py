@@ -11,30 +11,11 @@ from wardwatch.counters import Counters
 from ..capture.batch import RawBatch
 from .columns import PacketBatch
 from .config import DecodeConfig
-from .fastpath import fast_decode
+from .fastpath import COLUMNS, empty_columns, fast_decode
 from .slowpath import Row, SlowPath
 
 # PacketBatch columns carried by a slow-path Row, in Row order, with their dtypes.
-ROW_COLUMNS: tuple[tuple[str, type], ...] = (
-    ("ip_version", np.uint8),
-    ("src_hi", np.uint64),
-    ("src_lo", np.uint64),
-    ("dst_hi", np.uint64),
-    ("dst_lo", np.uint64),
-    ("proto", np.uint8),
-    ("sport", np.uint16),
-    ("dport", np.uint16),
-    ("ip_len", np.int32),
-    ("payload_off", np.int64),
-    ("payload_len", np.int32),
-    ("payload_cap", np.int32),
-    ("tcp_flags", np.uint8),
-    ("tcp_seq", np.uint32),
-    ("tcp_ack", np.uint32),
-    ("tcp_win", np.uint16),
-    ("vlan", np.int32),
-    ("tunnel", np.uint8),
-)
+ROW_COLUMNS = COLUMNS
 
 
 class Decoder:
@@ -50,35 +31,38 @@ class Decoder:
         self.config = config or DecodeConfig()
         self._slow = SlowPath(counters, self.config)
         self._tunnel_ports = self.config.tunnel_ports()
+        self._vxlan_ports = tuple(self.config.vxlan_ports)
+        self._fast_tunnels = self.config.max_tunnel_depth >= 1
 
     def decode(self, raw: RawBatch) -> PacketBatch:
         n = len(raw)
         if n == 0:
             return PacketBatch.empty()
         if self.config.fastpath:
-            fast_idx, fast_cols, slow_idx = fast_decode(
-                raw.buf, raw.offset, raw.caplen, raw.linktype, self._tunnel_ports
-            )
+            cols, keep, slow_idx = fast_decode(
+                raw.buf, raw.offset, raw.caplen, raw.linktype, self._tunnel_ports,
+                self._vxlan_ports, self._fast_tunnels,
+            )  # fmt: skip
         else:
-            fast_idx, fast_cols, slow_idx = np.zeros(0, np.int64), {}, np.arange(n, dtype=np.int64)
+            cols, keep, slow_idx = empty_columns(n), np.zeros(n, dtype=bool), np.arange(n, dtype=np.int64)
         slow_rows, slow_rows_idx = self._run_slow(raw, slow_idx)
         self._slow.reassembler.expire(float(raw.ts.max()))
         buf = raw.buf
         if self._slow.extra:
             buf = b"".join([raw.buf, *self._slow.extra])
             self._slow.extra = []
-        slow_cols = _rows_to_columns(slow_rows)
-        if not fast_cols:
-            idx, cols = slow_rows_idx, slow_cols
-        elif not slow_rows:
-            idx, cols = fast_idx, fast_cols
-        else:
-            idx = np.concatenate([fast_idx, slow_rows_idx])
-            order = np.argsort(idx, kind="stable")
-            idx = idx[order]
-            cols = {
-                name: np.concatenate([fast_cols[name], slow_cols[name]])[order] for name, _ in ROW_COLUMNS
-            }
+        if slow_rows:
+            # Rows come out in frame order: slow-path rows go to their frames' slots, and one
+            # compressing pass drops the frames that gave no row.
+            for (name, dtype), values in zip(ROW_COLUMNS, zip(*slow_rows, strict=True), strict=True):
+                cols[name][slow_rows_idx] = np.array(values, dtype=dtype)
+            keep[slow_rows_idx] = True
+        if keep.all():
+            return PacketBatch(
+                buf=buf, ts=raw.ts.copy(), source=raw.source.copy(), frame=raw.frame.copy(), **cols
+            )
+        idx = np.flatnonzero(keep)
+        cols = {name: col[idx] for name, col in cols.items()}
         return PacketBatch(buf=buf, ts=raw.ts[idx], source=raw.source[idx], frame=raw.frame[idx], **cols)
 
     def flush(self) -> PacketBatch:
@@ -108,12 +92,3 @@ class Decoder:
                 rows.append(row)
                 got.append(i)
         return rows, np.array(got, dtype=np.int64)
-
-
-def _rows_to_columns(rows: list[Row]) -> dict[str, np.ndarray]:
-    if not rows:
-        return {name: np.zeros(0, dtype=dtype) for name, dtype in ROW_COLUMNS}
-    return {
-        name: np.array(values, dtype=dtype)
-        for (name, dtype), values in zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)
-    }

@@ -2,7 +2,9 @@
 
 Accepted: Ethernet with at most one 802.1Q tag, Linux SLL, or raw IP; IPv4 (any IHL, not a
 fragment, total length set) or IPv6 whose next header is directly the transport; TCP, UDP (not to
-or from a tunnel port) and ICMP/ICMPv6 whose headers are complete within the IP length. Anything
+or from a tunnel port) and ICMP/ICMPv6 whose headers are complete within the IP length. One level
+of the common tunnels is removed here too: VXLAN (Ethernet inside) and GRE version 0 carrying IPv4,
+IPv6, transparent Ethernet or ERSPAN type I/II, when the inner packet meets the same rules. Anything
 else — including every malformed frame — is returned untouched for the slow path, which applies
 the same rules, so the combined result does not depend on which path took a frame.
 """
@@ -11,10 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import V4_MAPPED_LO_PREFIX
+from .columns import TUNNEL_ERSPAN, TUNNEL_GRE, TUNNEL_VXLAN, V4_MAPPED_LO_PREFIX
 from .constants import (
+    ETH_ERSPAN_1_2,
     ETH_IPV4,
     ETH_IPV6,
+    ETH_TRANSPARENT,
+    IPPROTO_GRE,
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
@@ -37,10 +42,11 @@ def _windows(buf: bytes, start: np.ndarray, caplen: np.ndarray) -> np.ndarray:
     m = start.shape[0]
     b = np.frombuffer(buf, dtype=np.uint8)
     last = b.shape[0] - _WINDOW
-    out = np.zeros((m, _WINDOW), dtype=np.uint8)
     if last >= 0:
         rows = np.lib.stride_tricks.as_strided(b, shape=(last + 1, _WINDOW), strides=(1, 1), writeable=False)
-        out[:] = rows[np.minimum(start, last)]
+        out = rows[np.minimum(start, last)]  # fancy indexing copies: no zero fill needed first
+    else:
+        out = np.zeros((m, _WINDOW), dtype=np.uint8)
     # Frames starting within the buffer's last _WINDOW bytes were read shifted: redo them by hand.
     for i in np.flatnonzero(start > last).tolist():
         s = int(start[i])
@@ -63,34 +69,79 @@ def _words(matrix: np.ndarray, dtype: str) -> np.ndarray:
     return np.ascontiguousarray(matrix).view(dtype).astype(np.int64)
 
 
+# Output columns (PacketBatch's, except ts/source/frame) with their dtypes.
+COLUMNS: tuple[tuple[str, type], ...] = (
+    ("ip_version", np.uint8),
+    ("src_hi", np.uint64),
+    ("src_lo", np.uint64),
+    ("dst_hi", np.uint64),
+    ("dst_lo", np.uint64),
+    ("proto", np.uint8),
+    ("sport", np.uint16),
+    ("dport", np.uint16),
+    ("ip_len", np.int32),
+    ("payload_off", np.int64),
+    ("payload_len", np.int32),
+    ("payload_cap", np.int32),
+    ("tcp_flags", np.uint8),
+    ("tcp_seq", np.uint32),
+    ("tcp_ack", np.uint32),
+    ("tcp_win", np.uint16),
+    ("vlan", np.int32),
+    ("tunnel", np.uint8),
+)
+
+
+def empty_columns(n: int) -> dict[str, np.ndarray]:
+    """Uninitialised frame-indexed output columns: only rows later marked as decoded are read."""
+    return {name: np.empty(n, dtype=dtype) for name, dtype in COLUMNS}
+
+
+def _isin(values: np.ndarray, choices: tuple[int, ...]) -> np.ndarray:
+    """np.isin for a handful of constants: a few comparisons beat its sort-based setup."""
+    out = np.zeros(values.shape, dtype=bool)
+    for c in choices:
+        out |= values == c
+    return out
+
+
 def fast_decode(
     buf: bytes,
     offset: np.ndarray,
     caplen: np.ndarray,
     linktype: np.ndarray,
     tunnel_ports: tuple[int, ...],
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    vxlan_ports: tuple[int, ...] = (),
+    tunnels: bool = False,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Decode what the fast path accepts.
 
-    Returns (indices of the frames decoded here, their PacketBatch columns except ts/source/frame,
-    indices of the frames left for the slow path); both index arrays ascending.
+    ``tunnels`` enables removing one GRE/VXLAN layer (``vxlan_ports`` name VXLAN's UDP ports).
+    Returns (frame-indexed columns of ``empty_columns(n)``, filled where decoded; a bool mask of the
+    frames decoded here; ascending indices of the frames left for the slow path). Writing straight
+    into frame-indexed columns lets the caller merge in slow-path rows and drop the frames without
+    a row in one compressing pass, instead of concatenating and re-sorting every column.
     """
     n = int(offset.shape[0])
-    if n <= _CHUNK:
-        return _decode_chunk(buf, offset, caplen, linktype, tunnel_ports)
+    out = empty_columns(n)
+    done = np.zeros(n, dtype=bool)
     # Chunks keep the temporaries in cache and reuse their memory instead of faulting in new pages.
-    parts = []
     for lo in range(0, n, _CHUNK):
         hi = min(n, lo + _CHUNK)
-        idx, cols, left = _decode_chunk(buf, offset[lo:hi], caplen[lo:hi], linktype[lo:hi], tunnel_ports)
-        parts.append((idx + lo, cols, left + lo))
-    filled = [cols for _, cols, _ in parts if cols]
-    merged = {name: np.concatenate([c[name] for c in filled]) for name in filled[0]} if filled else {}
-    return (
-        np.concatenate([p[0] for p in parts]),
-        merged,
-        np.concatenate([p[2] for p in parts]),
-    )
+        _decode_chunk(
+            buf, offset[lo:hi], caplen[lo:hi], linktype[lo:hi], tunnel_ports, vxlan_ports, tunnels,
+            {name: col[lo:hi] for name, col in out.items()}, done[lo:hi],
+        )  # fmt: skip
+    return out, done, np.flatnonzero(~done)
+
+
+def _store(out: dict[str, np.ndarray], rows: np.ndarray, cols: dict[str, np.ndarray], full: bool) -> None:
+    if full:  # every row of the chunk: a plain copy
+        for name, col in cols.items():
+            out[name][:] = col
+    else:
+        for name, col in cols.items():
+            out[name][rows] = col
 
 
 def _decode_chunk(
@@ -99,20 +150,25 @@ def _decode_chunk(
     caplen: np.ndarray,
     linktype: np.ndarray,
     tunnel_ports: tuple[int, ...],
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    vxlan_ports: tuple[int, ...],
+    tunnels: bool,
+    out: dict[str, np.ndarray],
+    done: np.ndarray,
+) -> None:
     n = int(offset.shape[0])
     cap = caplen.astype(np.int64)
     l2len = np.full(n, -1, dtype=np.int64)
     l2len[linktype == LINKTYPE_ETHERNET] = 14
     l2len[linktype == LINKTYPE_LINUX_SLL] = 16
-    l2len[np.isin(linktype, RAW_LINKTYPES)] = 0
+    l2len[_isin(linktype, RAW_LINKTYPES)] = 0
     cand = np.flatnonzero((l2len >= 0) & (cap >= l2len + 20))
     m = int(cand.shape[0])
     if m == 0:
-        return np.zeros(0, np.int64), {}, np.arange(n, dtype=np.int64)
+        return
 
     # Positions below are relative to the frame start; the window's flat index is base + position.
-    win = _windows(buf, offset[cand], cap[cand])
+    start = offset[cand]
+    win = _windows(buf, start, cap[cand])
     base = np.arange(m, dtype=np.int64) * _WINDOW
     end = cap[cand]
     lt = linktype[cand]
@@ -131,11 +187,65 @@ def _decode_chunk(
         ethertype = np.where(
             lt == LINKTYPE_IPV4, ETH_IPV4,
             np.where(lt == LINKTYPE_IPV6, ETH_IPV6, np.where(
-                np.isin(lt, RAW_LINKTYPES), np.where(version == 4, ETH_IPV4, np.where(version == 6, ETH_IPV6, 0)),
+                _isin(lt, RAW_LINKTYPES), np.where(version == 4, ETH_IPV4, np.where(version == 6, ETH_IPV6, 0)),
                 ethertype,
             )),
         )  # fmt: skip
 
+    k, accept, cols, tun = _network(
+        win, base, l3, end, ethertype, vlan, tunnel_ports, vxlan_ports if tunnels else None
+    )
+    cols["payload_off"] += start[k]
+    # Rejected rows are written too (one scatter instead of a gather and a scatter): they are
+    # overwritten by the slow path or never read, as ``done`` stays False for them.
+    rows = cand[k]
+    _store(out, rows, cols, rows.shape[0] == n)
+    done[rows[accept]] = True
+    if tun is None:
+        return
+    t, inner, inner_end, inner_type, kind = tun
+    # The inner packet lies past the outer window: gather a second window at its start.
+    t_start = start[t] + inner
+    win2 = _windows(buf, t_start, end[t] - inner)
+    framed = inner_type < 0  # an Ethernet header comes first
+    inner_eth = _words(win2[:, 12:14], ">u2")[:, 0]
+    inner_type = np.where(framed, np.where(inner_end - inner >= 14, inner_eth, 0), inner_type)
+    base2 = np.arange(t.shape[0], dtype=np.int64) * _WINDOW
+    k2, accept2, cols2, _ = _network(
+        win2, base2, framed * 14, inner_end - inner, inner_type, vlan[t], tunnel_ports, None
+    )
+    a2 = np.flatnonzero(accept2)
+    if a2.size:
+        cols2 = {name: col[a2] for name, col in cols2.items()}
+        k2 = k2[a2]
+        cols2["payload_off"] += t_start[k2]
+        cols2["tunnel"] = kind[k2].astype(np.uint8)
+        rows2 = cand[t[k2]]
+        _store(out, rows2, cols2, False)
+        done[rows2] = True
+
+
+_Tunnels = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _network(
+    win: np.ndarray,
+    base: np.ndarray,
+    l3: np.ndarray,
+    end: np.ndarray,
+    ethertype: np.ndarray,
+    vlan: np.ndarray,
+    tunnel_ports: tuple[int, ...],
+    vxlan_ports: tuple[int, ...] | None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], _Tunnels | None]:
+    """IP and transport headers at frame position ``l3`` (the frame ends at ``end``).
+
+    Returns (rows looked at, which of them are accepted, their columns with payload_off relative to
+    the frame start, and — when ``vxlan_ports`` is given — the tunnels to open: (rows, inner start,
+    inner end, inner ethertype or -1 for an Ethernet frame, TUNNEL_* kind)). Rows neither accepted
+    nor tunnels are left over.
+    """
+    m = int(win.shape[0])
     # Network layer: both header layouts read from one 40-byte slice at l3, chosen by version.
     ip = _slices(win, base + l3, 40)
     w4 = _words(ip[:, :20], ">u4")
@@ -147,15 +257,17 @@ def _decode_chunk(
     total = w4[:, 0] & 0xFFFF
     plen = w6[:, 1] >> 16
     proto = np.where(is6, (w6[:, 1] >> 8) & 0xFF, (w4[:, 2] >> 16) & 0xFF)
+    common = (proto == 6) | (proto == 17)
+    if vxlan_ports is not None:
+        common |= proto == IPPROTO_GRE
     ok4 = is4 & (ihl >= 20) & (total >= ihl) & ((w4[:, 1] & 0x3FFF) == 0) & (l3 + ihl <= end)
-    ok4 &= (proto == 6) | (proto == 17) | (proto == 1)
-    ok6 = is6 & (plen > 0) & ((proto == 6) | (proto == 17) | (proto == 58))
+    ok4 &= common | (proto == 1)
+    ok6 = is6 & (plen > 0) & (common | (proto == 58))
     l4 = l3 + np.where(is6, 40, ihl)
     ok = (ok4 | ok6) & (l4 + 16 <= _WINDOW)  # longer IPv4 options: the slow path
-    k = np.flatnonzero(ok)
-    if k.size < m:
-        cand, base, l3, l4, end, vlan, proto = cand[k], base[k], l3[k], l4[k], end[k], vlan[k], proto[k]
-        ip, w4, is6, total, plen = ip[k], w4[k], is6[k], total[k], plen[k]
+    # Rows failing ``ok`` are computed on anyway (reads stay within the window, their values are
+    # never used): cheaper than compressing every array when a few frames drop out.
+    k = np.arange(m)
     ip_len = np.where(is6, 40 + plen, total)
     if is6.any():
         a6 = ip[:, 8:40].view(">u8").astype(np.uint64)
@@ -180,14 +292,21 @@ def _decode_chunk(
     doff = (w3 >> 28) * 4
     ulen = w1 >> 16
     header = np.where(tcp, doff, 8)
-    accept = (l4 + header <= ip_end) & ~(tcp & (doff < 20)) & ~(udp & (ulen < 8))
-    ports = np.asarray(tunnel_ports, dtype=np.int64)
-    if ports.size:
-        accept &= ~(udp & (np.isin(sport, ports) | np.isin(dport, ports)))
+    accept = ok & (l4 + header <= ip_end) & ~(tcp & (doff < 20)) & ~(udp & (ulen < 8))
+    on_port = udp & (_isin(sport, tunnel_ports) | _isin(dport, tunnel_ports)) if tunnel_ports else None
+    if on_port is not None:
+        accept &= ~on_port
     ip_payload = ip_len - (l4 - l3)
     payload_len = np.where(udp, np.minimum(ulen, ip_payload) - 8, ip_payload - header)
     payload_off = l4 + header
     payload_cap = np.minimum(payload_len, ip_end - payload_off)
+
+    tun: _Tunnels | None = None
+    if vxlan_ports is not None:
+        gre = ok & (proto == IPPROTO_GRE)
+        accept &= ~gre
+        tun = _tunnels(k, gre, ok & udp, sport, dport, w0, w2, l4, ip_end, ulen, payload_cap, vxlan_ports)
+
     if icmp.any():
         sport = np.where(icmp, w0 >> 24, sport)
         dport = np.where(icmp, (w0 >> 16) & 0xFF, dport)
@@ -201,24 +320,60 @@ def _decode_chunk(
         "src_lo": src_lo,
         "dst_hi": dst_hi,
         "dst_lo": dst_lo,
-        "proto": proto.astype(np.uint8),
-        "sport": sport.astype(np.uint16),
-        "dport": dport.astype(np.uint16),
-        "ip_len": ip_len.astype(np.int32),
-        "payload_off": offset[cand] + payload_off,
-        "payload_len": payload_len.astype(np.int32),
-        "payload_cap": payload_cap.astype(np.int32),
-        "tcp_flags": (w3 >> 16).astype(np.uint8),
-        "tcp_seq": w1.astype(np.uint32),
-        "tcp_ack": w2.astype(np.uint32),
-        "tcp_win": (w3 & 0xFFFF).astype(np.uint16),
+        "proto": proto,
+        "sport": sport,
+        "dport": dport,
+        "ip_len": ip_len,
+        "payload_off": payload_off,
+        "payload_len": payload_len,
+        "payload_cap": payload_cap,
+        "tcp_flags": w3 >> 16,
+        "tcp_seq": w1,
+        "tcp_ack": w2,
+        "tcp_win": w3 & 0xFFFF,
         "vlan": vlan,
-        "tunnel": np.zeros(cand.shape[0], dtype=np.uint8),
+        "tunnel": np.zeros(k.size, dtype=np.uint8),
     }
-    if not accept.all():
-        a = np.flatnonzero(accept)
-        cand = cand[a]
-        cols = {name: col[a] for name, col in cols.items()}
-    left = np.ones(n, dtype=bool)
-    left[cand] = False
-    return cand, cols, np.flatnonzero(left)
+    return k, accept, cols, tun
+
+
+def _tunnels(
+    k: np.ndarray,
+    gre: np.ndarray,
+    udp: np.ndarray,
+    sport: np.ndarray,
+    dport: np.ndarray,
+    w0: np.ndarray,
+    w2: np.ndarray,
+    l4: np.ndarray,
+    ip_end: np.ndarray,
+    ulen: np.ndarray,
+    payload_cap: np.ndarray,
+    vxlan_ports: tuple[int, ...],
+) -> _Tunnels | None:
+    """The GRE and VXLAN headers (see tunnels.py for the per-packet rules mirrored here)."""
+    on_vx = udp & (_isin(sport, vxlan_ports) | _isin(dport, vxlan_ports)) if vxlan_ports else gre
+    t = np.flatnonzero(gre | on_vx)  # few rows: the checks below only look at these
+    if not t.size:
+        return None
+    gre, w0, w2, l4, ip_end, ulen, cap = gre[t], w0[t], w2[t], l4[t], ip_end[t], ulen[t], payload_cap[t]
+    # VXLAN: a complete UDP header, 8 header bytes within the datagram, the I flag set.
+    vxlan = ~gre & (l4 + 8 <= ip_end) & (ulen >= 8) & (cap >= 8) & ((w2 >> 24) & 0x08 != 0)
+    # GRE version 0 without source routing; C, K and S each add a 4-byte field.
+    flags = w0 >> 24
+    gproto = w0 & 0xFFFF
+    pos = l4 + 4 + 4 * (((flags >> 7) & 1) + ((flags >> 5) & 1) + ((flags >> 4) & 1))
+    erspan = gproto == ETH_ERSPAN_1_2
+    pos = pos + np.where(erspan & (flags & 0x10 != 0), 8, 0)  # ERSPAN type II header
+    gre &= (l4 + 4 <= ip_end) & ((w0 >> 16) & 0x07 == 0) & (flags & 0x40 == 0) & (pos <= ip_end)
+    gre &= erspan | (gproto == ETH_IPV4) | (gproto == ETH_IPV6) | (gproto == ETH_TRANSPARENT)
+    s = np.flatnonzero(gre | vxlan)
+    if not s.size:
+        return None
+    is_vx = vxlan[s]
+    inner = np.where(is_vx, l4[s] + 16, pos[s])
+    inner_end = np.where(is_vx, l4[s] + 8 + cap[s], ip_end[s])
+    g = gproto[s]
+    inner_type = np.where(is_vx | (g == ETH_TRANSPARENT) | (g == ETH_ERSPAN_1_2), -1, g)
+    kind = np.where(is_vx, TUNNEL_VXLAN, np.where(g == ETH_ERSPAN_1_2, TUNNEL_ERSPAN, TUNNEL_GRE))
+    return k[t[s]], inner, inner_end, inner_type, kind

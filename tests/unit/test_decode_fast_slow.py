@@ -32,6 +32,25 @@ TEMPLATES = [
     bytes(Ether() / IP(src=A, dst=B, options=[IPOption_NOP()] * 4) / TCP() / b"opts"),
     bytes(Ether() / IP(src=A, dst=B) / UDP(sport=4789, dport=4789) / VXLAN() / Ether() / IP() / TCP()),
     bytes(Ether() / IP(src=A, dst=B) / GRE() / IP() / UDP()),
+    bytes(Ether() / IP(src=A, dst=B) / GRE() / IP(src=B, dst=A) / TCP(flags="S") / b"gre"),
+    bytes(Ether() / IP(src=A, dst=B) / GRE(key_present=1, key=7, seqnum_present=1) / IPv6() / TCP()),
+    bytes(Ether() / IPv6() / GRE(chksum_present=1) / IP() / ICMP()),
+    bytes(Ether() / IP(src=A, dst=B) / GRE(proto=0x6558) / Ether() / IP() / UDP(dport=53) / b"q"),
+    bytes(Ether() / IP(src=A, dst=B) / GRE(proto=0x88BE) / Ether() / IP() / TCP()),
+    bytes(
+        Ether()
+        / IP(src=A, dst=B)
+        / GRE(proto=0x88BE, seqnum_present=1)
+        / (b"\x10" * 8)
+        / Ether()
+        / IP()
+        / TCP()
+    ),
+    bytes(Ether() / Dot1Q(vlan=9) / IP(src=A, dst=B) / UDP(dport=4789) / VXLAN() / Ether() / IPv6() / UDP()),
+    bytes(Ether() / IP(src=A, dst=B) / UDP(sport=4789) / VXLAN() / Ether() / Dot1Q() / IP() / TCP()),
+    bytes(
+        Ether() / IP(src=A, dst=B) / UDP(dport=4789) / VXLAN() / Ether() / IP() / UDP(dport=4789) / VXLAN()
+    ),
     bytes(Ether() / IP(src=A, dst=B, flags="MF") / UDP() / (b"f" * 32)),
 ]
 
@@ -92,6 +111,25 @@ def test_fast_equals_slow_on_every_test_capture() -> None:
         total += len(raw)
         decode_both(raw)
     assert total > 1000
+
+
+def test_tunnels_with_all_lengths() -> None:
+    frames = []
+    for template in TEMPLATES[7:]:
+        frames += [template[:n] for n in range(len(template) + 1)]
+    decode_both(RawBatch.from_frames([(float(i), f) for i, f in enumerate(frames)]))
+
+
+@pytest.mark.parametrize("depth", [0, 1])
+def test_tunnels_at_the_depth_limit(depth: int) -> None:
+    raw = RawBatch.from_frames([(0.0, f) for f in TEMPLATES[7:]])
+    results = []
+    for fastpath in (True, False):
+        counters = Counters()
+        batch = Decoder(counters, DecodeConfig(fastpath=fastpath, max_tunnel_depth=depth)).decode(raw)
+        results.append((batch, counters))
+    assert_same(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
 
 
 def test_big_synthetic_batch_splits_into_chunks() -> None:

@@ -33,7 +33,6 @@ from .spool import Cursor, Spool
 
 log = logging.getLogger(__name__)
 _PROBE_INTERVAL = 1.0  # seconds between attempts to leave the spool while the broker is down
-_OUTAGE_AFTER = 5.0  # an unacknowledged message this old means the broker is away: spool new ones
 _REPLAY_CHUNK = 2000  # messages replayed from the spool per step
 
 
@@ -263,7 +262,7 @@ class KafkaBus:
             self._spooling = True
         if self._pending and not self._spooling:
             age = time.monotonic() - self._pending[0][2]
-            if age > _OUTAGE_AFTER:
+            if age > self.settings.spool_after:
                 log.warning("Kafka has not acknowledged for %.0fs; spooling to %s", age, self.spool.dir)
                 self._spooling = True
 

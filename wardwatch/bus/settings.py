@@ -15,6 +15,7 @@
       max_message_bytes: 1MiB
       sensor: sensor-1                   # stamped into each message's headers (default: the host name)
       spool: {dir: spool, max_size: 1GiB}    # relative to data_dir
+      spool_after: 5s                    # spool new messages once a send is unacknowledged this long
       group: wardwatch-writer            # the writer's consumer group
       writer: {max_records: 50000, max_wait: 500ms, dedup_window: 10000, store_retry_max: 30s}
       security:
@@ -61,6 +62,7 @@ _TOP_KEYS = (
     "max_message_bytes",
     "sensor",
     "spool",
+    "spool_after",
     "group",
     "writer",
     "security",
@@ -154,6 +156,7 @@ class BusSettings:
     sensor: str = field(default_factory=socket.gethostname)
     spool_dir: Path = Path("var/spool")
     spool_max_bytes: int = 1 << 30
+    spool_after: float = 5.0  # a send unacknowledged this long means the broker is away
     group: str = "wardwatch-writer"
     writer: WriterSettings = WriterSettings()
     security: Security = Security()
@@ -330,6 +333,7 @@ def parse_bus_settings(
         sensor=string(d, "sensor", None) or socket.gethostname(),
         spool_dir=spool_dir,
         spool_max_bytes=size(spool, "max_size", 1 << 30, ("spool",)),
+        spool_after=duration(d, "spool_after", 5.0),
         group=string(d, "group", "wardwatch-writer") or "wardwatch-writer",
         writer=WriterSettings(
             max_records=integer(w, "max_records", 50_000, 1, 10_000_000, ("writer",)),

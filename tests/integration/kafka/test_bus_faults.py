@@ -30,7 +30,9 @@ def _assert_exactly(cfg: Path, n: int) -> None:
 
 
 def test_broker_restarted_mid_stream(kafka_broker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cfg, prefix = kafka_config(BASE, tmp_path / "k.yaml", kafka_broker.bootstrap, tmp_path / "var")
+    cfg, prefix = kafka_config(
+        BASE, tmp_path / "k.yaml", kafka_broker.bootstrap, tmp_path / "var", spool_after="500ms"
+    )
     writer = start_writer(cfg, tmp_path / "writer.log")
     bus = bus_for(cfg)
     try:
