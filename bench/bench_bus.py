@@ -120,7 +120,12 @@ def _run(cfg: Path, n: int, rate: float, start: int, store: bool) -> dict[str, A
     counters = Counters()
     sink = st.writer(counters) if st is not None else _Discard()
     writer = BusWriter(settings, sink, counters, on_insert=on_insert)
-    writer.cycle()  # join the group before the clock starts
+    joined = time.monotonic()
+    while not writer.consumer.assignment():  # join the group before the clock starts
+        writer.cycle()
+        if time.monotonic() - joined > 20:
+            writer.reconnect()
+            joined = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-c", _PRODUCER, str(cfg), str(n), str(rate), str(start)],
         stdout=subprocess.PIPE,

@@ -70,33 +70,30 @@ class Batch:
             info = self._info
             get = self._cache.get
             got = []
-            missing: list[int] = []
-            new: set[str] = set()
+            missing: list[tuple[int, str, str]] = []  # records with a new address: filled below
             resolve = self._resolve
             for r in self.by_path.get(path, ()):
                 o = r.get("id.orig_h")
                 d = r.get("id.resp_h")
                 if o.__class__ is str and d.__class__ is str:
                     # the address cache inline: this loop runs for every record
-                    oi = get(o)  # type: ignore[arg-type]
-                    di = get(d)  # type: ignore[arg-type]
+                    oi = get(o)
+                    di = get(d)
                     if oi is not None and di is not None:
                         got.append((oi, di))
                     elif resolve is None:
-                        got.append((oi or info(o), di or info(d)))  # type: ignore[arg-type]
+                        got.append((oi or info(o), di or info(d)))
                     else:
-                        missing.append(len(got))
-                        new.add(o)  # type: ignore[arg-type]
-                        new.add(d)  # type: ignore[arg-type]
-                        got.append((o, d))  # type: ignore[arg-type]  # replaced below
+                        missing.append((len(got), o, d))
+                        got.append(None)
                 else:
                     got.append(None)
             if missing:
+                # new addresses are resolved as one group: the feed's range lookup is vectorised
                 assert resolve is not None
-                resolve(new)
-                for i in missing:
-                    o, d = got[i]  # type: ignore[misc]
-                    got[i] = (get(o) or info(o), get(d) or info(d))  # type: ignore[arg-type]
+                resolve({a for _, o, d in missing for a in (o, d)})
+                for i, o, d in missing:
+                    got[i] = (get(o) or info(o), get(d) or info(d))
             self._pairs[path] = got
         return got
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from wardwatch.threatfeeds import FeedIndex, Match
 
 from wardwatch.alerts import Alert

@@ -18,6 +18,9 @@ failed=()
 apt_missing=()
 command -v tshark >/dev/null 2>&1 || apt_missing+=(tshark)
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/bin/clickhouse ] || apt_missing+=(clickhouse-server)
+# a JDK and Maven fetch and run the real Kafka broker (deploy/kafka/broker.sh)
+command -v java >/dev/null 2>&1 || apt_missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || apt_missing+=(maven)
 if [ "${#apt_missing[@]}" -gt 0 ]; then
     step "installing ${apt_missing[*]}"
     [ "$(id -u)" = 0 ] || die "${apt_missing[*]} missing and installing needs root"
@@ -35,6 +38,10 @@ fi
 # --- the package and its test tools
 step "pip install -e .[test]"
 "$PY" -m pip install -q -e '.[test]' || die "pip install failed"
+
+# --- the Kafka broker's jars from Maven Central (cached): fail early and clearly if unreachable
+step "Kafka broker (deploy/kafka/broker.sh fetch)"
+bash deploy/kafka/broker.sh fetch >/dev/null || die "could not fetch the Kafka broker with Maven"
 
 # sigma-cli pins pySigma < 2, so it lives in its own venv; it validates our rule pack.
 step "sigma-cli (own venv)"

@@ -13,7 +13,6 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 
-
 from .tls import parse_client_hello
 
 QUIC_V1 = 0x00000001

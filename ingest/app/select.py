@@ -162,12 +162,13 @@ def copies(batch: PacketBatch, rows: np.ndarray, dirkey: np.ndarray) -> np.ndarr
     if len(t) < 2:
         return out
     r, k = rows[t], dirkey[t]
-    seq = batch.tcp_seq[r].astype(np.int64)
-    size = batch.payload_len[r].astype(np.int64)
-    order = np.lexsort((np.arange(len(t)), size, seq, k))  # by key, then capture order
-    k, seq, size = k[order], seq[order], size[order]
+    # Sequence number and length in one word (a bijection: equal words mean equal pairs); lexsort
+    # is stable, so equal rows stay in capture order and the first of each run is the original.
+    seqlen = (batch.tcp_seq[r].astype(np.uint64) << np.uint64(32)) | batch.payload_len[r].astype(np.uint32)
+    order = np.lexsort((seqlen, k))
+    k, seqlen = k[order], seqlen[order]
     same = np.zeros(len(t), dtype=bool)
-    same[1:] = (k[1:] == k[:-1]) & (seq[1:] == seq[:-1]) & (size[1:] == size[:-1])
+    same[1:] = (k[1:] == k[:-1]) & (seqlen[1:] == seqlen[:-1])
     out[t[order[same]]] = True
     return out
 

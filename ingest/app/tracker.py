@@ -144,19 +144,33 @@ class AppTracker:
         self.counters.add("app.candidate_packets", len(cand.rows))
         out: list[Record] = []
         done = self.done
-        fids = flows.flow[cand.rows].tolist()
-        origs = flows.from_orig[cand.rows].tolist()
-        for i, fid, orig, kind in zip(cand.rows.tolist(), fids, origs, cand.kind.tolist(), strict=True):
+        rows = cand.rows
+        # Columns of the candidate rows as Python lists, once: reading numpy scalars row by row
+        # costs more than the analysers' own work for most packets.
+        cols = zip(
+            flows.flow[rows].tolist(),
+            flows.from_orig[rows].tolist(),
+            cand.kind.tolist(),
+            batch.ts[rows].tolist(),
+            batch.proto[rows].tolist(),
+            batch.tcp_seq[rows].tolist(),
+            batch.tcp_flags[rows].tolist(),
+            batch.payload_off[rows].tolist(),
+            batch.payload_cap[rows].tolist(),
+            strict=True,
+        )
+        buf = batch.buf
+        for fid, orig, kind, ts, proto, seq, flags, off, cap in cols:
             if fid in done:  # finished earlier in this batch: the cheapest exit
                 continue
             try:
-                out += self._packet(batch, view, i, fid, orig, kind)
+                out += self._packet(view, fid, orig, kind, ts, proto, seq, flags, buf[off : off + cap])
             except Exception as exc:  # noqa: BLE001 - bad input must never stop the sensor
                 # Only the exception type is kept: a message could quote a password.
                 self.counters.add(f"malformed.app_internal.{type(exc).__name__}")
                 conn = self.conns.get(fid)
                 if conn is not None:
-                    self._close(conn, float(batch.ts[i]))
+                    self._close(conn, ts)
         return out
 
     def expire(self, now: float) -> list[Record]:
@@ -187,23 +201,21 @@ class AppTracker:
     # --- per candidate packet --------------------------------------------------------------------
 
     def _packet(
-        self, batch: PacketBatch, view: FlowView, i: int, fid: int, orig: bool, kind: int
-    ) -> list[Record]:
-        ts = float(batch.ts[i])
+        self, view: FlowView, fid: int, orig: bool, kind: int, ts: float, proto: int, seq: int,
+        flags: int, data: bytes,
+    ) -> list[Record]:  # fmt: skip
         conn = self.conns.get(fid)
         if conn is None:
-            conn = self._open(batch, view, i, fid, orig, kind)
+            conn = self._open(view, fid, orig, kind, proto)
             if conn is None:
                 return []
         conn.last = ts
-        data = batch.payload(i)
         client = orig == conn.client
         d = int(client)
-        tcp = int(batch.proto[i]) == PROTO_TCP
-        seq = 0
+        tcp = proto == PROTO_TCP
         if tcp:
             # Data on a SYN (TCP Fast Open) starts one after the ISN.
-            seq = (int(batch.tcp_seq[i]) + bool(batch.tcp_flags[i] & SYN)) % SEQ_MOD
+            seq = (seq + bool(flags & SYN)) % SEQ_MOD
             seen = conn.seen[d]
             if seen is None:
                 seen = conn.seen[d] = Seen()
@@ -211,6 +223,8 @@ class AppTracker:
             if not data:  # a copy (SPAN ports send every packet twice) or a retransmission
                 self.counters.add("app.duplicate_segments")
                 return []
+        else:
+            seq = 0
         if conn.kind == "http":
             return self._http_packet(conn, seq, client, data, ts)
         conn.pkts[d] += 1
@@ -271,17 +285,15 @@ class AppTracker:
 
     # --- connection state ------------------------------------------------------------------------
 
-    def _open(
-        self, batch: PacketBatch, view: FlowView, i: int, fid: int, orig: bool, kind: int
-    ) -> Conn | None:
+    def _open(self, view: FlowView, fid: int, orig: bool, kind: int, proto: int) -> Conn | None:
         if len(self.conns) >= self.config.max_conns:
             self.counters.add("dropped.app_table_full")
             return None
-        orig_h, orig_p, resp_h, resp_p, proto = view.endpoints(fid)
+        orig_h, orig_p, resp_h, resp_p, transport = view.endpoints(fid)
         c = self.config
         an: Analyser
         # Content decides first (it also says which side is the client), then the server's port.
-        if int(batch.proto[i]) == PROTO_UDP:
+        if proto == PROTO_UDP:
             if kind != KIND_QUIC:
                 return None
             an, name, cap, client = QuicAnalyser(self.keys, c.stream_bytes), "quic", c.max_packets, orig
@@ -304,7 +316,7 @@ class AppTracker:
                 return None
         conn = Conn(fid, an, name, cap, client)
         conn.uid = view.uid(fid)
-        conn.ids = (orig_h, orig_p, resp_h, resp_p, proto)
+        conn.ids = (orig_h, orig_p, resp_h, resp_p, transport)
         self.conns[fid] = conn
         # HTTP connections are followed only while a request head is open (see _deliver).
         self._set_active(fid, name != "http", http=name == "http")

@@ -70,7 +70,7 @@ class BusWriter:
         counters: Counters | None = None,
         on_insert: Callable[[list[dict[str, Any]], float], None] | None = None,
     ) -> None:
-        from kafka import KafkaConsumer, KafkaProducer
+        from kafka import KafkaProducer
 
         redact_in_logs(settings)
         self.settings = settings
@@ -86,7 +86,21 @@ class BusWriter:
         if s.create_topics:
             topics.ensure_topics(s)
         self.source_topics = [topics.topic(s, n) for n in (*topics.LOGS, topics.ALERTS)]
-        self.consumer = KafkaConsumer(
+        self.consumer = self._new_consumer()
+        self.dlq = KafkaProducer(
+            **s.client_options(),
+            client_id="wardwatch-writer-dlq",
+            acks="all",
+            enable_idempotence=True,
+            max_request_size=s.max_message_bytes + (1 << 16),
+        )
+        self.dlq_topic = topics.topic(s, topics.DEAD_LETTER)
+
+    def _new_consumer(self) -> Any:
+        from kafka import KafkaConsumer
+
+        s = self.settings
+        return KafkaConsumer(
             *self.source_topics,
             **s.client_options(),
             group_id=s.group,
@@ -106,14 +120,16 @@ class BusWriter:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
         )
-        self.dlq = KafkaProducer(
-            **s.client_options(),
-            client_id="wardwatch-writer-dlq",
-            acks="all",
-            enable_idempotence=True,
-            max_request_size=s.max_message_bytes + (1 << 16),
-        )
-        self.dlq_topic = topics.topic(s, topics.DEAD_LETTER)
+
+    def reconnect(self) -> None:
+        """A new consumer in place of one that never got partitions (kafka-python 3.0 was seen, rarely,
+        to loop in its coordinator lookup at start-up and never join the group)."""
+        log.warning("no partitions assigned yet; reconnecting the consumer")
+        self.counters.add("bus.consumer_reconnects")
+        try:
+            self.consumer.close(autocommit=False)
+        finally:
+            self.consumer = self._new_consumer()
 
     # --- one cycle ------------------------------------------------------------------------------
     def _poll(self) -> dict[Any, list[Any]]:
@@ -287,11 +303,14 @@ class BusWriter:
         """Cycle until ``stop()``, or until ``stop_when_idle`` seconds pass without messages. The idle
         clock starts once partitions are assigned: joining a group whose previous member was killed
         waits for that member's session to expire first."""
-        started = time.monotonic()
+        started = last_join = time.monotonic()
         idle_since: float | None = None
         while not self.stopping:
             n = self.cycle()
             now = time.monotonic()
+            if idle_since is None and now - last_join > 45:
+                self.reconnect()
+                last_join = now
             if n or (idle_since is None and self.consumer.assignment()):
                 idle_since = now
             if stop_when_idle is None:

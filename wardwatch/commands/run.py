@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import orjson
 
@@ -45,7 +46,14 @@ def run(args: argparse.Namespace) -> int:
         from wardwatch.detectors import load_settings
 
         load_settings(config)
-        store = open_store(config)
+        store: Any
+        if config.kafka is not None:
+            # distributed: records go to Kafka, and `wardwatch writer` puts them in the store
+            from wardwatch.bus.remote import BusStore
+
+            store = BusStore(config)
+        else:
+            store = open_store(config)
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"wardwatch run: {e}\n")
         return 2

@@ -98,6 +98,11 @@ def test_settings_take_secrets_only_from_env_or_file(tmp_path: Path, monkeypatch
 
 def test_partition_matches_kafkas_default_partitioner() -> None:
     # murmur2 values from Kafka's own UtilsTest.testMurmur2 (the Java client's partitioner)
-    java = {b"21": -973932308, b"foobar": -790332482, b"a-little-bit-long-string": -985981536, b"abc": 479470107}
+    java = {
+        b"21": -973932308,
+        b"foobar": -790332482,
+        b"a-little-bit-long-string": -985981536,
+        b"abc": 479470107,
+    }
     for key, h in java.items():
         assert partition_for(key, 1000) == (h & 0x7FFFFFFF) % 1000
