@@ -123,10 +123,9 @@ class FeedMatcher:
                     out.append(a)
         for rec, o, d in batch.each("conn"):
             for hit in (d, o):
-                m = hit.feed
-                if m is None:
+                if not isinstance(hit.feed, Match):
                     continue
-                assert isinstance(m, Match)
+                m = hit.feed
                 port = rec.get("id.resp_p")
                 ev = _evidence(
                     m, hit.ip, rec, proto=rec.get("proto"), port=port, conn_state=rec.get("conn_state")

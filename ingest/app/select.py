@@ -45,6 +45,16 @@ class Candidates:
     kind: np.ndarray  # uint8 KIND_* of each selected row
 
 
+def member(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """np.isin(values, pool) by binary search in the sorted pool. np.isin and np.unique import
+    numpy.ma on first use (~7 ms of every sensor's start-up), and are slower for these sizes."""
+    if not len(pool):
+        return np.zeros(len(values), dtype=bool)
+    pool = np.sort(pool, kind="stable")  # already sorted (the usual case): one linear pass
+    pos = np.minimum(np.searchsorted(pool, values), len(pool) - 1)
+    return pool[pos] == values
+
+
 def first_bytes(batch: PacketBatch, rows: np.ndarray, count: int) -> np.ndarray:
     """(len(rows), count) uint8 matrix of each row's first payload bytes, zero past the captured end."""
     buf = np.frombuffer(batch.buf, dtype=np.uint8)
@@ -89,14 +99,14 @@ def classify(batch: PacketBatch, rows: np.ndarray) -> np.ndarray:
     tcp = proto == PROTO_TCP
     k = np.zeros(len(sub), dtype=np.uint8)
     k[tcp & (head[:, 0] == 0x16) & (head[:, 1] == 3) & (head[:, 5] == 1)] = KIND_TLS
-    k[tcp & np.isin(word, _REQUEST_WORDS)] = KIND_HTTP_REQUEST
+    k[tcp & member(word, _REQUEST_WORDS)] = KIND_HTTP_REQUEST
     k[tcp & (word == _RESPONSE_WORD) & (head[:, 4] == ord("/"))] = KIND_HTTP_RESPONSE
     version = (head[:, 1] << 24) | (head[:, 2] << 16) | (head[:, 3] << 8) | head[:, 4]
     quic = (
         (proto == PROTO_UDP)
         & ((head[:, 0] & 0xC0) == 0xC0)
         & (batch.payload_len[sub] >= QUIC_MIN_DATAGRAM)
-        & np.isin(version, _QUIC_VERSIONS)
+        & member(version, _QUIC_VERSIONS)
     )
     k[quic] = KIND_QUIC
     kind[maybe] = k
@@ -123,18 +133,18 @@ def select_candidates(
     tcp = batch.proto[rows] == PROTO_TCP
     port = tcp & (port_table[batch.sport[rows]] | port_table[batch.dport[rows]])
     opening = (kind != KIND_OTHER) | port
-    in_active = np.isin(f, active) if len(active) else np.zeros(len(rows), dtype=bool)
+    in_active = member(f, active)
     # A ClientHello or request head may continue in later segments of this same batch, before the
     # tracker could mark its connection active: keep the rest of that direction's rows too.
     dirkey = f * 2 + from_orig[rows]
-    starts = np.unique(dirkey[(kind == KIND_TLS) | (kind == KIND_HTTP_REQUEST)])
+    starts = dirkey[(kind == KIND_TLS) | (kind == KIND_HTTP_REQUEST)]
     if len(starts):
-        in_active |= np.isin(dirkey, starts)
+        in_active |= member(dirkey, starts)
     # Finished or quiet connections are only looked up for the (few) opening-like rows.
     open_idx = np.flatnonzero(opening & ~in_active)
     of = f[open_idx]
-    finished = np.isin(of, done) if len(done) else np.zeros(len(of), dtype=bool)
-    quiet = np.isin(of, http_quiet) if len(http_quiet) else np.zeros(len(of), dtype=bool)
+    finished = member(of, done)
+    quiet = member(of, http_quiet)
     ok = ~finished & ~quiet
     ok |= quiet & ((kind[open_idx] == KIND_HTTP_REQUEST) | (kind[open_idx] == KIND_HTTP_RESPONSE))
     keep = in_active.copy()

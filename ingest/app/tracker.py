@@ -368,5 +368,6 @@ class AppTracker:
 
     def _done_ids(self) -> np.ndarray:
         if self._done_arr is None:
-            self._done_arr = np.fromiter(self.done, dtype=np.int64, count=len(self.done))
+            # Sorted once per change: the selection's membership test searches it.
+            self._done_arr = np.sort(np.fromiter(self.done, dtype=np.int64, count=len(self.done)))
         return self._done_arr

@@ -105,7 +105,9 @@ class PacketBatch:
         def col(key: str, dtype: type, default: int | float = 0) -> np.ndarray:
             return np.array([r.get(key, default) for r in rows], dtype=dtype)
 
-        plen = np.array([r.get("payload_len", len(p)) for r, p in zip(rows, payloads)], dtype=np.int32)
+        plen = np.array(
+            [r.get("payload_len", len(p)) for r, p in zip(rows, payloads, strict=True)], dtype=np.int32
+        )
         version = np.array([4 if ":" not in r["src"] else 6 for r in rows], dtype=np.uint8)
         header = np.where(version == 4, 20, 40) + np.array(
             [20 if r["proto"] == PROTO_TCP else 8 for r in rows], dtype=np.int32
@@ -124,7 +126,8 @@ class PacketBatch:
             sport=col("sport", np.uint16),
             dport=col("dport", np.uint16),
             ip_len=np.array(
-                [r.get("ip_len", int(h) + int(p)) for r, h, p in zip(rows, header, plen)], dtype=np.int32
+                [r.get("ip_len", int(h) + int(p)) for r, h, p in zip(rows, header, plen, strict=True)],
+                dtype=np.int32,
             ),
             payload_off=offs,
             payload_len=plen,
