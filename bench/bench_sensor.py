@@ -56,7 +56,10 @@ def wardwatch_cmd(pcap: Path) -> list[str]:
 def measure(cmd: list[str]) -> dict:
     """One run in a fresh process: wall seconds, max RSS of that child, exit code, stderr."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # An installed wardwatch runs from compiled bytecode; some shells here set PYTHONDONTWRITEBYTECODE,
+    # which would make every run recompile the sources (~0.1 s) and measure that instead.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stderr is not None
     err = proc.stderr.read()  # the sensor's summary is small; tshark's stderr is one warning line
     _, status, usage = os.wait4(proc.pid, 0)

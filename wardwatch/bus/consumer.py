@@ -316,10 +316,24 @@ class BusWriter:
             if stop_when_idle is None:
                 continue
             if idle_since is not None and now - idle_since >= stop_when_idle:
-                break
+                if self._caught_up():
+                    break
+                idle_since = now  # quiet, but messages remain (a slow first fetch after a rebalance)
             if idle_since is None and now - started >= stop_when_idle + 60:
                 log.warning("no partitions assigned after %.0fs; giving up", now - started)
                 break
+
+    def _caught_up(self) -> bool:
+        """Every assigned partition's position has reached its end offset."""
+        try:
+            assigned = list(self.consumer.assignment())
+            if not assigned:
+                return False
+            ends = self.consumer.end_offsets(assigned)
+            return all(self.consumer.position(tp) >= ends.get(tp, 0) for tp in assigned)
+        except Exception as e:  # broker trouble: not provably idle, keep going
+            log.debug("could not compare positions with end offsets: %s", e)
+            return False
 
     def stop(self) -> None:
         self.stopping = True
