@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..decode.columns import PROTO_TCP, PROTO_UDP, PacketBatch
+from .http import METHODS
 
 KIND_OTHER = 0
 KIND_TLS = 1  # TLS handshake record carrying a ClientHello
@@ -68,19 +69,7 @@ def first_bytes(batch: PacketBatch, rows: np.ndarray, count: int) -> np.ndarray:
 _FIRST = np.zeros(256, dtype=bool)  # first payload bytes that can start something we parse
 _FIRST[0x16] = True
 _FIRST[0xC0:] = True  # QUIC long header
-for _m in (
-    b"GET",
-    b"POST",
-    b"HEAD",
-    b"PUT",
-    b"DELETE",
-    b"OPTIONS",
-    b"CONNECT",
-    b"PATCH",
-    b"TRACE",
-    b"PROPFIND",
-    b"HTTP",
-):
+for _m in (*METHODS, b"HTTP"):  # requests, and responses
     _FIRST[_m[0]] = True
 
 

@@ -67,6 +67,7 @@ from sigma.types import (
 
 from wardwatch.config import Segment
 from wardwatch.detectors.segments import _LOCAL_NETS, INTERNET, LOCAL
+from wardwatch.detectors.sigma.compiler import _shape as wildcard_shape
 from wardwatch.detectors.sigma.schema import ENRICHED
 from wardwatch.store.schema import BY_LOG, Table
 
@@ -247,7 +248,7 @@ class SigmaSqlBackend(TextQueryBackend):
     def _string_test(self, s: SigmaString, cased: bool) -> Any:
         if s.contains_placeholder():
             raise Untranslatable(f"placeholder in value {s}")
-        kind, lit = _shape(s)
+        kind, lit = wildcard_shape(s)
 
         def build(col: _Col, x: str) -> str:
             t = col.text(x)
@@ -439,28 +440,6 @@ def _ipv6_range(net: Any) -> tuple[str, str]:
     else:
         lo, hi = net.network_address, net.broadcast_address
     return str(lo), str(hi)
-
-
-def _shape(val: SigmaString) -> tuple[str, str]:
-    """eq, starts, ends, contains (with the literal), any, or glob (as the streaming compiler)."""
-    parts = val.s
-    star = SpecialChars.WILDCARD_MULTI
-    if any(p is SpecialChars.WILDCARD_SINGLE for p in parts):
-        return "glob", ""
-    lits = [p for p in parts if isinstance(p, str)]
-    stars = [p for p in parts if p is star]
-    if not stars:
-        return "eq", "".join(lits)
-    if not lits:
-        return "any", ""
-    if len(lits) > 1:
-        return "glob", ""
-    first, last = parts[0] is star, parts[-1] is star
-    if len(parts) == 2:
-        return ("ends" if first else "starts"), lits[0]
-    if len(parts) == 3 and first and last:
-        return "contains", lits[0]
-    return "glob", ""
 
 
 def _glob_re(val: SigmaString, lower: bool) -> str:
