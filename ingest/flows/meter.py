@@ -697,40 +697,25 @@ class FlowMeter:
         if ack_row < 1 << 62:
             letters.append((ack_row, "A" if is_orig else "a"))
         start, end = tcp.bounds(i)
-        count = tcp.rx[i]
-        if count:
-            while ep.rx_thr <= ep.rx_cnt + count:
+        # T, G and W are logged at the 1st, 10th, 100th… occurrence per direction (Zeek's scaling)
+        for kind, flag, counts, letter in (
+            ("rx", tcp.rx_flag, tcp.rx, "T"),
+            ("gap", tcp.gap_flag, tcp.gaps, "G"),
+            ("w0", tcp.w0_flag, tcp.w0, "W"),
+        ):
+            count = counts[i]
+            if not count:
+                continue
+            thr, seen = getattr(ep, kind + "_thr"), getattr(ep, kind + "_cnt")
+            while thr <= seen + count:
                 letters.append(
-                    (
-                        nth_row(tcp.rx_flag, tcp.rows, start, end, ep.rx_thr - ep.rx_cnt),
-                        "T" if is_orig else "t",
-                    )
+                    (nth_row(flag, tcp.rows, start, end, thr - seen), letter if is_orig else letter.lower())
                 )
-                ep.rx_thr *= 10
-            ep.rx_cnt += count
-        count = tcp.gaps[i]
-        if count:
-            while ep.gap_thr <= ep.gap_cnt + count:
-                letters.append(
-                    (
-                        nth_row(tcp.gap_flag, tcp.rows, start, end, ep.gap_thr - ep.gap_cnt),
-                        "G" if is_orig else "g",
-                    )
-                )
-                ep.gap_thr *= 10
-            ep.gap_cnt += count
-            ep.missed += tcp.gap_bytes[i]
-        count = tcp.w0[i]
-        if count:
-            while ep.w0_thr <= ep.w0_cnt + count:
-                letters.append(
-                    (
-                        nth_row(tcp.w0_flag, tcp.rows, start, end, ep.w0_thr - ep.w0_cnt),
-                        "W" if is_orig else "w",
-                    )
-                )
-                ep.w0_thr *= 10
-            ep.w0_cnt += count
+                thr *= 10
+            setattr(ep, kind + "_thr", thr)
+            setattr(ep, kind + "_cnt", seen + count)
+            if kind == "gap":
+                ep.missed += tcp.gap_bytes[i]
         return letters
 
     # -- eviction and expiry -----------------------------------------------------------------------
