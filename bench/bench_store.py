@@ -8,7 +8,11 @@ dashboard query latency.
    materialized views).
 2. The same capture again into the same store: every row is found already stored and skipped
    (the dedup path), and the row counts must not change.
-3. On-disk size of the store per million records (after ``OPTIMIZE … FINAL``) and the latency of
+3. The writer alone: the capture's sensor records decoded first and held in memory, then written
+   by ``Store.writer(background=True)`` as ``wardwatch run`` does (Arrow conversion on the caller's
+   thread, dedup and INSERT on the writer's thread) into an empty store: records / wall time from
+   the first batch handed over to the end of ``flush``. This is the rate the store can absorb.
+4. On-disk size of the store per million records (after ``OPTIMIZE … FINAL``) and the latency of
    the dashboards' typical queries over 24 h: top domains per segment, DNS per minute, top talkers.
 
     python bench/bench_store.py [--records 1000000] [--pcap FILE]
@@ -54,6 +58,37 @@ def run(pcap: Path, cfg: Path) -> dict[str, object]:
     return summary
 
 
+def writer_alone(pcap: Path, cfg_text: str, tmp: Path) -> dict[str, object]:
+    import gc
+
+    from wardwatch.ingest.sensor import sense
+
+    from wardwatch.config import parse_config
+    from wardwatch.counters import Counters
+    from wardwatch.store import open_store
+
+    cfg = parse_config(cfg_text.format(data=tmp / "alone"), tmp / "alone.yaml")
+    batches = list(sense([pcap], Counters()))
+    n = sum(len(b) for b in batches)
+    gc.collect()
+    out: dict[str, object] = {"records": n}
+    for background in (False, True):
+        store = open_store(cfg)
+        for tb in ("dns", "conn", "tls", "http", "login"):
+            store.backend.execute(f"TRUNCATE TABLE {tb}")
+        w = store.writer(Counters(), background=background)
+        t, c = time.perf_counter(), time.process_time()
+        for b in batches:
+            w.add_records(b)
+        w.flush()
+        w.close()
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        store.close()
+        key = "background" if background else "same_thread"
+        out[key] = {"seconds": round(wall, 3), "cpu_seconds": round(cpu, 3), "records_per_s": round(n / wall)}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
@@ -81,11 +116,13 @@ def main() -> int:
         s = run(pcap, cfg_path)
         records = int(s["records"])  # type: ignore[call-overload]
         store_s = float(s["store_seconds"])  # type: ignore[arg-type]
+        insert_s = float(s["insert_seconds"])  # type: ignore[arg-type]
         secs = float(s["seconds"])  # type: ignore[arg-type]
         result["run"] = {
             "records": records, "alerts": s["alerts"], "seconds": secs, "wall_seconds": s["wall_seconds"],
             "records_per_s_end_to_end": round(records / secs), "store_seconds": store_s,
             "store_records_per_s": round(records / store_s),
+            "insert_thread_seconds": insert_s, "insert_thread_records_per_s": round(records / insert_s),
         }  # fmt: skip
         print("run:", result["run"], flush=True)
         s2 = run(pcap, cfg_path)
@@ -93,8 +130,12 @@ def main() -> int:
         result["rerun"] = {
             "seconds": s2["seconds"], "store_seconds": s2["store_seconds"], "duplicates_skipped": dup,
             "store_records_per_s": round(records / float(s2["store_seconds"])),  # type: ignore[arg-type]
+            "insert_thread_seconds": s2["insert_seconds"],
         }  # fmt: skip
         print("rerun:", result["rerun"], flush=True)
+
+        result["writer_alone"] = writer_alone(pcap, CONFIG, tmp)
+        print("writer alone:", result["writer_alone"], flush=True)
 
         cfg = parse_config(cfg_path.read_text(), cfg_path)
         store = open_store(cfg)

@@ -35,7 +35,8 @@ class RunSummary:
     alerts: int = 0  # what the detectors produced
     stored: Counter[tuple[str, str]] = field(default_factory=Counter)  # (table, segment) → rows
     duplicates: Counter[str] = field(default_factory=Counter)
-    store_seconds: float = 0.0  # time spent in the writer
+    store_seconds: float = 0.0  # the pipeline's time in the writer: grouping, Arrow conversion, waiting
+    insert_seconds: float = 0.0  # the writer's insert thread: dedup and INSERTs, beside the pipeline
 
     def per_segment(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -47,6 +48,7 @@ class RunSummary:
         return {
             "seconds": round(self.seconds, 3),
             "store_seconds": round(self.store_seconds, 3),
+            "insert_seconds": round(self.insert_seconds, 3),
             "records": self.records,
             "alerts": self.alerts,
             "stored": self.per_segment(),
@@ -76,32 +78,37 @@ def run_pipeline(
 
     counters = counters if counters is not None else Counters()
     engine = Engine.from_config(config, _index(config), counters) if detect else None
-    writer = store.writer(counters)
+    # inserts run on the writer's own thread, beside sensing and detection
+    writer = store.writer(counters, background=True)
     summary = RunSummary()
     started = last = time.perf_counter()
     in_store = 0.0
-    for records in sense(paths, counters):
-        summary.records += len(records)
-        alerts = engine.process(records) if engine is not None else []
-        summary.alerts += len(alerts)
+    try:
+        for records in sense(paths, counters):
+            summary.records += len(records)
+            alerts = engine.process(records) if engine is not None else []
+            summary.alerts += len(alerts)
+            t = time.perf_counter()
+            writer.add_records(records)
+            if alerts:
+                writer.add_alerts(alerts)
+            now = time.perf_counter()
+            in_store += now - t
+            if progress is not None and now - last >= every:
+                last = now
+                progress(
+                    Progress(now - started, counters.get("packets.read", 0), summary.records, summary.alerts)
+                )
+        tail = engine.flush() if engine is not None else []
+        summary.alerts += len(tail)
         t = time.perf_counter()
-        writer.add_records(records)
-        if alerts:
-            writer.add_alerts(alerts)
-        now = time.perf_counter()
-        in_store += now - t
-        if progress is not None and now - last >= every:
-            last = now
-            progress(
-                Progress(now - started, counters.get("packets.read", 0), summary.records, summary.alerts)
-            )
-    tail = engine.flush() if engine is not None else []
-    summary.alerts += len(tail)
-    t = time.perf_counter()
-    writer.add_alerts(tail)
-    writer.flush()
+        writer.add_alerts(tail)
+        writer.flush()
+    finally:
+        writer.close()
     end = time.perf_counter()
     summary.store_seconds = in_store + (end - t)
+    summary.insert_seconds = writer.insert_seconds
     summary.seconds = end - started
     summary.stored = writer.written
     summary.duplicates = writer.duplicates

@@ -86,7 +86,7 @@ class Store:
     def migrate(self) -> list[int]:
         return migrate(self.backend, self.settings.retention)
 
-    def writer(self, counters: Counters | None = None, dedup: bool = True) -> Writer:
+    def writer(self, counters: Counters | None = None, dedup: bool = True, background: bool = False) -> Writer:
         if self.config is not None:
             segment_of, internal = segment_lookup(self.config)
         else:
@@ -105,6 +105,7 @@ class Store:
             counters=counters,
             batch_rows=self.settings.batch_rows,
             dedup=dedup,
+            background=background,
         )
 
     def rows(

@@ -20,6 +20,9 @@ from .backend import Batch, Params, StoreError, param_text
 # path would silently share it. Opening the same path again reuses the session.
 _LOCK = threading.Lock()
 _SESSIONS: dict[str, tuple[Any, int]] = {}
+# One query at a time on the engine: the writer may insert from its own thread while the caller's
+# thread queries (chdb's session is not documented as safe for concurrent queries).
+_QUERY_LOCK = threading.RLock()
 
 
 def _arrow_type(ch_type: str) -> pa.DataType | None:
@@ -84,7 +87,8 @@ class ChdbBackend:
     def _query(self, sql: str, fmt: str, params: Params | None) -> Any:
         p = {k: param_text(v) for k, v in params.items()} if params else None
         try:
-            return self._session.query(sql, fmt, params=p)
+            with _QUERY_LOCK:
+                return self._session.query(sql, fmt, params=p)
         except Exception as e:
             raise StoreError(str(e).strip().splitlines()[0] if str(e).strip() else repr(e)) from None
 

@@ -28,6 +28,9 @@ such a race twice).
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -91,6 +94,7 @@ class Writer:
         counters: Counters | None = None,
         batch_rows: int = 100_000,
         dedup: bool = True,
+        background: bool = False,
     ) -> None:
         self.backend = backend
         self.segment_of = segment_of
@@ -106,6 +110,18 @@ class Writer:
         self.duplicates: Counter[str] = Counter()
         self._fast = hasattr(backend, "insert_select")
         self._chunks: dict[str, list[pa.StructArray | None]] = {name: [] for name in _FAST}
+        # background: inserts run on a thread of their own while the caller reads, decodes and
+        # detects (chdb and clickhouse-driver release the GIL while ClickHouse works, so the insert
+        # overlaps on the second core). Two batches may wait: enough to keep the thread busy, small
+        # enough that a slow store pushes back on the sensor instead of filling memory.
+        self._jobs: queue.Queue[tuple[Table, list[Any], list[pa.StructArray | None]] | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.insert_seconds = 0.0  # time spent converting, deduplicating and inserting batches
+        if background:
+            self._jobs = queue.Queue(maxsize=2)
+            self._thread = threading.Thread(target=self._work, name="wardwatch-store-writer", daemon=True)
+            self._thread.start()
 
     # -- input -----------------------------------------------------------------------------------
     def add_records(self, records: Iterable[Record]) -> None:
@@ -144,8 +160,40 @@ class Writer:
             self._flush_table(ALERTS)
 
     def flush(self) -> None:
+        """Insert everything pending; returns once it is stored (raises what the store raised)."""
         for table in BY_NAME.values():
             self._flush_table(table)
+        if self._jobs is not None:
+            self._jobs.join()
+        self._raise()
+
+    def close(self) -> None:
+        """Stop the insert thread (after ``flush``; pending rows that were not flushed are dropped)."""
+        if self._jobs is not None and self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._jobs = None
+            self._thread = None
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            e, self._error = self._error, None
+            raise e
+
+    def _work(self) -> None:
+        jobs = self._jobs
+        assert jobs is not None
+        while True:
+            job = jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:  # after a failure, later batches wait for the caller
+                    self._insert(*job)
+            except BaseException as e:  # noqa: BLE001 — handed to the caller's thread
+                self._error = e
+            finally:
+                jobs.task_done()
 
     # -- columns ---------------------------------------------------------------------------------
     def columns(self, table: Table, rows: Sequence[Record]) -> Batch:
@@ -265,12 +313,14 @@ class Writer:
         return Batch(batch.table, cols, batch.types, len(keep))
 
     # -- the fast path (chdb) --------------------------------------------------------------------
-    def arrow_batch(self, table: Table, rows: Sequence[Record]) -> pa.Table:
+    def arrow_batch(
+        self, table: Table, rows: Sequence[Record], chunks: list[pa.StructArray | None] | None = None
+    ) -> pa.Table:
         """The Arrow input of the fast INSERT … SELECT: ``ts`` (µs timestamps), ``segment``, ``_i``
         (row number) and every record field under its column name, raw (nulls where unset). Raises
         ``pa.ArrowException``/``TypeError`` when a value does not fit its wide type."""
         fields = _FAST[table.name]
-        st = self._converted(table.name, len(rows))
+        st = _converted(chunks or [], len(rows))
         if st is None:
             st = pa.array(rows, type=fields.struct)
         cols: dict[str, pa.Array] = dict(zip(fields.names, st.flatten(), strict=True))
@@ -291,20 +341,10 @@ class Writer:
         cols["_i"] = pa.array(np.arange(len(rows), dtype=np.int64))
         return pa.Table.from_pydict(cols)
 
-    def _converted(self, name: str, n: int) -> pa.StructArray | None:
-        """The chunks converted by ``add_records``, when they are exactly the ``n`` pending rows."""
-        chunks = self._chunks.get(name)
-        if not chunks:
-            return None
-        self._chunks[name] = []
-        if any(c is None for c in chunks) or sum(len(c) for c in chunks if c is not None) != n:
-            return None  # a chunk did not fit, or the pending rows were reset by a caller
-        return pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]  # type: ignore[arg-type]
-
-    def _fast_flush(self, table: Table, rows: list[Record]) -> bool:
+    def _fast_flush(self, table: Table, rows: list[Record], chunks: list[pa.StructArray | None]) -> bool:
         """Insert ``rows`` through the fast path; False when the batch must take the slow one."""
         try:
-            data = self.arrow_batch(table, rows)
+            data = self.arrow_batch(table, rows, chunks)
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             self.counters.add(f"store.slow_batches.{table.name}")
             return False
@@ -376,10 +416,25 @@ class Writer:
         if not rows:
             return
         self.pending[table.name] = []
-        if table.name in _FAST and self._fast and self._fast_flush(table, rows):
-            return
+        chunks = self._chunks.get(table.name, [])
         if table.name in self._chunks:
             self._chunks[table.name] = []
+        if self._jobs is None:
+            self._insert(table, rows, chunks)
+            return
+        self._raise()
+        self._jobs.put((table, rows, chunks))
+
+    def _insert(self, table: Table, rows: list[Any], chunks: list[pa.StructArray | None]) -> None:
+        t = time.perf_counter()
+        try:
+            self._insert_rows(table, rows, chunks)
+        finally:
+            self.insert_seconds += time.perf_counter() - t
+
+    def _insert_rows(self, table: Table, rows: list[Any], chunks: list[pa.StructArray | None]) -> None:
+        if table.name in _FAST and self._fast and self._fast_flush(table, rows, chunks):
+            return
         batch = self.columns(table, rows)
         if self.dedup:
             batch = self._dedup(table, batch)
@@ -398,6 +453,15 @@ class Writer:
         self.counters.add(f"store.rows.{table.name}", batch.rows)
         for seg, n in Counter(batch.columns["segment"]).items():
             self.written[(table.name, seg)] += n
+
+
+def _converted(chunks: list[pa.StructArray | None], n: int) -> pa.StructArray | None:
+    """The chunks converted by ``add_records``, when they are exactly the ``n`` pending rows."""
+    if not chunks:
+        return None
+    if any(c is None for c in chunks) or sum(len(c) for c in chunks if c is not None) != n:
+        return None  # a chunk did not fit, or the pending rows were reset by a caller
+    return pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]  # type: ignore[arg-type]
 
 
 def _key_values(v: Any) -> list[Any]:
