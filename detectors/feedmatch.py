@@ -13,6 +13,15 @@ kind as a listed host, it answers the same question ("this device fetched from a
 and is triaged the same way, so it does not need its own. Its ``indicator`` is the listed URL or path
 and ``evidence.observed`` the request URL. A URL hit replaces the Host hit of the same request (the
 Host's feeds, when it is listed too, are kept as ``evidence.host_feeds``): one request, one alert.
+
+Tor2web gateways: a name that no entry covers (no feed, no allow-list entry) but that holds a
+``.onion.`` label boundary (``<service>.onion.to``, ``.onion.ws``, ``.onion.ly``: such gateways put the
+hidden service's address in front of their own name) is looked up once more as the onion service
+itself, ``<service>.onion``, as Maltrail's sensor does (Maltrail's static trails list ~8,600 ``.onion``
+services, which a DNS query otherwise never shows). Onion addresses are long base32 strings that no
+other name shares, so the rewrite adds no noise, and it needs no gateway list: any gateway, new ones
+too, is covered. The alert's indicator is the listed ``.onion`` name, ``evidence.observed`` the
+gateway name.
 """
 
 from __future__ import annotations
@@ -75,7 +84,10 @@ class FeedMatcher:
             return cache[name]
         if len(cache) > _MAX_CACHE:
             cache.clear()
-        m = cache[name] = self.index.match_domain(name)
+        r = self.index.lookup_domain(name)
+        if r is None and ".onion." in name:
+            r = self.index.lookup_domain(name[: name.index(".onion.") + 6])
+        m = cache[name] = r if isinstance(r, Match) else None
         return m
 
     def ip(self, addr: str) -> Match | None:

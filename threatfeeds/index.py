@@ -14,6 +14,12 @@ URL indicators (URLhaus, OpenPhish and Maltrail publish URLs) are one more ``dic
 combo. A URL entry also lists its host (exactly, see ``url_hosts``), as before; ``match_url`` looks up
 an HTTP request's host + path, then its path alone, each with and without the query and then folder by
 folder upwards, so a listed folder covers what is under it.
+
+Regex trails (Maltrail's ``dga[0-9]+\\.example\\.com``) are a ``regexes.RegexSet`` of pattern → combo.
+They are a domain lookup's last resort: only a name that no listed name and no allow entry covers is
+tried against them, so exact and suffix hits keep priority and the allow-list still wins. A regex hit
+is a ``Match`` of type ``"regex"`` whose indicator is the pattern; its packed value in ``DomainHits``
+is negative (``-1 - pattern id``), which ``resolve`` tells apart from a dict value.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ import numpy as np
 from . import normalize
 from .model import Entry, FeedStats, Meta, Source
 from .ranges import RangeTable
+from .regexes import RegexSet
 from .suffixhash import _CHUNK, SuffixHashTable, hash_names
 
 EXACT = 1
 ALLOW = 2
+MAX_REGEXES = 1000  # every domain miss is tried against them: keep that probe cheap
 _V4_MAPPED = 0xFFFF
 V = TypeVar("V")
 
@@ -41,7 +49,9 @@ class Match:
     """An indicator hit: which listed indicator matched and every feed's statement about it."""
 
     indicator: str
-    type: str  # "domain", "host" (exact name from a URL), "ip", "cidr", "url" (host/path) or "path"
+    # "domain", "host" (exact name from a URL), "regex" (a regex trail), "ip", "cidr", "url"
+    # (host/path) or "path"
+    type: str
     sources: tuple[Source, ...]
 
     @property
@@ -161,9 +171,11 @@ class FeedIndex:
         allow_ranges: dict[tuple[int, int, int], int],
         stats: list[FeedStats] | None = None,
         urls: dict[str, int] | None = None,
+        regexes: dict[str, int] | None = None,
     ) -> None:
         self._domains = domains
         self._urls = urls or {}
+        self._regex = RegexSet(regexes) if regexes else None
         self._table: SuffixHashTable | None = None
         self._sources = sources
         self._combos = combos
@@ -181,13 +193,14 @@ class FeedIndex:
             "allow_domains": allow_names,
             "allow_ranges": len(self._allow),
             "urls": len(self._urls),
+            "regexes": len(self._regex) if self._regex is not None else 0,
             "sources": len(self._sources),
             "provenance_combos": len(self._combos),
         }
 
     def __len__(self) -> int:
         c = self.counts()
-        return c["domains"] + c["ranges"] + c["urls"]
+        return c["domains"] + c["ranges"] + c["urls"] + c["regexes"]
 
     # -- provenance --------------------------------------------------------------------------------
     def _match(self, indicator: str, type_: str, combo: int) -> Match:
@@ -195,6 +208,9 @@ class FeedIndex:
 
     def resolve(self, indicator: str, value: int) -> Match | Allowed:
         """Turn a packed domain value (from ``match_domains``) into a ``Match`` or ``Allowed``."""
+        if value < 0:
+            assert self._regex is not None
+            return self._match(indicator, "regex", self._regex.values[-1 - value])
         if value & ALLOW:
             return Allowed(indicator, self._allow_sources[value >> 2])
         return self._match(indicator, "host" if value & EXACT else "domain", value >> 2)
@@ -204,9 +220,17 @@ class FeedIndex:
         return nearest_listed(name, self._domains.get, _not_exact)
 
     def lookup_domain(self, name: str) -> Match | Allowed | None:
-        """The most specific listed name at or above ``name``; an allow-list entry there wins."""
-        hit = self._probe(normalize.normalize_name(name))
-        return None if hit is None else self.resolve(*hit)
+        """The most specific listed name at or above ``name``; an allow-list entry there wins. A name
+        that nothing covers is tried against the regex trails."""
+        name = normalize.normalize_name(name)
+        hit = self._probe(name)
+        if hit is None:
+            if self._regex is None:
+                return None
+            hit = self._regex.match(name)
+            if hit is None:
+                return None
+        return self.resolve(*hit)
 
     def match_domain(self, name: str) -> Match | None:
         r = self.lookup_domain(name)
@@ -242,6 +266,8 @@ class FeedIndex:
                 vals.extend(h.values)
                 continue
             r, start, end, flags, raw = found
+            first = len(rows)
+            misses: list[int] = []  # collisions that settle as "nothing covers it"
             for row, p, e, f in zip(r.tolist(), start.tolist(), end.tolist(), flags.tolist(), strict=True):
                 if f & ALLOW:
                     continue
@@ -249,13 +275,50 @@ class FeedIndex:
                 v = get(name)
                 if v is None:  # 64-bit hash collision: settle this one name exactly
                     hit = self._probe(normalize.normalize_name(chunk[row]))
-                    if hit is None or hit[1] & ALLOW:
+                    if hit is None:
+                        misses.append(row)
+                        continue
+                    if hit[1] & ALLOW:
                         continue
                     name, v = hit
                 rows.append(base + row)
                 inds.append(name)
                 vals.append(v)
+            if self._regex is not None:
+                uncovered = np.ones(len(chunk), dtype=bool)
+                uncovered[r] = False
+                uncovered[misses] = True
+                self._regex_hits(chunk, np.flatnonzero(uncovered), base, first, rows, inds, vals)
         return DomainHits(np.asarray(rows, dtype=np.int64), inds, vals)
+
+    def _regex_hits(
+        self,
+        chunk: Sequence[str],
+        uncovered: np.ndarray,
+        base: int,
+        first: int,
+        rows: list[int],
+        inds: list[str],
+        vals: list[int],
+    ) -> None:
+        """Add the regex hits among the ``uncovered`` rows of ``chunk`` to the chunk's hits (which
+        start at ``first``), keeping rows in order."""
+        regex = self._regex
+        assert regex is not None
+        found: list[tuple[int, str, int]] = []
+        for row in uncovered.tolist():
+            name = chunk[row].lower()
+            if name[-1:] == ".":
+                name = name[:-1]
+            hit = regex.match(name)
+            if hit is not None:
+                found.append((base + row, *hit))
+        if not found:
+            return
+        merged = sorted([*zip(rows[first:], inds[first:], vals[first:], strict=True), *found])
+        rows[first:] = [m[0] for m in merged]
+        inds[first:] = [m[1] for m in merged]
+        vals[first:] = [m[2] for m in merged]
 
     def _match_domains_py(self, names: Sequence[str], normalized: bool = False) -> DomainHits:
         """The same lookup as a plain Python loop (label-split dict probes)."""
@@ -281,8 +344,11 @@ class FeedIndex:
                         v = None
                     j = name.find(".", j + 1)
                 if v is None:
-                    continue
-            if not v & ALLOW:
+                    hit = self._regex.match(name) if self._regex is not None else None
+                    if hit is None:
+                        continue
+                    s, v = hit
+            if v < 0 or not v & ALLOW:
                 rows.append(i)
                 inds.append(s)
                 vals.append(v)
@@ -382,11 +448,14 @@ class FeedIndex:
 
     # -- any indicator -----------------------------------------------------------------------------
     def lookup(self, text: str) -> Match | Allowed | None:
-        """Anything a person may type: a domain, an address, ``ip:port``, a URL, ``host/path`` or a
-        ``/path``; a URL is looked up as a URL first, then by its host."""
+        """Anything a person may type: a domain, an address, ``ip:port``, a URL, ``host/path``, a
+        ``/path`` or a regex trail; a URL is looked up as a URL first, then by its host."""
         r = normalize.classify(text, strict=False)
         if r[0] == "p":
             return self.lookup_url("", r[1])
+        if r[0] == "r":  # a pattern itself: is it listed?
+            i = self._regex.find(r[1]) if self._regex is not None else None
+            return None if i is None else self.resolve(r[1], -1 - i)
         key = normalize.url_key(text) if ("/" in text or "?" in text) and r[0] != "n" else None
         if key is not None:
             slash = key.find("/") if key.find("/") >= 0 else key.find("?")
@@ -425,6 +494,7 @@ class IndexBuilder:
         self._merge: dict[tuple[int, int], int] = {}
         self._ranges: dict[tuple[int, int, int], int] = {}
         self._urls: dict[str, int] = {}
+        self._regexes: dict[str, int] = {}  # pattern -> combo
         self._allow_sources: list[str] = []
         self._allow_domains: dict[str, int] = {}  # name -> allow source * 2 + exact
         self._allow_ranges: dict[tuple[int, int, int], int] = {}
@@ -443,6 +513,9 @@ class IndexBuilder:
             k = r[0]
             if k == "x" or k == "p":  # path trails say nothing about a host: not allow-list entries
                 stats.rejected[r[1] if k == "x" else normalize.URL_PATH] += 1
+                continue
+            if k == "r":  # an allow-list names what it trusts; a pattern there could hide a feed's hit
+                stats.rejected[normalize.UNSUPPORTED] += 1
                 continue
             stats.accepted += 1
             if k in ("d", "h"):
@@ -536,7 +609,7 @@ class IndexBuilder:
         rejected = stats.rejected
         last_meta: Meta | None | int = -1
         sid = combo1 = 0
-        n_dom = n_ip = n_net = n_allowed = n_url = n_path = 0
+        n_dom = n_ip = n_net = n_allowed = n_url = n_path = n_regex = 0
         url_key = normalize.url_key
         for value, hint, meta in entries:
             r = classify(value, hint, True, allow_reserved)
@@ -563,6 +636,14 @@ class IndexBuilder:
                 self._add_url(r[1], sid, combo1)
                 n_url += 1
                 n_path += 1
+                continue
+            if k == "r":
+                old = self._regexes.get(r[1])
+                if old is None and len(self._regexes) >= MAX_REGEXES:
+                    rejected[normalize.REGEX_COST] += 1
+                    continue
+                self._regexes[r[1]] = combo1 if old is None else self._merged(old, sid)
+                n_regex += 1
                 continue
             if k == "d" or k == "h":
                 name = r[1]
@@ -601,10 +682,11 @@ class IndexBuilder:
                             self._add_url(ukey, sid, combo1)
                             n_url += 1
         stats.urls += n_url
+        stats.regexes += n_regex
         stats.domains += n_dom
         stats.ips += n_ip
         stats.cidrs += n_net
-        stats.accepted += n_dom + n_ip + n_net + n_path  # a URL's host or address counts the entry
+        stats.accepted += n_dom + n_ip + n_net + n_path + n_regex  # a URL's host or address counts it
         stats.allowlisted += n_allowed
         if stats not in self.stats:
             self.stats.append(stats)
@@ -628,6 +710,7 @@ class IndexBuilder:
             dict(self._allow_ranges),
             self.stats,
             self._urls,
+            self._regexes,
         )
         index.table()  # build the bulk-lookup table now, not on the first packet batch
         return index

@@ -53,6 +53,7 @@ class FeedStats:
     ips: int = 0
     cidrs: int = 0
     urls: int = 0  # URL and path indicators (a URL entry also counts its host under domains or ips)
+    regexes: int = 0  # regex trails (Maltrail's ``dga[0-9]+\.example\.com``)
     rejected: Counter[str] = field(default_factory=Counter)
     allowlisted: int = 0
     origin: str = ""
@@ -71,6 +72,7 @@ class FeedStats:
             "ips": self.ips,
             "cidrs": self.cidrs,
             "urls": self.urls,
+            "regexes": self.regexes,
             "allowlisted": self.allowlisted,
             "rejected": self.rejected_total,
             "rejected_by": dict(sorted(self.rejected.items())),

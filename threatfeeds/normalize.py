@@ -8,6 +8,7 @@ Pure functions. ``classify`` answers one of:
 - ``("a", version, int)``: one IPv4/IPv6 address,
 - ``("n", version, int, prefixlen)``: a CIDR range,
 - ``("p", path)``: a host-less URL-path trail (``/panel/gate.php``, as Maltrail writes them),
+- ``("r", pattern)``: a regex trail (``dga[0-9]+\\.example\\.com``, Maltrail's rule; see ``regexes``),
 - ``("x", category)``: rejected, with the category it is counted under.
 
 A URL (``http://evil.example/x``, ``evil.example/x``) classifies as its host; ``url_key`` gives the
@@ -35,6 +36,7 @@ from urllib.parse import urlsplit
 
 import idna
 
+from . import regexes
 from .suffixes import is_public_suffix, is_tld, rules
 
 _PSL, _PSL_WILD, _PSL_EXC = rules()
@@ -54,6 +56,9 @@ HUGE_CIDR = "huge-cidr"
 URL_PATH = "url-path"
 INVALID_URL = "invalid-url"
 UNSUPPORTED = "unsupported-type"
+INVALID_REGEX = regexes.INVALID_REGEX
+REGEX_COST = regexes.REGEX_COST
+REGEX_BROAD = regexes.REGEX_BROAD
 
 # Shorter prefixes than these cover too much of the Internet to be an indicator.
 MIN_PREFIX = {4: 8, 6: 16}
@@ -420,6 +425,9 @@ def classify(text: str, hint: str | None = None, strict: bool = True, reserved: 
         if _CIDR_RE.fullmatch(s):
             return network(s, strict, reserved)
         return url(s, reserved)  # host/path without a scheme, as Maltrail and Zeek Intel::URL write them
+    if regexes.looks_like_regex(s):
+        bad = regexes.check(s)
+        return ("x", bad) if bad else ("r", s)
     if s[0].isdigit() or s[0] in ":[":
         r = address(s, strict, reserved)
         if r[0] == "a" or r[1] == NON_GLOBAL_IP:

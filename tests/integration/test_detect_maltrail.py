@@ -42,7 +42,14 @@ TABLE: dict[str, set[tuple[str, str, str]] | str] = {
     "udp_scan": BEHAVIOURAL,
     "infection_scan": BEHAVIOURAL,
     "web_scan": BEHAVIOURAL,
-    "dns_queries": {(FD, S, "evil-test-domain.com"), (FD, S, "evil-parent.com")},
+    # the regex trail (its indicator is the pattern) and the onion service reached through a Tor2web
+    # gateway (badsite.onion.to → the listed badsite.onion)
+    "dns_queries": {
+        (FD, S, "evil-test-domain.com"),
+        (FD, S, "evil-parent.com"),
+        (FD, S, r"dga[0-9]+\.wildcard-test\.com"),
+        (FD, S, "badsite.onion"),
+    },
     # the resolver itself is listed: the connection to it (all three queries share one 5-tuple)
     "dns_resolver_trail": {(FI, S, "198.51.100.53")},
     # answers-only capture: the client is still the src (the flow meter orients by port 53)
@@ -84,6 +91,7 @@ TABLE: dict[str, set[tuple[str, str, str]] | str] = {
         (FI, "198.51.100.66", "198.51.100.66"),
         (FD, S, "evil-test-domain.com"),
         (FD, S, "evil-parent.com"),
+        (FD, S, "badsite.onion"),
     },
 }
 
@@ -94,9 +102,10 @@ GAPS = {
     ("dns_responses", "sinkholed by testsink"): "maltrail's info text for the 198.51.100.90 answer",
     ("dns_responses", "parked site"): "maltrail's info text for the 198.51.100.91 answer",
     ("http_trails", "hostcheck.example"): "maltrail's event text for the 203.0.113.44 hit",
-    ("dns_queries", "badsite.onion(.to)"): "maltrail's onion-gateway rewrite, not a feed-index rule",
-    ("dns_queries", "evilname(.ip-adress.com)"): "maltrail's single-label + ip-adress.com rule",
-    ("dns_queries", "dga1234.wildcard-test.com"): "regex trails are not indexed [threatfeeds]",
+    # maltrail strips the lookup site's suffix from evilname.ip-adress.com and looks up the rest: that
+    # needs the single-label trail "evilname", which we refuse (a bare label is no indicator: it names
+    # a host in every zone), and it is a rewrite for one web site, not a rule about any feed
+    ("dns_queries", "evilname(.ip-adress.com)"): "single-label trail + maltrail's one-site rewrite",
     ("duplicate_syn", "malware (test)"): "maltrail's info text for the same hit",
     ("icmp", "ICMP"): "maltrail's protocol column for the same hit",
 }

@@ -36,7 +36,16 @@ def test_all_maltrail_static_trails_load(tmp_path) -> None:  # type: ignore[no-u
         "localhost",
         "invalid-url",
         "huge-cidr",
+        "regex-broad",
     }
+    # Maltrail's regex rule picks 27 static trails (all compile): 24 are indexed and 3 refused as too
+    # broad, with under three literal characters besides their TLD: `q(l|r)[0-9]{5,6}\.pw`,
+    # `^[a-z]{1}\-[a-z]{1,3}\.top$`, `^[a-z]{2}\-[a-z]{2,3}\.(top|club)$` (before regexes were indexed,
+    # 26 of the 27 counted as invalid-domain and 1 as wildcard)
+    assert stats.regexes == 24 and stats.rejected["regex-broad"] == 3
+    assert "wildcard" not in stats.rejected  # its one entry was a regex: nklmtf[0-9][^.]*[0-9].t35.com
+    m = index.match_domain("backdates7.net")
+    assert m is not None and m.type == "regex" and "generic" in m.provenance()["threats"]
     # ~94k URL and path trails: the specific ones are indexed, generic paths (/index.php) refused
     assert stats.urls > 80_000 and 10_000 < stats.rejected["url-path"] < 30_000
     m = index.match_url("any.example", "/mstealer/logs/x.txt")
