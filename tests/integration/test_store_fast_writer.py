@@ -152,3 +152,82 @@ def test_batch_shape_unchanged_for_other_backends() -> None:
     w.add_records([_dns(1)])
     w.flush()
     assert [b.table for b in sink.batches] == ["dns"] and sink.batches[0].columns["segment"] == ["x"]
+
+
+def _arrow(recs: list[dict[str, Any]], log: str) -> Any:
+    """Records as the bus writer hands them over: NDJSON parsed straight into Arrow."""
+    import orjson
+
+    from wardwatch.bus.envelope import decode_arrow
+    from wardwatch.store.writer import record_struct
+
+    struct = record_struct(log)
+    assert struct is not None
+    return decode_arrow([b"".join(orjson.dumps(r) + b"\n" for r in recs)], log, struct, len(recs))
+
+
+def test_arrow_input_stores_what_dict_input_stores(tmp_path: Path) -> None:
+    recs = [_dns(i) for i in range(200)]
+    conns = [_conn(i) for i in range(30)]
+    dumps = []
+    for name, arrow in (("dicts", False), ("arrow", True)):
+        s = open_store(parse_config(CFG, tmp_path / name / "c.yaml"))
+        w = s.writer(Counters(), background=arrow)
+        if arrow:
+            w.add_arrow("dns", _arrow(recs[:120], "dns"))
+            w.add_records(recs[120:])  # dict and Arrow rows of one table in one batch
+            w.add_arrow("conn", _arrow(conns, "conn"))
+        else:
+            w.add_records(recs + conns)
+        w.flush()
+        w.close()
+        dumps.append((_dump(s, "dns"), _dump(s, "conn")))
+        if arrow:  # the same Arrow rows again: every one is found stored
+            w2 = s.writer(Counters())
+            w2.add_arrow("dns", _arrow(recs, "dns"))
+            w2.flush()
+            assert w2.duplicates["dns"] == 200 and len(_dump(s, "dns")) == 200
+        s.close()
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0][0]) == 200 and len(dumps[0][1]) == 30
+
+
+def test_arrow_input_reaches_a_backend_without_the_fast_path() -> None:
+    from wardwatch.store.writer import Writer
+
+    class Sink:
+        def __init__(self) -> None:
+            self.batches: list[Batch] = []
+
+        def insert(self, batch: Batch) -> None:
+            self.batches.append(batch)
+
+        def rows(self, *a: Any, **k: Any) -> list[dict[str, Any]]:
+            return [{"c": 0}]
+
+    sink = Sink()
+    w = Writer(sink, lambda ip: "x")  # type: ignore[arg-type]
+    w.add_arrow("dns", _arrow([_dns(1), _dns(2)], "dns"))
+    w.flush()
+    (batch,) = sink.batches
+    assert batch.table == "dns" and batch.rows == 2
+    assert batch.columns["query"] == ["n1.example.vn", "n2.example.vn"]
+    assert batch.columns["answers"] == [["1.2.3.1"], ["1.2.3.2"]]
+
+
+def test_background_writer_hands_a_store_error_to_the_caller(tmp_path: Path) -> None:
+    from wardwatch.store.backend import StoreError
+    from wardwatch.store.writer import Writer
+
+    class Down:
+        def insert(self, batch: Batch) -> None:
+            raise StoreError("connection refused: store unreachable")
+
+        def rows(self, *a: Any, **k: Any) -> list[dict[str, Any]]:
+            raise StoreError("connection refused: store unreachable")
+
+    w = Writer(Down(), lambda ip: "x", background=True)  # type: ignore[arg-type]
+    w.add_records([_dns(1)])
+    with pytest.raises(StoreError, match="unreachable"):
+        w.flush()
+    w.close()

@@ -20,14 +20,19 @@ import signal
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from wardwatch.alerts import Alert
 from wardwatch.counters import Counters
+from wardwatch.store.writer import record_struct
 
 from . import topics
-from .envelope import Poison, decode, header_map
+from .envelope import Poison, check_envelope, decode, decode_arrow, header_map, line_count
 from .settings import BusSettings, redact_in_logs
 
 log = logging.getLogger(__name__)
@@ -62,13 +67,38 @@ class _SeenIds:
         return False
 
 
+@dataclass
+class _Decoded:
+    """One sensor's share of a cycle: record dicts, alerts, and records parsed straight into Arrow."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    arrow: list[tuple[str, pa.StructArray]] = field(default_factory=list)
+
+    def add_dicts(self, items: list[dict[str, Any]]) -> None:
+        for r in items:
+            (self.records if "_path" in r else self.alerts).append(r)
+
+    @property
+    def count(self) -> int:
+        return len(self.records) + len(self.alerts) + sum(len(st) for _, st in self.arrow)
+
+    def times(self) -> np.ndarray:
+        """Every record's and alert's ``ts`` (for latency measurements)."""
+        parts = [
+            np.fromiter((float(r.get("ts") or 0.0) for r in self.records + self.alerts), dtype=np.float64)
+        ]
+        parts += [st.field("ts").to_numpy(zero_copy_only=False) for _, st in self.arrow]
+        return np.concatenate(parts)
+
+
 class BusWriter:
     def __init__(
         self,
         settings: BusSettings,
         store_writer: Any,
         counters: Counters | None = None,
-        on_insert: Callable[[list[dict[str, Any]], float], None] | None = None,
+        on_insert: Callable[[np.ndarray, float], None] | None = None,
     ) -> None:
         from kafka import KafkaProducer
 
@@ -149,22 +179,25 @@ class BusWriter:
                 break
         return out
 
-    def _decode(
-        self, batch: dict[Any, list[Any]]
-    ) -> tuple[dict[str, list[dict[str, Any]]], list[tuple[Any, str]]]:
-        """(sensor → records and alerts, poison messages with reasons)."""
-        by_sensor: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    def _decode(self, batch: dict[Any, list[Any]]) -> tuple[dict[str, _Decoded], list[tuple[Any, str]]]:
+        """(sensor → its records and alerts, poison messages with reasons). Record messages whose
+        envelope is right are parsed together straight into Arrow; a group that does not parse
+        cleanly is decoded message by message, which finds the poison one and its reason."""
+        by_sensor: dict[str, _Decoded] = defaultdict(_Decoded)
         poison: list[tuple[Any, str]] = []
         limit = self.settings.writer.max_message_bytes or self.settings.max_message_bytes
+        arrow_ok = hasattr(self.store_writer, "add_arrow")
+        grouped: dict[tuple[str, str], list[tuple[Any, dict[str, bytes]]]] = defaultdict(list)
         for tp, msgs in batch.items():
             name = topics.log_of(self.settings, tp.topic) or "?"
             seen = self._seen.get(tp)
             if seen is None:
                 seen = self._seen[tp] = _SeenIds(self.settings.writer.dedup_window)
+            struct = record_struct(name) if arrow_ok and name != topics.ALERTS else None
             for m in msgs:
                 hdrs = header_map(m.headers)
                 try:
-                    recs = decode(m.value, hdrs, name, limit)
+                    value = check_envelope(m.value, hdrs, name, limit)
                 except Poison as e:
                     poison.append((m, str(e)))
                     continue
@@ -172,7 +205,29 @@ class BusWriter:
                     self.counters.add("bus.duplicate_messages")
                     continue
                 sensor = hdrs.get("ww-sensor", b"").decode(errors="replace")
-                by_sensor[sensor].extend(recs)
+                if struct is not None and hdrs.get("ww-count") == str(line_count(value)).encode():
+                    grouped[(sensor, name)].append((m, hdrs))
+                    continue
+                try:
+                    by_sensor[sensor].add_dicts(decode(m.value, hdrs, name, limit))
+                except Poison as e:
+                    poison.append((m, str(e)))
+        for (sensor, name), items in grouped.items():
+            struct = record_struct(name)
+            assert struct is not None
+            expect = sum(int(h["ww-count"]) for _, h in items)
+            try:
+                st = decode_arrow([m.value for m, _ in items], name, struct, expect)
+            except (Poison, pa.ArrowException) as e:
+                log.debug("%d %s messages did not parse as a whole (%s); one by one", len(items), name, e)
+                self.counters.add("bus.slow_decodes")
+                for m, hdrs in items:
+                    try:
+                        by_sensor[sensor].add_dicts(decode(m.value, hdrs, name, limit))
+                    except Poison as pe:
+                        poison.append((m, str(pe)))
+                continue
+            by_sensor[sensor].arrow.append((name, st))
         return by_sensor, poison
 
     def _dead_letter(self, poison: list[tuple[Any, str]]) -> None:
@@ -198,30 +253,30 @@ class BusWriter:
             f.get(timeout=0)  # raises if the dead-letter topic did not take it: no commit then
         self.counters.add("bus.dead_lettered", len(poison))
 
-    def _insert(self, by_sensor: dict[str, list[dict[str, Any]]]) -> int:
+    def _insert(self, by_sensor: dict[str, _Decoded]) -> int:
         fault = os.environ.get(FAULT_STORE_DOWN_ENV)
         if fault and Path(fault).exists():
             raise StoreDown("store unreachable (fault injection)")
         n = 0
         w = self.store_writer
         default_sensor = getattr(w, "sensor", "")
-        for sensor, recs in by_sensor.items():
+        for sensor, got in by_sensor.items():
             if hasattr(w, "sensor"):
                 w.sensor = sensor or default_sensor  # rows carry the sensor that produced them
-            records = [r for r in recs if "_path" in r]
-            alerts = [r for r in recs if "_path" not in r]
-            if records:
-                w.add_records(records)
-            plain = [Alert.from_dict(a) for a in alerts if not a.get("retro")]
-            retro = [Alert.from_dict(a) for a in alerts if a.get("retro")]
+            if got.records:
+                w.add_records(got.records)
+            for name, st in got.arrow:
+                w.add_arrow(name, st)
+            plain = [Alert.from_dict(a) for a in got.alerts if not a.get("retro")]
+            retro = [Alert.from_dict(a) for a in got.alerts if a.get("retro")]
             if plain:
                 w.add_alerts(plain)
             if retro:
                 w.add_alerts(retro, retro=True)
             w.flush()
-            n += len(recs)
+            n += got.count
             if self.on_insert is not None:
-                self.on_insert(recs, time.time())
+                self.on_insert(got.times(), time.time())
         if hasattr(w, "sensor"):
             w.sensor = default_sensor
         return n
@@ -245,13 +300,9 @@ class BusWriter:
                 self.consumer.seek(tp, msgs[0].offset)
 
     def _reset_store_writer(self) -> None:
-        pending = getattr(self.store_writer, "pending", None)
-        if isinstance(pending, dict):
-            for k in pending:
-                pending[k] = []
-        retro = getattr(self.store_writer, "retro_pending", None)
-        if isinstance(retro, list):
-            retro.clear()
+        discard = getattr(self.store_writer, "discard", None)
+        if callable(discard):
+            discard()
 
     def _wait(self, seconds: float) -> None:
         """Sleep while staying in the group: poll with the partitions paused."""

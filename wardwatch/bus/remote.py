@@ -33,6 +33,7 @@ class KafkaPipelineBus(KafkaBus):
         super().__init__(settings, counters)
         self.written: Counter[tuple[str, str]] = Counter()  # (topic log, "") → records sent
         self.duplicates: Counter[str] = Counter()
+        self.insert_seconds = 0.0  # nothing is inserted here: kafka-python sends on its own thread
 
     def add_records(self, records: Iterable[dict[str, Any]]) -> None:
         records = list(records)
@@ -59,7 +60,8 @@ class BusStore:
         self.config = config
         self._buses: list[KafkaPipelineBus] = []
 
-    def writer(self, counters: Counters | None = None) -> KafkaPipelineBus:
+    def writer(self, counters: Counters | None = None, background: bool = False) -> KafkaPipelineBus:
+        # ``background`` is moot: kafka-python already sends from a thread of its own
         bus = KafkaPipelineBus(self.bus_settings, counters)
         self._buses.append(bus)
         return bus

@@ -9,7 +9,7 @@
       replication: 3
       min_insync_replicas: 2             # default: 2 when replication ≥ 3, else 1
       create_topics: true
-      compression: gzip                  # none | gzip (snappy/lz4/zstd when their Python codec is installed)
+      compression: lz4                   # lz4 | zstd | gzip | none (snappy when python-snappy is installed)
       linger: 20ms
       batch_records: 500                 # records per message (an NDJSON micro-batch)
       max_message_bytes: 1MiB
@@ -32,6 +32,7 @@ Secrets are only ever read from an environment variable or a file, and are kept 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -49,6 +50,12 @@ _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
+# the module kafka-python imports for each codec, and the package that provides it
+_CODEC_MODULES = {
+    "snappy": ("snappy", "python-snappy"),
+    "lz4": ("lz4", "lz4"),
+    "zstd": ("zstandard", "zstandard"),
+}
 _TOP_KEYS = (
     "bootstrap",
     "topic_prefix",
@@ -149,7 +156,7 @@ class BusSettings:
     replication: int = 1
     min_insync_replicas: int = 1
     create_topics: bool = True
-    compression: str = "gzip"
+    compression: str = "lz4"
     linger: float = 0.02
     batch_records: int = 500
     max_message_bytes: int = 1 << 20
@@ -271,9 +278,12 @@ def parse_bus_settings(
         if not host or not port.isdigit():
             raise err(("bootstrap",), f"expected host:port[,host:port…], got {bootstrap!r}")
     replication = integer(d, "replication", 1, 1, 16)
-    compression = string(d, "compression", "gzip") or "gzip"
+    compression = string(d, "compression", "lz4") or "lz4"
     if compression not in COMPRESSIONS:
         raise err(("compression",), f"unknown compression {compression!r} (expected one of {COMPRESSIONS})")
+    codec = _CODEC_MODULES.get(compression)
+    if codec is not None and importlib.util.find_spec(codec[0]) is None:
+        raise err(("compression",), f"compression {compression!r} needs the Python package {codec[1]!r}")
 
     s = mapping(d.get("security"), ("security",), _SECURITY_KEYS)
     protocol = (string(s, "protocol", "PLAINTEXT", ("security",)) or "PLAINTEXT").upper()

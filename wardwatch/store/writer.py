@@ -33,7 +33,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -110,11 +110,14 @@ class Writer:
         self.duplicates: Counter[str] = Counter()
         self._fast = hasattr(backend, "insert_select")
         self._chunks: dict[str, list[pa.StructArray | None]] = {name: [] for name in _FAST}
+        # records that arrived already in Arrow (``add_arrow``), per table, and how many
+        self._arrow: dict[str, list[pa.StructArray]] = {name: [] for name in _FAST}
+        self._arrow_rows: dict[str, int] = dict.fromkeys(_FAST, 0)
         # background: inserts run on a thread of their own while the caller reads, decodes and
         # detects (chdb and clickhouse-driver release the GIL while ClickHouse works, so the insert
         # overlaps on the second core). Two batches may wait: enough to keep the thread busy, small
         # enough that a slow store pushes back on the sensor instead of filling memory.
-        self._jobs: queue.Queue[tuple[Table, list[Any], list[pa.StructArray | None]] | None] | None = None
+        self._jobs: queue.Queue[_Job | None] | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self.insert_seconds = 0.0  # time spent converting, deduplicating and inserting batches
@@ -148,8 +151,34 @@ class Writer:
                     chunk = None
                 self._chunks[name].append(chunk)
         for name, rows in pending.items():
-            if len(rows) >= self.batch_rows:
+            if len(rows) + self._arrow_rows.get(name, 0) >= self.batch_rows:
                 self._flush_table(BY_NAME[name])
+
+    def add_arrow(self, log_name: str, records: pa.StructArray) -> None:
+        """Records of one log that are already Arrow, shaped as ``record_struct(log_name)`` gives (the
+        bus writer reads NDJSON messages straight into it, with no Python object per record)."""
+        table = BY_LOG.get(log_name)
+        if table is None or table.name not in _FAST:
+            self.counters.add("store.unknown_log", len(records))
+            return
+        if records.type != _FAST[table.name].struct:
+            raise TypeError(f"{log_name} records must be {_FAST[table.name].struct}, got {records.type}")
+        if not len(records):
+            return
+        self._arrow[table.name].append(records)
+        self._arrow_rows[table.name] += len(records)
+        if len(self.pending[table.name]) + self._arrow_rows[table.name] >= self.batch_rows:
+            self._flush_table(table)
+
+    def discard(self) -> None:
+        """Forget what is pending and not yet handed to an insert (the bus writer re-reads it)."""
+        for name in self.pending:
+            self.pending[name] = []
+        for name in self._chunks:
+            self._chunks[name] = []
+            self._arrow[name] = []
+            self._arrow_rows[name] = 0
+        self.retro_pending.clear()
 
     def add_alerts(self, alerts: Iterable[Alert], retro: bool = False) -> None:
         for a in alerts:
@@ -189,7 +218,7 @@ class Writer:
                 if job is None:
                     return
                 if self._error is None:  # after a failure, later batches wait for the caller
-                    self._insert(*job)
+                    self._insert(job)
             except BaseException as e:  # noqa: BLE001 — handed to the caller's thread
                 self._error = e
             finally:
@@ -313,16 +342,11 @@ class Writer:
         return Batch(batch.table, cols, batch.types, len(keep))
 
     # -- the fast path (chdb) --------------------------------------------------------------------
-    def arrow_batch(
-        self, table: Table, rows: Sequence[Record], chunks: list[pa.StructArray | None] | None = None
-    ) -> pa.Table:
+    def arrow_batch(self, table: Table, records: pa.StructArray) -> pa.Table:
         """The Arrow input of the fast INSERT … SELECT: ``ts`` (µs timestamps), ``segment``, ``_i``
-        (row number) and every record field under its column name, raw (nulls where unset). Raises
-        ``pa.ArrowException``/``TypeError`` when a value does not fit its wide type."""
+        (row number) and every record field under its column name, raw (nulls where unset)."""
         fields = _FAST[table.name]
-        st = _converted(chunks or [], len(rows))
-        if st is None:
-            st = pa.array(rows, type=fields.struct)
+        st = records
         cols: dict[str, pa.Array] = dict(zip(fields.names, st.flatten(), strict=True))
         ts = pc.fill_null(cols["ts"], 0.0).to_numpy(zero_copy_only=False)
         cols["ts"] = pa.array(np.round(ts * 1e6).astype(np.int64), type=pa.timestamp("us", tz="UTC"))
@@ -338,13 +362,35 @@ class Writer:
             pk = pc.add(pc.fill_null(cols["orig_pkts"], 0), pc.fill_null(cols["resp_pkts"], 0))
             final = pc.cast(pc.invert(pc.fill_null(cols["interim"], False)), pa.int64())
             cols["version"] = pc.add(pc.multiply(pk, 2), final)
-        cols["_i"] = pa.array(np.arange(len(rows), dtype=np.int64))
+        cols["_i"] = pa.array(np.arange(len(st), dtype=np.int64))
         return pa.Table.from_pydict(cols)
 
-    def _fast_flush(self, table: Table, rows: list[Record], chunks: list[pa.StructArray | None]) -> bool:
-        """Insert ``rows`` through the fast path; False when the batch must take the slow one."""
+    def _struct(
+        self,
+        table: Table,
+        rows: list[Record],
+        chunks: list[pa.StructArray | None],
+        arrow: list[pa.StructArray],
+    ) -> pa.StructArray | None:
+        """All pending rows of ``table`` as one struct array; None when a dict row does not fit its
+        wide type (the batch then takes the per-value coercing path)."""
+        parts = []
+        if rows:
+            st = _converted(chunks, len(rows))
+            if st is None:
+                try:
+                    st = pa.array(rows, type=_FAST[table.name].struct)
+                except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                    self.counters.add(f"store.slow_batches.{table.name}")
+                    return None
+            parts.append(st)
+        parts += arrow
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+    def _fast_flush(self, table: Table, records: pa.StructArray) -> bool:
+        """Insert ``records`` through the fast path; False when the batch must take the slow one."""
         try:
-            data = self.arrow_batch(table, rows, chunks)
+            data = self.arrow_batch(table, records)
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
             self.counters.add(f"store.slow_batches.{table.name}")
             return False
@@ -413,28 +459,38 @@ class Writer:
     # -- output ----------------------------------------------------------------------------------
     def _flush_table(self, table: Table) -> None:
         rows = self.pending[table.name]
-        if not rows:
+        arrow = self._arrow.get(table.name, [])
+        if not rows and not arrow:
             return
         self.pending[table.name] = []
         chunks = self._chunks.get(table.name, [])
         if table.name in self._chunks:
             self._chunks[table.name] = []
+            self._arrow[table.name] = []
+            self._arrow_rows[table.name] = 0
+        job = _Job(table, rows, chunks, arrow)
         if self._jobs is None:
-            self._insert(table, rows, chunks)
+            self._insert(job)
             return
         self._raise()
-        self._jobs.put((table, rows, chunks))
+        self._jobs.put(job)
 
-    def _insert(self, table: Table, rows: list[Any], chunks: list[pa.StructArray | None]) -> None:
+    def _insert(self, job: _Job) -> None:
         t = time.perf_counter()
         try:
-            self._insert_rows(table, rows, chunks)
+            self._insert_rows(job.table, job.rows, job.chunks, job.arrow)
         finally:
             self.insert_seconds += time.perf_counter() - t
 
-    def _insert_rows(self, table: Table, rows: list[Any], chunks: list[pa.StructArray | None]) -> None:
-        if table.name in _FAST and self._fast and self._fast_flush(table, rows, chunks):
-            return
+    def _insert_rows(
+        self, table: Table, rows: list[Any], chunks: list[pa.StructArray | None], arrow: list[pa.StructArray]
+    ) -> None:
+        if table.name in _FAST and self._fast:
+            st = self._struct(table, rows, chunks, arrow)
+            if st is not None and self._fast_flush(table, st):
+                return
+        if arrow:  # the slow path (or another backend) reads dicts
+            rows = rows + _rows_of(arrow)
         batch = self.columns(table, rows)
         if self.dedup:
             batch = self._dedup(table, batch)
@@ -453,6 +509,32 @@ class Writer:
         self.counters.add(f"store.rows.{table.name}", batch.rows)
         for seg, n in Counter(batch.columns["segment"]).items():
             self.written[(table.name, seg)] += n
+
+
+class _Job(NamedTuple):
+    """One table's pending rows handed to an insert: dict rows (with their Arrow chunks, converted
+    as they arrived) and rows that came as Arrow."""
+
+    table: Table
+    rows: list[Record]
+    chunks: list[pa.StructArray | None]
+    arrow: list[pa.StructArray]
+
+
+def record_struct(log_name: str) -> pa.StructType | None:
+    """The Arrow struct ``Writer.add_arrow`` takes for a log's records (fields under their Zeek
+    names, wide types), or None for a log the fast path does not cover."""
+    table = BY_LOG.get(log_name)
+    spec = _FAST.get(table.name) if table is not None else None
+    return spec.struct if spec is not None else None
+
+
+def _rows_of(arrow: list[pa.StructArray]) -> list[Record]:
+    """Arrow rows as record dicts, unset fields left out (as the sensor writes them)."""
+    out = []
+    for st in arrow:
+        out += [{k: v for k, v in d.items() if v is not None} for d in st.to_pylist()]
+    return out
 
 
 def _converted(chunks: list[pa.StructArray | None], n: int) -> pa.StructArray | None:

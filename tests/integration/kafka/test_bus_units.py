@@ -96,6 +96,17 @@ def test_settings_take_secrets_only_from_env_or_file(tmp_path: Path, monkeypatch
         parse_bus_settings({**base, "compression": "brotli"}, tmp_path, tmp_path)
 
 
+def test_compression_defaults_to_lz4_and_needs_its_codec(tmp_path, monkeypatch) -> None:
+    from wardwatch.bus import settings as bus_settings_mod
+
+    base = {"bootstrap": "127.0.0.1:9092"}
+    assert parse_bus_settings(base, tmp_path, tmp_path).compression == "lz4"
+    monkeypatch.setitem(bus_settings_mod._CODEC_MODULES, "zstd", ("ww_no_such_codec", "zstandard"))
+    with pytest.raises(ConfigError, match="needs the Python package 'zstandard'"):
+        parse_bus_settings({**base, "compression": "zstd"}, tmp_path, tmp_path)
+    assert parse_bus_settings({**base, "compression": "gzip"}, tmp_path, tmp_path).compression == "gzip"
+
+
 def test_partition_matches_kafkas_default_partitioner() -> None:
     # murmur2 values from Kafka's own UtilsTest.testMurmur2 (the Java client's partitioner)
     java = {
