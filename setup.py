@@ -26,6 +26,7 @@ for package, folder in ROOMS.items():
 # Optional speed-ups: each has a pure-Python fallback, so a machine without a C compiler still installs.
 ext_modules = [
     Extension("wardwatch.ingest.capture._scan", ["ingest/capture/_scan.c"], optional=True),
+    Extension("wardwatch.ingest.decode._fastdecode", ["ingest/decode/_fastdecode.c"], optional=True),
 ]
 
 

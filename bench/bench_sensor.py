@@ -47,8 +47,20 @@ def tshark_cmd(pcap: Path) -> list[str]:
     return cmd
 
 
+def wardwatch_exe() -> str | None:
+    """The installed ``wardwatch`` script of this interpreter.
+
+    Not whatever ``wardwatch`` PATH finds first: on a pyenv machine that is a bash shim which runs
+    ``pyenv exec`` before Python starts, ~0.06 s of every run that is no part of the sensor (tshark
+    is run directly too)."""
+    beside = Path(sys.executable).parent / "wardwatch"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("wardwatch")
+
+
 def wardwatch_cmd(pcap: Path) -> list[str]:
-    exe = shutil.which("wardwatch")
+    exe = wardwatch_exe()
     base = [exe] if exe else [sys.executable, "-m", "wardwatch.cli"]
     return [*base, "sensor", "--pcap", str(pcap), "--out", "/dev/null"]
 

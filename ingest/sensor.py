@@ -18,7 +18,7 @@ import contextlib
 import multiprocessing
 import os
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -79,17 +79,25 @@ def flow_share(batch: PacketBatch, workers: int) -> np.ndarray:
     ICMP rows hash on addresses only, because the flow meter pairs an echo request (type 8) with its
     reply (type 0) into one connection and the type/code sit in the port columns.
     """
-    icmp = (batch.proto == PROTO_ICMP) | (batch.proto == PROTO_ICMP6)
-    sport = np.where(icmp, 0, batch.sport).astype(np.uint64)
-    dport = np.where(icmp, 0, batch.dport).astype(np.uint64)
+    return column_share(
+        {
+            name: getattr(batch, name)
+            for name in ("proto", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport")
+        },
+        workers,
+    )
+
+
+def column_share(cols: Mapping[str, np.ndarray], workers: int) -> np.ndarray:
+    """``flow_share`` over decoded columns (the decoder's, before it builds the batch)."""
+    proto = cols["proto"]
+    icmp = (proto == PROTO_ICMP) | (proto == PROTO_ICMP6)
+    sport = np.where(icmp, 0, cols["sport"]).astype(np.uint64)
+    dport = np.where(icmp, 0, cols["dport"]).astype(np.uint64)
     with np.errstate(over="ignore"):
-        a = (batch.src_hi * np.uint64(0x9E3779B97F4A7C15)) ^ batch.src_lo ^ (sport << np.uint64(48))
-        b = (batch.dst_hi * np.uint64(0x9E3779B97F4A7C15)) ^ batch.dst_lo ^ (dport << np.uint64(48))
-        h = (
-            (np.minimum(a, b) * np.uint64(0xC2B2AE3D27D4EB4F))
-            ^ np.maximum(a, b)
-            ^ batch.proto.astype(np.uint64)
-        )
+        a = (cols["src_hi"] * np.uint64(0x9E3779B97F4A7C15)) ^ cols["src_lo"] ^ (sport << np.uint64(48))
+        b = (cols["dst_hi"] * np.uint64(0x9E3779B97F4A7C15)) ^ cols["dst_lo"] ^ (dport << np.uint64(48))
+        h = (np.minimum(a, b) * np.uint64(0xC2B2AE3D27D4EB4F)) ^ np.maximum(a, b) ^ proto.astype(np.uint64)
         h ^= h >> np.uint64(29)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(32)
@@ -115,8 +123,6 @@ def _sense_share(
     app = AppTracker(counters, config.app)
 
     def analyse(batch: PacketBatch) -> list[Record]:
-        if workers > 1 and len(batch):
-            batch = batch.take(flow_share(batch, workers) == share)
         if not len(batch):
             return []
         assignment = meter.process(batch)
@@ -125,12 +131,20 @@ def _sense_share(
         out += app.process(batch, assignment, meter)
         return out
 
+    def mine(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+        return column_share(cols, workers) == share
+
     for raw in read_captures(paths, input_counters, batch_frames=config.batch_frames):
         input_counters.add("packets.read", len(raw))
-        batch = decoder.decode(raw)
+        if workers > 1:
+            # this share's rows only; the clock still follows every decoded row
+            batch, decoded, now = decoder.decode_selected(raw, mine)
+        else:
+            batch = decoder.decode(raw)
+            decoded = len(batch)
+            now = float(batch.ts.max()) if decoded else 0.0
         out = analyse(batch)
-        if len(batch):
-            now = float(batch.ts.max())
+        if decoded:
             out += dns.expire(now)
             out += app.expire(now)
             out += meter.expire(now)

@@ -2,7 +2,7 @@
 # A real Apache Kafka broker (KRaft mode, no ZooKeeper) on loopback, for development and tests.
 #
 #   deploy/kafka/broker.sh fetch                         download the broker jars (cached), nothing else
-#   deploy/kafka/broker.sh start DIR [--brokers N] [--sasl USER:PASSWORD]
+#   deploy/kafka/broker.sh start DIR [--brokers N] [--sasl USER:PASSWORD] [--tls]
 #                                                        format (first time) and start; the LAST line
 #                                                        printed is the bootstrap address
 #   deploy/kafka/broker.sh start DIR --node K            start node K again (after stop --node / a kill)
@@ -15,6 +15,10 @@
 # broker and controller, and topics default to replication 3 with min.insync.replicas 2.
 # With --sasl, each node also listens with SASL_PLAINTEXT (SCRAM-SHA-256 and -512) for that user; the
 # address is in DIR/sasl_bootstrap.
+# With --tls, each node also listens with SSL (and, with --sasl too, SASL_SSL), with a certificate for
+# 127.0.0.1/localhost signed by a throwaway CA made with openssl: DIR/tls/ca.pem is the CA clients
+# trust, DIR/tls/client.pem and client.key a client certificate (client certificates are requested,
+# not required). The addresses are in DIR/tls_bootstrap and DIR/sasl_ssl_bootstrap.
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
@@ -89,33 +93,78 @@ node_pid() { # DIR K -> pid if the node runs
     echo "$pid"
 }
 
-write_configs() { # DIR N SASL
-    local dir="$1" n="$2" sasl="$3"
+make_tls() { # DIR: a CA, a server certificate for loopback and a client certificate (PEM, PKCS#8)
+    local t="$1/tls"
+    command -v openssl >/dev/null || die "--tls needs openssl"
+    mkdir -p "$t"
+    (
+        cd "$t"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
+            -subj "/CN=wardwatch test CA" >/dev/null 2>&1
+        for who in server client; do
+            openssl req -newkey rsa:2048 -nodes -keyout "$who.key" -out "$who.csr" \
+                -subj "/CN=wardwatch test $who" >/dev/null 2>&1
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$who.ext"
+            openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$who.pem" \
+                -days 30 -extfile "$who.ext" >/dev/null 2>&1
+        done
+        # the broker's PEM keystore: certificate chain then the unencrypted PKCS#8 key
+        openssl pkcs8 -topk8 -nocrypt -in server.key -out server.pk8 >/dev/null 2>&1
+        cat server.pem ca.pem server.pk8 >server-keystore.pem
+        chmod 600 ./*.key server.pk8 server-keystore.pem
+    ) || die "could not make the TLS certificates in $t"
+}
+
+write_configs() { # DIR N SASL TLS
+    local dir="$1" n="$2" sasl="$3" tls="${4:-}"
     local ports
-    read -r -a ports <<<"$(free_ports $((n * 3)))"
+    read -r -a ports <<<"$(free_ports $((n * 5)))"
     local voters="" k
     for ((k = 1; k <= n; k++)); do
         voters+="${voters:+,}$k@127.0.0.1:${ports[$((n + k - 1))]}"
     done
     local rf=1 isr=1
     [ "$n" -ge 3 ] && rf=3 && isr=2
-    local bootstrap="" sasl_bootstrap=""
+    local bootstrap="" sasl_bootstrap="" tls_bootstrap="" sasl_ssl_bootstrap=""
+    [ -n "$tls" ] && make_tls "$dir"
     for ((k = 1; k <= n; k++)); do
         local p="${ports[$((k - 1))]}" c="${ports[$((n + k - 1))]}" s="${ports[$((2 * n + k - 1))]}"
+        local t="${ports[$((3 * n + k - 1))]}" st="${ports[$((4 * n + k - 1))]}"
         bootstrap+="${bootstrap:+,}127.0.0.1:$p"
         mkdir -p "$dir/node-$k/data"
         local listeners="PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$c"
         local advertised="PLAINTEXT://127.0.0.1:$p"
         local protomap="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-        local sasl_props=""
+        local extra_props=""
         if [ -n "$sasl" ]; then
             sasl_bootstrap+="${sasl_bootstrap:+,}127.0.0.1:$s"
             listeners+=",SASL_PLAINTEXT://127.0.0.1:$s"
             advertised+=",SASL_PLAINTEXT://127.0.0.1:$s"
             protomap+=",SASL_PLAINTEXT:SASL_PLAINTEXT"
-            sasl_props="sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+            extra_props="sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        fi
+        if [ -n "$tls" ]; then
+            tls_bootstrap+="${tls_bootstrap:+,}127.0.0.1:$t"
+            listeners+=",SSL://127.0.0.1:$t"
+            advertised+=",SSL://127.0.0.1:$t"
+            protomap+=",SSL:SSL"
+            extra_props+="
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/tls/server-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$dir/tls/ca.pem
+ssl.client.auth=requested"
+            if [ -n "$sasl" ]; then
+                sasl_ssl_bootstrap+="${sasl_ssl_bootstrap:+,}127.0.0.1:$st"
+                listeners+=",SASL_SSL://127.0.0.1:$st"
+                advertised+=",SASL_SSL://127.0.0.1:$st"
+                protomap+=",SASL_SSL:SASL_SSL"
+                extra_props+="
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            fi
         fi
         cat >"$dir/node-$k/server.properties" <<EOF
 # generated by deploy/kafka/broker.sh
@@ -142,7 +191,7 @@ auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
 unclean.leader.election.enable=false
 message.max.bytes=8388608
-$sasl_props
+$extra_props
 EOF
     done
     {
@@ -152,6 +201,8 @@ EOF
     } >"$dir/cluster.env"
     echo "$bootstrap" >"$dir/bootstrap"
     [ -n "$sasl" ] && echo "$sasl_bootstrap" >"$dir/sasl_bootstrap"
+    [ -n "$tls" ] && echo "$tls_bootstrap" >"$dir/tls_bootstrap"
+    [ -n "$tls" ] && [ -n "$sasl" ] && echo "$sasl_ssl_bootstrap" >"$dir/sasl_ssl_bootstrap"
     return 0
 }
 
@@ -248,7 +299,7 @@ all_nodes() { # DIR -> 1..N
 }
 
 cmd="${1:-}"
-[ -n "$cmd" ] || die "usage: broker.sh fetch | start DIR [--brokers N] [--node K] [--sasl U:P] | stop DIR [--node K] [--kill] | status DIR"
+[ -n "$cmd" ] || die "usage: broker.sh fetch | start DIR [--brokers N] [--node K] [--sasl U:P] [--tls] | stop DIR [--node K] [--kill] | status DIR"
 shift
 if [ "$cmd" = fetch ]; then
     fetch
@@ -258,12 +309,13 @@ fi
 [ $# -ge 1 ] || die "$cmd needs a DIR"
 DIR="$1"
 shift
-brokers=1 node="" sasl="" sig=TERM
+brokers=1 node="" sasl="" tls="" sig=TERM
 while [ $# -gt 0 ]; do
     case "$1" in
     --brokers) brokers="${2:?}"; shift 2 ;;
     --node) node="${2:?}"; shift 2 ;;
     --sasl) sasl="${2:?}"; shift 2 ;;
+    --tls) tls=1; shift ;;
     --kill) sig=KILL; shift ;;
     *) die "unknown option $1" ;;
     esac
@@ -278,7 +330,7 @@ start)
     DIR="$(cd "$DIR" && pwd)"
     if [ ! -f "$DIR/cluster.env" ]; then
         log4j_config "$DIR"
-        write_configs "$DIR" "$brokers" "$sasl"
+        write_configs "$DIR" "$brokers" "$sasl" "$tls"
         for k in $(all_nodes "$DIR"); do format_node "$DIR" "$k" "$sasl"; done
     fi
     if [ -n "$node" ]; then nodes=("$node"); else read -r -a nodes <<<"$(all_nodes "$DIR" | tr '\n' ' ')"; fi

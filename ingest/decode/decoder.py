@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from struct import error as struct_error
 
 import numpy as np
@@ -35,9 +36,25 @@ class Decoder:
         self._fast_tunnels = self.config.max_tunnel_depth >= 1
 
     def decode(self, raw: RawBatch) -> PacketBatch:
+        return self._decode(raw, None)[0]
+
+    def decode_selected(
+        self, raw: RawBatch, select: Callable[[Mapping[str, np.ndarray]], np.ndarray]
+    ) -> tuple[PacketBatch, int, float]:
+        """Decode, keeping only the rows ``select`` picks from the decoded columns (a bool mask).
+
+        The same as filtering ``decode(raw)``, but in the one compressing pass decoding makes anyway
+        (the sensor's workers each keep a share of the connections). Also returns how many rows
+        decoding gave before the selection and the latest of their timestamps (0.0 when none).
+        """
+        return self._decode(raw, select)
+
+    def _decode(
+        self, raw: RawBatch, select: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None
+    ) -> tuple[PacketBatch, int, float]:
         n = len(raw)
         if n == 0:
-            return PacketBatch.empty()
+            return PacketBatch.empty(), 0, 0.0
         if self.config.fastpath:
             cols, keep, slow_idx = fast_decode(
                 raw.buf, raw.offset, raw.caplen, raw.linktype, self._tunnel_ports,
@@ -57,13 +74,19 @@ class Decoder:
             for (name, dtype), values in zip(ROW_COLUMNS, zip(*slow_rows, strict=True), strict=True):
                 cols[name][slow_rows_idx] = np.array(values, dtype=dtype)
             keep[slow_rows_idx] = True
+        rows = int(np.count_nonzero(keep))
+        latest = float(raw.ts[keep].max()) if rows else 0.0
+        if select is not None and rows:
+            keep &= select(cols)  # rows without output hold garbage: keep already drops them
         if keep.all():
-            return PacketBatch(
+            batch = PacketBatch(
                 buf=buf, ts=raw.ts.copy(), source=raw.source.copy(), frame=raw.frame.copy(), **cols
             )
+            return batch, rows, latest
         idx = np.flatnonzero(keep)
         cols = {name: col[idx] for name, col in cols.items()}
-        return PacketBatch(buf=buf, ts=raw.ts[idx], source=raw.source[idx], frame=raw.frame[idx], **cols)
+        batch = PacketBatch(buf=buf, ts=raw.ts[idx], source=raw.source[idx], frame=raw.frame[idx], **cols)
+        return batch, rows, latest
 
     def flush(self) -> PacketBatch:
         """End of input: incomplete datagrams are dropped and counted."""

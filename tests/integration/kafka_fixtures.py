@@ -51,6 +51,21 @@ class Broker:
         p = self.dir / "sasl_bootstrap"
         return p.read_text().strip() if p.exists() else None
 
+    @property
+    def tls_bootstrap(self) -> str | None:
+        """The SSL listeners (``--tls``); their CA and a client certificate are under ``tls_dir``."""
+        p = self.dir / "tls_bootstrap"
+        return p.read_text().strip() if p.exists() else None
+
+    @property
+    def sasl_ssl_bootstrap(self) -> str | None:
+        p = self.dir / "sasl_ssl_bootstrap"
+        return p.read_text().strip() if p.exists() else None
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.dir / "tls"
+
 
 def _need_tools() -> None:
     if shutil.which("java") is None or shutil.which("mvn") is None:
@@ -73,8 +88,9 @@ def _start(directory: Path, *args: str) -> Broker:
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """One KRaft broker on loopback, with a SCRAM user ``wardwatch`` / ``test-secret`` on its SASL port."""
-    broker = _start(tmp_path_factory.mktemp("kafka1"), "--sasl", "wardwatch:test-secret")
+    """One KRaft broker on loopback, with a SCRAM user ``wardwatch`` / ``test-secret`` on its SASL port,
+    and SSL and SASL_SSL listeners (a throwaway CA)."""
+    broker = _start(tmp_path_factory.mktemp("kafka1"), "--sasl", "wardwatch:test-secret", "--tls")
     try:
         yield broker
     finally:

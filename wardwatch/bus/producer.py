@@ -34,6 +34,7 @@ from .spool import Cursor, Spool
 log = logging.getLogger(__name__)
 _PROBE_INTERVAL = 1.0  # seconds between attempts to leave the spool while the broker is down
 _REPLAY_CHUNK = 2000  # messages replayed from the spool per step
+_CONNECT_BACKOFF_MAX = 10.0  # seconds between attempts to create the client while none could be
 
 
 def _reachable(bootstrap: str, timeout: float = 0.5) -> bool:
@@ -67,12 +68,18 @@ class KafkaBus:
         self._next_probe = 0.0
         self._topics_ready = False
         self._last_drop_log = 0.0
+        self._connect_backoff = 0.0
+        self._next_connect = 0.0
         self._connect()
 
     # --- connection -----------------------------------------------------------------------------
     def _connect(self) -> bool:
         if self._producer is not None:
             return True
+        # creating the client blocks while it looks for a broker: not again at every probe
+        now = time.monotonic()
+        if now < self._next_connect:
+            return False
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
@@ -103,7 +110,10 @@ class KafkaBus:
             else:
                 log.warning("Kafka at %s unreachable (%s); spooling to %s", s.bootstrap, e, s.spool_dir)
             self.counters.add("bus.connect_failures")
+            self._connect_backoff = min(max(1.0, self._connect_backoff * 2), _CONNECT_BACKOFF_MAX)
+            self._next_connect = time.monotonic() + self._connect_backoff
             return False
+        self._connect_backoff = 0.0
         return True
 
     def _partition_count(self, topic: str) -> int:
@@ -207,6 +217,8 @@ class KafkaBus:
         if not msgs:
             return
         self._reap()
+        if not self._spooling and self._producer is None and not self._connect():
+            self._spooling = True  # the broker was unreachable from the start (or refused us)
         if not self._spooling:
             from kafka.errors import KafkaError
 

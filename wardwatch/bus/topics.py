@@ -58,7 +58,11 @@ def ensure_topics(settings: BusSettings, admin: Any | None = None) -> list[str]:
     from kafka.errors import TopicAlreadyExistsError
 
     own = admin is None
-    admin = admin or KafkaAdminClient(**settings.client_options(), client_id="wardwatch-admin")
+    # 10 s, not kafka-python's 30 s, to find a broker: a sensor whose broker is away (or refuses its
+    # TLS) spools meanwhile and tries again later
+    admin = admin or KafkaAdminClient(
+        **settings.client_options(), client_id="wardwatch-admin", bootstrap_timeout_ms=10_000
+    )
     try:
         existing = set(admin.list_topics())
         wanted = [t for t in all_topics(settings) if t not in existing]

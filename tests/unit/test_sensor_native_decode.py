@@ -1,0 +1,153 @@
+"""The optional C decoder (_fastdecode.c) is an optimisation only: fast_decode with it gives exactly
+the columns, accepted frames and slow-path frames of the numpy fast path alone (its fallback), on
+generated and mutated frames of every link type it handles and on every real test capture. Also:
+the sensor workers' decode-and-select equals decode then filter."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
+from scapy.layers.l2 import Dot1Q, Ether
+from wardwatch.ingest.capture.batch import RawBatch
+from wardwatch.ingest.decode import DecodeConfig, Decoder, fastpath
+from wardwatch.ingest.sensor import column_share, flow_share
+
+from wardwatch.counters import Counters
+
+from .test_decode_fast_slow import TEMPLATES, mutated_frames, pcaps
+from .test_decode_support import assert_same, read_pcap
+
+needs_native = pytest.mark.skipif(not fastpath.native_available(), reason="_fastdecode not built")
+
+CONFIG = DecodeConfig()
+PORTS = CONFIG.tunnel_ports()
+VXLAN = tuple(CONFIG.vxlan_ports)
+
+
+def both(raw: RawBatch, tunnels: bool = True) -> int:
+    """Decode with and without the C pass; assert identical results; return frames accepted."""
+    args = (raw.buf, raw.offset, raw.caplen, raw.linktype, PORTS, VXLAN, tunnels)
+    c_cols, c_done, c_slow = fastpath.fast_decode(*args, native=True)
+    n_cols, n_done, n_slow = fastpath.fast_decode(*args, native=False)
+    np.testing.assert_array_equal(c_done, n_done)
+    np.testing.assert_array_equal(c_slow, n_slow)
+    for name, _ in fastpath.COLUMNS:
+        np.testing.assert_array_equal(c_cols[name][c_done], n_cols[name][n_done], err_msg=name)
+    return int(c_done.sum())
+
+
+def frames_for(linktype: int, frames: list[bytes]) -> list[bytes]:
+    """Ethernet templates re-framed for another link type."""
+    if linktype in (101, 12, 14, 228, 229):
+        return [f[14:] for f in frames]
+    if linktype == 113:
+        return [bytes(14) + f[12:] for f in frames]  # SLL: protocol where Ethernet's type was
+    return frames
+
+
+@needs_native
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(mutated_frames(), min_size=1, max_size=40), st.sampled_from([1, 101, 113, 12, 228, 229]))
+def test_native_equals_numpy_on_mutated_frames(frames: list[bytes], linktype: int) -> None:
+    frames = frames_for(linktype, frames)
+    both(RawBatch.from_frames([(float(i), f) for i, f in enumerate(frames)], linktype))
+
+
+ORDINARY = [
+    bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1000, dport=80, flags="PA") / b"GET /"),
+    bytes(Ether() / Dot1Q(vlan=7) / IP() / UDP(sport=53, dport=5353) / b"dns"),
+    bytes(Ether() / IP() / ICMP(type=8, code=0) / b"ping"),
+    bytes(Ether() / IPv6(src="2001:db8::1", dst="2001:db8::2") / TCP(flags="S")),
+    bytes(Ether() / IPv6() / ICMPv6EchoRequest(data=b"e")),
+    bytes(Ether() / IP(proto=17) / struct.pack(">HHHH", 1, 2, 7, 0)),  # UDP length below 8
+    bytes(Ether() / IP() / TCP(dataofs=4)),  # TCP header length below 20
+]
+
+
+@needs_native
+@pytest.mark.parametrize("linktype", [1, 101, 113])
+def test_native_equals_numpy_at_every_length(linktype: int) -> None:
+    frames: list[bytes] = []
+    for template in [*ORDINARY, *TEMPLATES]:
+        frames += [template[:n] for n in range(len(template) + 1)]
+        frames += [template + bytes(n) for n in (1, 7, 40)]  # trailer beyond the IP length
+    frames = frames_for(linktype, frames)
+    assert both(RawBatch.from_frames([(float(i), f) for i, f in enumerate(frames)], linktype)) > 0
+
+
+@needs_native
+def test_native_takes_ordinary_frames_and_leaves_tunnels_to_numpy() -> None:
+    vxlan = bytes(
+        Ether() / IP() / UDP(sport=1234, dport=4789) / (b"\x08" + bytes(7)) / Ether() / IP() / TCP()
+    )
+    raw = RawBatch.from_frames([(1.0, ORDINARY[0]), (2.0, vxlan)])
+    cols = fastpath.empty_columns(2)
+    done = np.zeros(2, dtype=bool)
+    bitmap = fastpath._port_bitmap(PORTS)
+    columns = tuple(cols[name] for name, _ in fastpath.COLUMNS)
+    accepted = fastpath._native.decode_frames(
+        raw.buf, raw.offset, raw.caplen, raw.linktype, bitmap, columns, done
+    )
+    assert accepted == 1 and done.tolist() == [True, False]
+    assert (cols["sport"][0], cols["dport"][0], cols["tcp_flags"][0]) == (1000, 80, 0x18)
+    assert both(raw) == 2  # numpy opened the tunnel
+
+
+@needs_native
+def test_native_rejects_frames_running_past_the_buffer() -> None:
+    raw = RawBatch.from_frames([(1.0, ORDINARY[0])])
+    raw.caplen[0] += 10  # caplen says more than the buffer holds
+    cols = fastpath.empty_columns(1)
+    done = np.zeros(1, dtype=bool)
+    columns = tuple(cols[name] for name, _ in fastpath.COLUMNS)
+    fastpath._native.decode_frames(raw.buf, raw.offset, raw.caplen, raw.linktype, bytes(8192), columns, done)
+    assert not done[0]
+
+
+@needs_native
+def test_native_checks_its_arguments() -> None:
+    raw = RawBatch.from_frames([(1.0, ORDINARY[0])])
+    cols = fastpath.empty_columns(2)  # one row too many
+    done = np.zeros(1, dtype=bool)
+    columns = tuple(cols[name] for name, _ in fastpath.COLUMNS)
+    with pytest.raises(ValueError):
+        fastpath._native.decode_frames(
+            raw.buf, raw.offset, raw.caplen, raw.linktype, bytes(8192), columns, done
+        )
+
+
+@needs_native
+def test_native_equals_numpy_on_every_test_capture() -> None:
+    files = pcaps()
+    accepted = 0
+    for path in files:
+        raw = read_pcap(path)
+        if len(raw):
+            for tunnels in (True, False):
+                accepted += both(raw, tunnels)
+    assert accepted > 1000
+
+
+def test_decode_selected_equals_decode_then_filter() -> None:
+    frames = [
+        bytes(Ether() / IP(src=f"10.0.{i % 5}.1", dst="10.9.9.9") / TCP(sport=1000 + i % 7, dport=443))
+        for i in range(200)
+    ]
+    frames += [bytes(Ether(type=0x0806) / bytes(28))]  # no IP: no row, and not in the clock
+    raw = RawBatch.from_frames([(float(i), f) for i, f in enumerate(frames)])
+    whole_counters = Counters()
+    whole = Decoder(whole_counters, DecodeConfig()).decode(raw)
+    for share in range(3):
+        counters = Counters()
+        picked, rows, latest = Decoder(counters, DecodeConfig()).decode_selected(
+            raw, lambda cols, s=share: column_share(cols, 3) == s
+        )
+        assert (rows, latest) == (200, 199.0)
+        assert_same(picked, whole.take(flow_share(whole, 3) == share))
+        assert counters == whole_counters  # the selection counts nothing of its own
