@@ -115,6 +115,19 @@ make_tls() { # DIR: a CA, a server certificate for loopback and a client certifi
     ) || die "could not make the TLS certificates in $t"
 }
 
+add_listener() { # PROTOCOL PORT: appends to the listener variables of write_configs' node loop
+    listeners+=",$1://127.0.0.1:$2"
+    advertised+=",$1://127.0.0.1:$2"
+    protomap+=",$1:$1"
+}
+
+scram_jaas() { # LISTENER: its SCRAM login lines, each after a newline
+    local m
+    for m in scram-sha-256 scram-sha-512; do
+        printf '\nlistener.name.%s.%s.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;' "$1" "$m"
+    done
+}
+
 write_configs() { # DIR N SASL TLS
     local dir="$1" n="$2" sasl="$3" tls="${4:-}"
     local ports
@@ -138,18 +151,12 @@ write_configs() { # DIR N SASL TLS
         local extra_props=""
         if [ -n "$sasl" ]; then
             sasl_bootstrap+="${sasl_bootstrap:+,}127.0.0.1:$s"
-            listeners+=",SASL_PLAINTEXT://127.0.0.1:$s"
-            advertised+=",SASL_PLAINTEXT://127.0.0.1:$s"
-            protomap+=",SASL_PLAINTEXT:SASL_PLAINTEXT"
-            extra_props="sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
-listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            add_listener SASL_PLAINTEXT "$s"
+            extra_props="sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512$(scram_jaas sasl_plaintext)"
         fi
         if [ -n "$tls" ]; then
             tls_bootstrap+="${tls_bootstrap:+,}127.0.0.1:$t"
-            listeners+=",SSL://127.0.0.1:$t"
-            advertised+=",SSL://127.0.0.1:$t"
-            protomap+=",SSL:SSL"
+            add_listener SSL "$t"
             extra_props+="
 ssl.keystore.type=PEM
 ssl.keystore.location=$dir/tls/server-keystore.pem
@@ -158,12 +165,8 @@ ssl.truststore.location=$dir/tls/ca.pem
 ssl.client.auth=requested"
             if [ -n "$sasl" ]; then
                 sasl_ssl_bootstrap+="${sasl_ssl_bootstrap:+,}127.0.0.1:$st"
-                listeners+=",SASL_SSL://127.0.0.1:$st"
-                advertised+=",SASL_SSL://127.0.0.1:$st"
-                protomap+=",SASL_SSL:SASL_SSL"
-                extra_props+="
-listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                add_listener SASL_SSL "$st"
+                extra_props+="$(scram_jaas sasl_ssl)"
             fi
         fi
         cat >"$dir/node-$k/server.properties" <<EOF

@@ -40,6 +40,21 @@ def _conn(i: int, **kw: Any) -> dict[str, Any]:
     return r
 
 
+class _Sink:
+    """A backend without the fast path (as a ClickHouse server's): takes ``columns()`` batches."""
+
+    kind = "fake"
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+
+    def insert(self, batch: Batch) -> None:
+        self.batches.append(batch)
+
+    def rows(self, *a: Any, **k: Any) -> list[dict[str, Any]]:
+        return [{"c": 0}]
+
+
 def _dump(store: Any, table: str) -> list[dict[str, Any]]:
     cols = [c.name for c in BY_NAME[table].inserted]
     rows = store.rows(f"SELECT {', '.join(f'`{c}`' for c in cols)} FROM {table}")
@@ -135,19 +150,7 @@ def test_pseudonymised_fast_path(tmp_path: Path) -> None:
 def test_batch_shape_unchanged_for_other_backends() -> None:
     from wardwatch.store.writer import Writer
 
-    class Sink:
-        kind = "fake"
-
-        def __init__(self) -> None:
-            self.batches: list[Batch] = []
-
-        def insert(self, batch: Batch) -> None:
-            self.batches.append(batch)
-
-        def rows(self, *a: Any, **k: Any) -> list[dict[str, Any]]:
-            return [{"c": 0}]
-
-    sink = Sink()
+    sink = _Sink()
     w = Writer(sink, lambda ip: "x")  # type: ignore[arg-type]
     w.add_records([_dns(1)])
     w.flush()
@@ -195,17 +198,7 @@ def test_arrow_input_stores_what_dict_input_stores(tmp_path: Path) -> None:
 def test_arrow_input_reaches_a_backend_without_the_fast_path() -> None:
     from wardwatch.store.writer import Writer
 
-    class Sink:
-        def __init__(self) -> None:
-            self.batches: list[Batch] = []
-
-        def insert(self, batch: Batch) -> None:
-            self.batches.append(batch)
-
-        def rows(self, *a: Any, **k: Any) -> list[dict[str, Any]]:
-            return [{"c": 0}]
-
-    sink = Sink()
+    sink = _Sink()
     w = Writer(sink, lambda ip: "x")  # type: ignore[arg-type]
     w.add_arrow("dns", _arrow([_dns(1), _dns(2)], "dns"))
     w.flush()
