@@ -110,6 +110,9 @@ def _run(cfg: Path, n: int, rate: float, start: int, store: bool) -> dict[str, A
         def add_records(self, records: Any) -> None:
             pass
 
+        def add_arrow(self, log: str, records: Any) -> None:  # the writer's Arrow decode path, as with chdb
+            pass
+
         def add_alerts(self, alerts: Any, retro: bool = False) -> None:
             pass
 
