@@ -217,7 +217,9 @@ class Writer:
             try:
                 if job is None:
                     return
-                if self._error is None:  # after a failure, later batches wait for the caller
+                # after a failure, later batches are not tried: the caller gets the error at its next
+                # call (as it would have from an insert on its own thread) and decides
+                if self._error is None:
                     self._insert(job)
             except BaseException as e:  # noqa: BLE001 — handed to the caller's thread
                 self._error = e
