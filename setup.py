@@ -27,6 +27,7 @@ for package, folder in ROOMS.items():
 ext_modules = [
     Extension("wardwatch.ingest.capture._scan", ["ingest/capture/_scan.c"], optional=True),
     Extension("wardwatch.ingest.decode._fastdecode", ["ingest/decode/_fastdecode.c"], optional=True),
+    Extension("wardwatch.ingest.flows._tcprun", ["ingest/flows/_tcprun.c"], optional=True),
 ]
 
 

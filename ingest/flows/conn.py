@@ -7,8 +7,10 @@ and unwrapped value of its latest packet, and a new raw value is placed within Â
 from __future__ import annotations
 
 import hashlib
+import importlib
 import math
 import struct
+from types import ModuleType
 
 from ..decode.columns import join_ip
 
@@ -112,6 +114,27 @@ class Endpoint(Counts):
         return max(size, 0)
 
 
+native: ModuleType | None
+try:  # optional: built from _tcprun.c by setup.py (imported by name: it is not in the source tree)
+    native = importlib.import_module("._tcprun", __package__)
+except ImportError:  # pragma: no cover - depends on the build
+    native = None
+
+if native is not None:
+
+    class NativeEndpoint(native.EndpointBase):  # type: ignore[misc,name-defined]
+        """Endpoint with its fields in a C struct, so that _tcprun.run reads them directly."""
+
+        __slots__ = ()
+        set_state = Endpoint.set_state
+        init_seq = Endpoint.init_seq
+        tcp_size = Endpoint.tcp_size
+
+    new_endpoint: type[Endpoint] = NativeEndpoint
+else:  # pragma: no cover - depends on the build
+    new_endpoint = Endpoint
+
+
 class Conn:
     __slots__ = (
         "fid", "key", "kind", "proto", "orig_a", "orig_h", "orig_p", "resp_h", "resp_p", "o", "r",
@@ -129,8 +152,8 @@ class Conn:
         self.orig_p = self.resp_p = 0
         # Only TCP uses the endpoint state; the other transports' sides are plain counts (typed as
         # Endpoint so the TCP code needs no casts: nothing reads TCP fields of a non-TCP side).
-        self.o: Endpoint = Endpoint() if kind == KIND_TCP else Counts()  # type: ignore[assignment]
-        self.r: Endpoint = Endpoint() if kind == KIND_TCP else Counts()  # type: ignore[assignment]
+        self.o: Endpoint = new_endpoint() if kind == KIND_TCP else Counts()  # type: ignore[assignment]
+        self.r: Endpoint = new_endpoint() if kind == KIND_TCP else Counts()  # type: ignore[assignment]
         self.start_ts = ts
         self.last_time = ts
         # strings and tuples rather than lists/sets: fewer objects for the garbage collector to scan

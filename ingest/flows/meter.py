@@ -5,7 +5,8 @@ Connections whose packets in the batch cannot change their state (plain TCP data
 established endpoints, further UDP/ICMP packets) are merged from vectorised per-segment aggregates
 (``fast.py``); the others — new connections, SYN/FIN/RST, pending timers — are processed packet by
 packet (``tcp.py``), in capture order. Both paths give the same result, so records do not depend
-on where batches start or end.
+on where batches start or end. When the C extension ``_tcprun`` is built, every TCP packet takes
+the per-packet path instead, in C (``_run_native``); the Python code above is its fallback.
 
 Timers run on capture time: ``expire(now)`` fires Zeek's inactivity, attempt, close and partial
 close timers that fell due before ``now``. A packet arriving after such a deadline starts a new
@@ -50,6 +51,7 @@ from ..decode.columns import (
     PROTO_UDP,
     PacketBatch,
 )
+from . import conn as conn_module
 from .assignment import FlowAssignment
 from .config import FlowConfig
 from .conn import (
@@ -71,7 +73,12 @@ from .keys import Keys, canonical_keys, group_rows, key_tuples
 from .tcp import ACK, FIN, RST, SYN, is_reuse, tcp_packet, timer_due
 
 Record = dict[str, object]
-_STEADY = (ESTABLISHED, PARTIAL)
+_STEADY: tuple[int, int] = (ESTABLISHED, PARTIAL)
+
+# Per-packet TCP in C (_tcprun.c) when it is built; tests set this to False to compare both ways.
+USE_NATIVE = conn_module.native is not None
+if conn_module.native is not None:
+    conn_module.native.setup(Conn)
 
 
 def _kind(proto: int) -> int:
@@ -97,6 +104,8 @@ class FlowMeter:
         self._heap: list[tuple[float, int, int]] = []
         self._tick = itertools.count()
         self._next_id = 1
+        # _tcprun needs the C endpoints, which are chosen when the connection is created.
+        self._native = conn_module.native if USE_NATIVE and conn_module.new_endpoint is not Endpoint else None
 
     # -- FlowView --------------------------------------------------------------------------------
     def uid(self, flow: int) -> str:
@@ -420,6 +429,11 @@ class FlowMeter:
         grouping = group_rows(keys)
         order, gs = grouping.order, grouping.group_start
         key_list = key_tuples(batch, keys, order[gs])
+        if self._native is not None:
+            self._run_native(batch, keys, order, gs, key_list, flow_out, orig_out)
+            if split:
+                self._evict_if_full()
+            return FlowAssignment(flow_out, orig_out)
         self._run(
             batch,
             keys,
@@ -545,6 +559,73 @@ class FlowMeter:
             )
         if len(tail):
             self._process_slow(batch, tail, gid_row, keys.from_a, key_list, flow_out, orig_out)
+
+    def _run_native(
+        self,
+        batch: PacketBatch,
+        keys: Keys,
+        order: np.ndarray,
+        gs: np.ndarray,
+        key_list: list[tuple],
+        flow_out: np.ndarray,
+        orig_out: np.ndarray,
+    ) -> None:
+        """``_run`` with the C extension: every TCP packet goes through the per-packet code, in C
+        and in capture order (no vectorised merge, no head/middle/tail split); packets that need
+        a new connection or find a timer due go back to ``_packet``."""
+        assert self._native is not None
+        n_groups = len(gs)
+        group_end = np.empty(n_groups, dtype=np.int64)
+        group_end[:-1] = gs[1:]
+        group_end[-1] = len(order)
+        get = self._conns.get
+        conns: list[Conn | None] = []
+        simple_g: list[int] = []
+        for gi, key in enumerate(key_list):
+            if key[0] == PROTO_TCP:
+                conns.append(get(key))
+            else:
+                conns.append(None)
+                simple_g.append(gi)
+        if simple_g:
+            self._run_simple(batch, keys.from_a, order, gs, group_end, simple_g, key_list, flow_out, orig_out)
+        if len(simple_g) == n_groups:
+            return
+        sizes = group_end - gs
+        is_tcp = np.ones(n_groups, dtype=bool)
+        is_tcp[simple_g] = False
+        gid_row = np.empty(len(batch), dtype=np.int64)
+        gid_row[order] = np.repeat(np.arange(n_groups, dtype=np.int64), sizes)
+        rows = np.sort(order[np.repeat(is_tcp, sizes)])  # capture order
+        m = len(rows)
+        out_fid = np.empty(m, dtype=np.int64)
+        out_orig = np.empty(m, dtype=np.uint8)
+        i64 = np.int64
+        arrays = (
+            gid_row[rows],
+            keys.from_a[rows].view(np.uint8),
+            np.ascontiguousarray(batch.ts[rows], dtype=np.float64),
+            batch.tcp_flags[rows].astype(i64),
+            batch.tcp_seq[rows].astype(i64),
+            batch.tcp_ack[rows].astype(i64),
+            batch.payload_len[rows].astype(i64),
+            batch.tcp_win[rows].astype(i64),
+            batch.ip_len[rows].astype(i64),
+            out_fid,
+            out_orig,
+        )
+        cfg = self.config
+        timers = (
+            cfg.tcp_inactivity,
+            cfg.udp_inactivity,
+            cfg.tcp_attempt_delay,
+            cfg.tcp_close_delay,
+            cfg.tcp_partial_close_delay,
+            cfg.tcp_reset_delay,
+        )
+        self._native.run(arrays, conns, key_list, self._conns, self._packet, self._schedule, timers)
+        flow_out[rows] = out_fid
+        orig_out[rows] = out_orig.view(bool)
 
     def _process_slow(
         self,

@@ -6,8 +6,18 @@ import random
 
 import numpy as np
 import pytest
+from wardwatch.ingest.flows import conn as conn_module
 
-from tests.unit.test_flows_helpers import A, F, P, R, S, Tcp, finals, icmp, run, udp
+from tests.unit.test_flows_helpers import A, F, P, R, S, Tcp, finals, icmp, run, udp, use_python_flows
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def _flows_code(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here runs with the C TCP code (_tcprun.c) and with its pure-Python fallback."""
+    if request.param == "python":
+        use_python_flows(monkeypatch)
+    elif conn_module.native is None:
+        pytest.skip("_tcprun not built")
 
 
 def _traffic(seed: int) -> list[dict]:
@@ -90,6 +100,7 @@ def test_same_records_for_any_batching(seed: int) -> None:
 def test_traffic_exercises_all_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     import wardwatch.ingest.flows.meter as meter_mod
 
+    use_python_flows(monkeypatch)  # the vectorised TCP path exists only in the Python code
     seen = {"middle": 0, "exact": 0}
     split, exact = meter_mod._split_runs, meter_mod.TcpSegments.exact
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from wardwatch.ingest.decode.columns import PacketBatch
 from wardwatch.ingest.flows import FlowConfig, FlowMeter
+from wardwatch.ingest.flows import conn as conn_module
+from wardwatch.ingest.flows import meter as meter_module
 
 from wardwatch.counters import Counters
 
@@ -86,3 +89,9 @@ def one(rows: list[dict], **kw: object) -> dict:
     recs = finals(run(rows, **kw))  # type: ignore[arg-type]
     assert len(recs) == 1, recs
     return recs[0]
+
+
+def use_python_flows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Meters created after this run the pure-Python TCP code (the fallback without _tcprun.c)."""
+    monkeypatch.setattr(meter_module, "USE_NATIVE", False)
+    monkeypatch.setattr(conn_module, "new_endpoint", conn_module.Endpoint)
