@@ -267,6 +267,17 @@ set_state(PyObject *conn, EP *ep, EP *peer, long long new)
     ep_set_state(ep, new);
 }
 
+/* a FIN closes, then a RST resets (both may come in one segment); 1 when the connection closes */
+static int
+fin_or_rst(PyObject *conn, EP *ep, EP *peer, int fin, int rst)
+{
+    if (fin)
+        set_state(conn, ep, peer, CLOSED);
+    if (rst)
+        set_state(conn, ep, peer, RESET);
+    return fin || rst;
+}
+
 typedef struct {
     PyObject *tcp_inactivity, *udp_inactivity; /* as given, stored into conn.timeout */
     double attempt_delay, close_delay, partial_close_delay, reset_delay;
@@ -353,14 +364,8 @@ state_machine(PyObject *conn, EP *ep, EP *peer, int is_orig, int flags, long lon
                 set_state(conn, ep, peer, ESTABLISHED);
             }
         }
-        if (fin) {
-            set_state(conn, ep, peer, CLOSED);
+        if (fin_or_rst(conn, ep, peer, fin, rst))
             do_close = 1;
-        }
-        if (rst) {
-            set_state(conn, ep, peer, RESET);
-            do_close = 1;
-        }
         if (ep->state == INACTIVE) {
             EP *o = (EP *)SLOT(conn, S_O);
             if (!is_orig && length == 0 && o->state == SYN_SENT)
@@ -371,14 +376,8 @@ state_machine(PyObject *conn, EP *ep, EP *peer, int is_orig, int flags, long lon
                 set_state(conn, ep, peer, PARTIAL);
         }
     } else if (state == SYN_SENT || state == SYN_ACK_SENT) {
-        if (fin) {
-            set_state(conn, ep, peer, CLOSED);
+        if (fin_or_rst(conn, ep, peer, fin, rst))
             do_close = 1;
-        }
-        if (rst) {
-            set_state(conn, ep, peer, RESET);
-            do_close = 1;
-        }
     } else if (state == ESTABLISHED || state == PARTIAL) {
         if (syn && state == PARTIAL && peer->state == INACTIVE && !has_ack)
             set_state(conn, ep, peer, SYN_SENT);
