@@ -21,6 +21,13 @@ command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/bin/clickhouse ] || ap
 # a JDK and Maven fetch and run the real Kafka broker (deploy/kafka/broker.sh)
 command -v java >/dev/null 2>&1 || apt_missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || apt_missing+=(maven)
+# the sensor's C speed-ups (each has a Python fallback, but the tests compare the two): a compiler and
+# Python's headers
+command -v cc >/dev/null 2>&1 || apt_missing+=(gcc)
+"$PY" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    2>/dev/null || apt_missing+=(python3-dev)
+# the Kafka TLS tests make a throwaway CA (deploy/kafka/broker.sh --tls)
+command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 if [ "${#apt_missing[@]}" -gt 0 ]; then
     step "installing ${apt_missing[*]}"
     [ "$(id -u)" = 0 ] || die "${apt_missing[*]} missing and installing needs root"
