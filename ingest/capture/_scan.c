@@ -32,52 +32,95 @@ read_u32(const unsigned char *p, int big)
     return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | (uint32_t)p[0];
 }
 
+/* Kind of a buffer's struct format: 'i' signed integer, 'u' unsigned, 'f' float, '?' bool, 0 other.
+ * Native byte order only: a byte-swapped array would be read as garbage. */
 static int
-check_out(Py_buffer *b, Py_ssize_t need, Py_ssize_t item, const char *name)
+format_kind(const char *fmt)
 {
-    if (b->len < need * item) {
-        PyErr_Format(PyExc_ValueError, "%s holds %zd bytes, %zd needed", name, b->len, need * item);
-        return -1;
+    if (fmt == NULL)
+        return 'u'; /* plain bytes */
+    if (*fmt == '@' || *fmt == '=' || *fmt == (PY_LITTLE_ENDIAN ? '<' : '>'))
+        fmt++;
+    if (fmt[0] == '\0' || fmt[1] != '\0')
+        return 0;
+    switch (fmt[0]) {
+    case 'b': case 'h': case 'i': case 'l': case 'q': case 'n':
+        return 'i';
+    case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N':
+        return 'u';
+    case 'e': case 'f': case 'd':
+        return 'f';
+    case '?':
+        return '?';
     }
     return 0;
+}
+
+/* A writable output array of at least ``need`` items of ``kind``/``item`` bytes, checked before the
+ * raw writes: a wrong dtype is a TypeError, a short or misaligned array a ValueError (comparing by
+ * division, as need * item can overflow for a huge limit). On success the caller releases ``b``. */
+static int
+get_out(PyObject *obj, Py_buffer *b, int kind, Py_ssize_t item, Py_ssize_t need, const char *name)
+{
+    if (PyObject_GetBuffer(obj, b, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (format_kind(b->format) != kind || b->itemsize != item) {
+        PyErr_Format(PyExc_TypeError, "%s: wrong dtype (format '%s', %zd bytes an item)", name,
+                     b->format ? b->format : "B", b->itemsize);
+    } else if ((uintptr_t)b->buf % (uintptr_t)item != 0) {
+        PyErr_Format(PyExc_ValueError, "%s is not aligned", name);
+    } else if (b->len / item < need) {
+        PyErr_Format(PyExc_ValueError, "%s holds %zd items, %zd needed", name, b->len / item, need);
+    } else {
+        return 0;
+    }
+    PyBuffer_Release(b);
+    return -1;
 }
 
 PyDoc_STRVAR(scan_pcap_doc,
 "scan_pcap(buf, off, stop, limit, big_endian, rec_len, max_caplen, frac_unit,\n"
 "          offsets, ts, caplen, wirelen) -> (n, next_off, status)\n\n"
 "Walk pcap records from ``off`` while they start before ``stop``, at most ``limit``. Fills the\n"
-"writable buffers (int64 record starts, float64 timestamps, int32 caplen, int32 wirelen clipped to\n"
-"2**31-1) for the ``n`` complete records. status 0: stopped at ``stop`` or ``limit`` (next_off is\n"
-"the next record); 1: the record at next_off runs past the buffer; 2: its caplen is over max_caplen.");
+"writable arrays (int64 record starts, float64 timestamps, int32 caplen, int32 wirelen clipped to\n"
+"2**31-1; a wrong dtype is a TypeError) for the ``n`` complete records. status 0: stopped at\n"
+"``stop`` or ``limit`` (next_off is the next record); 1: the record at next_off runs past the\n"
+"buffer; 2: its caplen is over max_caplen.");
 
 static PyObject *
 scan_pcap(PyObject *self, PyObject *args)
 {
-    Py_buffer buf, offs, ts, cap, wire;
+    Py_buffer buf, out[4];
+    PyObject *out_obj[4];
     Py_ssize_t off, stop, limit, rec_len, max_caplen;
-    int big;
+    int big, held = 0;
     double unit;
     PyObject *result = NULL;
+    static const int kinds[4] = {'i', 'f', 'i', 'i'};
+    static const Py_ssize_t items[4] = {8, 8, 4, 4};
+    static const char *names[4] = {"offsets", "ts", "caplen", "wirelen"};
 
-    if (!PyArg_ParseTuple(args, "y*nnnpnndw*w*w*w*", &buf, &off, &stop, &limit, &big, &rec_len,
-                          &max_caplen, &unit, &offs, &ts, &cap, &wire))
+    if (!PyArg_ParseTuple(args, "y*nnnpnndOOOO", &buf, &off, &stop, &limit, &big, &rec_len, &max_caplen,
+                          &unit, &out_obj[0], &out_obj[1], &out_obj[2], &out_obj[3]))
         return NULL;
-    if (off < 0 || limit < 0 || rec_len < 16 || max_caplen < 0) {
+    /* bounded so that pos + rec_len + caplen cannot overflow and caplen fits the int32 column */
+    if (off < 0 || limit < 0 || rec_len < 16 || rec_len > 0xFFFF || max_caplen < 0 ||
+        max_caplen > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "bad scan arguments");
         goto done;
     }
-    if (check_out(&offs, limit, 8, "offsets") || check_out(&ts, limit, 8, "ts") ||
-        check_out(&cap, limit, 4, "caplen") || check_out(&wire, limit, 4, "wirelen"))
-        goto done;
+    for (; held < 4; held++)
+        if (get_out(out_obj[held], &out[held], kinds[held], items[held], limit, names[held]) < 0)
+            goto done;
     {
         const unsigned char *p = (const unsigned char *)buf.buf;
         const int64_t size = (int64_t)buf.len;
         int64_t pos = (int64_t)off;
         const int64_t end = stop < buf.len ? (int64_t)stop : size;
-        int64_t *o_off = (int64_t *)offs.buf;
-        double *o_ts = (double *)ts.buf;
-        int32_t *o_cap = (int32_t *)cap.buf;
-        int32_t *o_wire = (int32_t *)wire.buf;
+        int64_t *o_off = (int64_t *)out[0].buf;
+        double *o_ts = (double *)out[1].buf;
+        int32_t *o_cap = (int32_t *)out[2].buf;
+        int32_t *o_wire = (int32_t *)out[3].buf;
         Py_ssize_t n = 0;
         int status = RAN_OUT;
 
@@ -114,11 +157,9 @@ scan_pcap(PyObject *self, PyObject *args)
         result = Py_BuildValue("nLi", n, (long long)pos, status);
     }
 done:
+    while (held > 0)
+        PyBuffer_Release(&out[--held]);
     PyBuffer_Release(&buf);
-    PyBuffer_Release(&offs);
-    PyBuffer_Release(&ts);
-    PyBuffer_Release(&cap);
-    PyBuffer_Release(&wire);
     return result;
 }
 

@@ -42,6 +42,13 @@ enum {
     C_VLAN, C_TUNNEL, N_COLUMNS
 };
 static const Py_ssize_t ITEM_SIZE[N_COLUMNS] = {1, 8, 8, 8, 8, 1, 2, 2, 4, 8, 4, 4, 1, 4, 4, 2, 4, 1};
+static const char *KIND[N_COLUMNS] = {"u", "u", "u", "u", "u", "u", "u", "u", "i", "i", "i", "i",
+                                      "u", "u", "u", "u", "i", "u"};
+static const char *COLUMN_NAME[N_COLUMNS] = {
+    "ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo", "proto", "sport", "dport", "ip_len",
+    "payload_off", "payload_len", "payload_cap", "tcp_flags", "tcp_seq", "tcp_ack", "tcp_win", "vlan",
+    "tunnel",
+};
 
 static inline uint32_t
 be16(const unsigned char *p)
@@ -61,50 +68,106 @@ be64(const unsigned char *p)
     return ((uint64_t)be32(p) << 32) | (uint64_t)be32(p + 4);
 }
 
+/* Kind of a buffer's struct format: 'i' signed integer, 'u' unsigned, 'f' float, '?' bool, 0 other.
+ * Native byte order only: a byte-swapped array would be read as garbage. */
+static int
+format_kind(const char *fmt)
+{
+    if (fmt == NULL)
+        return 'u'; /* plain bytes */
+    if (*fmt == '@' || *fmt == '=' || *fmt == (PY_LITTLE_ENDIAN ? '<' : '>'))
+        fmt++;
+    if (fmt[0] == '\0' || fmt[1] != '\0')
+        return 0;
+    switch (fmt[0]) {
+    case 'b': case 'h': case 'i': case 'l': case 'q': case 'n':
+        return 'i';
+    case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N':
+        return 'u';
+    case 'e': case 'f': case 'd':
+        return 'f';
+    case '?':
+        return '?';
+    }
+    return 0;
+}
+
+/* An array read or written through a raw typed pointer: its dtype must be one of ``kinds`` with
+ * ``item`` bytes (else TypeError, not garbage), C-contiguous, aligned and ``n`` items long (n < 0:
+ * any length). On success the caller releases ``b``. */
+static int
+get_array(PyObject *obj, Py_buffer *b, const char *kinds, Py_ssize_t item, Py_ssize_t n, int writable,
+          const char *name)
+{
+    if (PyObject_GetBuffer(obj, b, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    const int kind = format_kind(b->format);
+    if (kind == 0 || strchr(kinds, kind) == NULL || b->itemsize != item) {
+        PyErr_Format(PyExc_TypeError, "decode_frames: %s has the wrong dtype (format '%s', %zd bytes each)",
+                     name, b->format ? b->format : "B", b->itemsize);
+    } else if ((uintptr_t)b->buf % (uintptr_t)item != 0) {
+        PyErr_Format(PyExc_ValueError, "decode_frames: %s is not aligned", name);
+    } else if (n >= 0 && b->len / item != n) {
+        PyErr_Format(PyExc_ValueError, "decode_frames: %s has %zd items, %zd expected", name, b->len / item,
+                     n);
+    } else {
+        return 0;
+    }
+    PyBuffer_Release(b);
+    return -1;
+}
+
 PyDoc_STRVAR(decode_frames_doc,
 "decode_frames(buf, offset, caplen, linktype, reject_ports, columns, done) -> accepted\n\n"
 "offset int64, caplen int32, linktype uint16 (n frames each); reject_ports: 8192-byte bitmap of UDP\n"
 "ports left to numpy (tunnels); columns: the 18 writable arrays of fastpath.COLUMNS (n rows);\n"
-"done: writable bool array (n), set for the frames decoded here. Frames not accepted are untouched.");
+"done: writable bool array (n), set for the frames decoded here. Frames not accepted are untouched.\n"
+"An array of another dtype is a TypeError; one of another length a ValueError.");
 
 static PyObject *
 decode_frames(PyObject *self, PyObject *args)
 {
-    Py_buffer buf, offs, caps, lts, ports, donebuf;
+    /* in[]: offset, caplen, linktype, done; cols[]: the output columns */
+    Py_buffer buf, ports, in[4];
     Py_buffer cols[N_COLUMNS];
-    PyObject *columns;
+    PyObject *in_obj[4], *columns;
     PyObject *result = NULL;
-    int got_cols = 0;
+    int got_in = 0, got_cols = 0;
+    static const char *in_kind[4] = {"i", "i", "u", "?u"};
+    static const Py_ssize_t in_item[4] = {8, 4, 2, 1};
+    static const char *in_name[4] = {"offset", "caplen", "linktype", "done"};
 
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*Ow*", &buf, &offs, &caps, &lts, &ports, &columns, &donebuf))
+    if (!PyArg_ParseTuple(args, "y*OOOy*OO", &buf, &in_obj[0], &in_obj[1], &in_obj[2], &ports, &columns,
+                          &in_obj[3]))
         return NULL;
-    const Py_ssize_t n = offs.len / 8;
-    if (caps.len != n * 4 || lts.len != n * 2 || donebuf.len != n || ports.len != 8192) {
-        PyErr_SetString(PyExc_ValueError, "decode_frames: input sizes disagree");
+    Py_ssize_t n = -1; /* the offsets' length, which the other arrays must have */
+    for (; got_in < 4; got_in++) {
+        if (get_array(in_obj[got_in], &in[got_in], in_kind[got_in], in_item[got_in], n, got_in == 3,
+                      in_name[got_in]) < 0)
+            goto done;
+        if (got_in == 0)
+            n = in[0].len / 8;
+    }
+    if (ports.len != 8192) {
+        PyErr_SetString(PyExc_ValueError, "decode_frames: reject_ports must be an 8192-byte bitmap");
         goto done;
     }
     if (!PyTuple_Check(columns) || PyTuple_GET_SIZE(columns) != N_COLUMNS) {
         PyErr_SetString(PyExc_ValueError, "decode_frames: columns must be a tuple of 18 arrays");
         goto done;
     }
-    for (; got_cols < N_COLUMNS; got_cols++) {
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(columns, got_cols), &cols[got_cols],
-                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+    for (; got_cols < N_COLUMNS; got_cols++)
+        if (get_array(PyTuple_GET_ITEM(columns, got_cols), &cols[got_cols], KIND[got_cols],
+                      ITEM_SIZE[got_cols], n, 1, COLUMN_NAME[got_cols]) < 0)
             goto done;
-        if (cols[got_cols].len != n * ITEM_SIZE[got_cols]) {
-            got_cols++;
-            PyErr_Format(PyExc_ValueError, "decode_frames: column %d has the wrong size", got_cols - 1);
-            goto done;
-        }
-    }
     {
         const unsigned char *p = (const unsigned char *)buf.buf;
         const int64_t size = (int64_t)buf.len;
-        const int64_t *offset = (const int64_t *)offs.buf;
-        const int32_t *caplen = (const int32_t *)caps.buf;
-        const uint16_t *linktype = (const uint16_t *)lts.buf;
+        const int64_t *offset = (const int64_t *)in[0].buf;
+        const int32_t *caplen = (const int32_t *)in[1].buf;
+        const uint16_t *linktype = (const uint16_t *)in[2].buf;
         const unsigned char *reject = (const unsigned char *)ports.buf;
-        unsigned char *is_done = (unsigned char *)donebuf.buf;
+        unsigned char *is_done = (unsigned char *)in[3].buf;
         uint8_t *o_version = cols[C_IP_VERSION].buf;
         uint64_t *o_src_hi = cols[C_SRC_HI].buf, *o_src_lo = cols[C_SRC_LO].buf;
         uint64_t *o_dst_hi = cols[C_DST_HI].buf, *o_dst_lo = cols[C_DST_LO].buf;
@@ -124,14 +187,15 @@ decode_frames(PyObject *self, PyObject *args)
         for (Py_ssize_t i = 0; i < n; i++) {
             if (i + PREFETCH_FRAMES < n) {
                 const int64_t ahead = offset[i + PREFETCH_FRAMES];
-                if (ahead >= 0 && ahead + 64 <= size) {
+                if (ahead >= 0 && ahead <= size - 64) { /* not ahead + 64: it can overflow */
                     PREFETCH(p + ahead);
                     PREFETCH(p + ahead + 63);
                 }
             }
             const int64_t off = offset[i];
             const int64_t cap = caplen[i];
-            if (off < 0 || cap < 0 || off + cap > size)
+            /* compared without computing off + cap, which overflows for a huge offset */
+            if (off < 0 || cap < 0 || off > size || cap > size - off)
                 continue;
             const unsigned char *f = p + off;
             const unsigned lt = linktype[i];
@@ -270,14 +334,12 @@ decode_frames(PyObject *self, PyObject *args)
         result = PyLong_FromSsize_t(accepted);
     }
 done:
-    for (int k = 0; k < got_cols; k++)
-        PyBuffer_Release(&cols[k]);
+    while (got_cols > 0)
+        PyBuffer_Release(&cols[--got_cols]);
+    while (got_in > 0)
+        PyBuffer_Release(&in[--got_in]);
     PyBuffer_Release(&buf);
-    PyBuffer_Release(&offs);
-    PyBuffer_Release(&caps);
-    PyBuffer_Release(&lts);
     PyBuffer_Release(&ports);
-    PyBuffer_Release(&donebuf);
     return result;
 }
 

@@ -19,6 +19,7 @@
 #include <structmember.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 enum { INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET }; /* conn.py */
 enum { FIN = 0x01, SYN = 0x02, RST = 0x04, ACK = 0x10 };
@@ -138,11 +139,19 @@ slot_set(PyObject *obj, int s, PyObject *value) /* steals value */
     Py_XDECREF(old);
 }
 
+/* the slot as a double; a slot that is not a number leaves a TypeError set (test with PyErr_Occurred) */
 static inline double
 slot_double(PyObject *obj, int s)
 {
     PyObject *v = SLOT(obj, s);
     return PyFloat_CheckExact(v) ? PyFloat_AS_DOUBLE(v) : PyFloat_AsDouble(v);
+}
+
+static inline int
+slot_get_double(PyObject *obj, int s, double *out)
+{
+    *out = slot_double(obj, s);
+    return *out == -1.0 && PyErr_Occurred() ? -1 : 0;
 }
 
 static int
@@ -162,18 +171,22 @@ setup(PyObject *mod, PyObject *cls)
         PyErr_SetString(PyExc_TypeError, "setup() takes the Conn class");
         return NULL;
     }
+    Py_ssize_t found[N_SLOTS]; /* committed only when all are found: run() may use the old ones */
     for (int s = 0; s < N_SLOTS; s++) {
         PyObject *d = PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict, SLOT_NAMES[s]);
+        /* the member must be cls's own: a descriptor copied from another class carries that
+         * class's offsets, which would point past the end of cls's instances */
         if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type) ||
+            ((PyMemberDescrObject *)d)->d_common.d_type != (PyTypeObject *)cls ||
             ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
             PyErr_Format(PyExc_TypeError, "Conn.%s is not a __slots__ member", SLOT_NAMES[s]);
             return NULL;
         }
-        slot_off[s] = ((PyMemberDescrObject *)d)->d_member->offset;
+        found[s] = ((PyMemberDescrObject *)d)->d_member->offset;
     }
-    Py_XDECREF(conn_type);
+    memcpy(slot_off, found, sizeof(found));
     Py_INCREF(cls);
-    conn_type = (PyTypeObject *)cls;
+    Py_XSETREF(conn_type, (PyTypeObject *)cls);
     Py_RETURN_NONE;
 }
 
@@ -287,9 +300,34 @@ typedef struct {
 static inline int
 lower_timer(PyObject *conn, int s, double value)
 {
-    if (value < slot_double(conn, s))
+    double current;
+    if (slot_get_double(conn, s, &current) < 0)
+        return -1;
+    if (value < current)
         return slot_set_double(conn, s, value);
     return 0;
+}
+
+/* Everything the C code reads through raw slot offsets, checked before it does: every slot set (a
+ * __slots__ member may be unset, a NULL pointer), both endpoints native, the history strings str. */
+static int
+conn_ok(PyObject *conn)
+{
+    for (int s = 0; s < N_SLOTS; s++) {
+        if (SLOT(conn, s) == NULL) {
+            PyErr_Format(PyExc_AttributeError, "run(): Conn.%s is not set", SLOT_NAMES[s]);
+            return 0;
+        }
+    }
+    if (!PyObject_TypeCheck(SLOT(conn, S_O), &EPType) || !PyObject_TypeCheck(SLOT(conn, S_R), &EPType)) {
+        PyErr_SetString(PyExc_TypeError, "run() needs TCP connections with native endpoints");
+        return 0;
+    }
+    if (!PyUnicode_Check(SLOT(conn, S_HSEEN)) || !PyUnicode_Check(SLOT(conn, S_HISTORY))) {
+        PyErr_SetString(PyExc_TypeError, "run(): Conn.history and Conn.hseen must be str");
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- tcp.py ----------------------------------------------------------------------------------------- */
@@ -352,6 +390,8 @@ state_machine(PyObject *conn, EP *ep, EP *peer, int is_orig, int flags, long lon
                     if (r == NULL)
                         return -1;
                     Py_DECREF(r);
+                    if (!conn_ok(conn))
+                        return -1;
                     EP *t = ep;
                     ep = peer;
                     peer = t;
@@ -408,8 +448,12 @@ connection_closed(PyObject *conn, EP *ep, EP *peer, double ts, const Cfg *cfg)
     if (ep->did_close)
         return 0;
     ep->did_close = 1;
-    if (ep->state == RESET || peer->did_close || peer->state == INACTIVE)
-        return lower_timer(conn, S_DELETE_AT, slot_double(conn, S_LAST_TIME) + cfg->close_delay);
+    if (ep->state == RESET || peer->did_close || peer->state == INACTIVE) {
+        double last_time;
+        if (slot_get_double(conn, S_LAST_TIME, &last_time) < 0)
+            return -1;
+        return lower_timer(conn, S_DELETE_AT, last_time + cfg->close_delay);
+    }
     if (cfg->partial_close_delay != 0)
         return lower_timer(conn, S_PARTIAL_AT, ts + cfg->partial_close_delay);
     return 0;
@@ -540,8 +584,11 @@ refresh(PyObject *conn, const Cfg *cfg)
     slot_set(conn, S_TIMEOUT, timeout);
     EP *o = (EP *)SLOT(conn, S_O), *r = (EP *)SLOT(conn, S_R);
     long mask;
-    if (slot_double(conn, S_PARTIAL_AT) != INFINITY || slot_double(conn, S_DELETE_AT) != INFINITY ||
-        o->did_close || r->did_close) {
+    double partial_at, delete_at;
+    if (slot_get_double(conn, S_PARTIAL_AT, &partial_at) < 0 ||
+        slot_get_double(conn, S_DELETE_AT, &delete_at) < 0)
+        return -1;
+    if (partial_at != INFINITY || delete_at != INFINITY || o->did_close || r->did_close) {
         mask = 0;
     } else {
         int mo = o->state == ESTABLISHED || o->state == PARTIAL;
@@ -571,14 +618,52 @@ typedef struct {
     int held;
 } Buf;
 
+/* Kind of a buffer's struct format: 'i' signed integer, 'u' unsigned, 'f' float, '?' bool, 0 other.
+ * Native byte order only: a byte-swapped array would be read as garbage. */
 static int
-get_buf(PyObject *obj, Buf *buf, Py_ssize_t itemsize, Py_ssize_t n, int writable, const char *what)
+format_kind(const char *fmt)
 {
-    if (PyObject_GetBuffer(obj, &buf->b, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+    if (fmt == NULL)
+        return 'u'; /* plain bytes */
+    if (*fmt == '@' || *fmt == '=' || *fmt == (PY_LITTLE_ENDIAN ? '<' : '>'))
+        fmt++;
+    if (fmt[0] == '\0' || fmt[1] != '\0')
+        return 0;
+    switch (fmt[0]) {
+    case 'b': case 'h': case 'i': case 'l': case 'q': case 'n':
+        return 'i';
+    case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N':
+        return 'u';
+    case 'e': case 'f': case 'd':
+        return 'f';
+    case '?':
+        return '?';
+    }
+    return 0;
+}
+
+/* An array read or written through a raw typed pointer: its dtype must be one of ``kinds`` with
+ * ``itemsize`` bytes (else TypeError, not garbage), C-contiguous, aligned and ``n`` items long. */
+static int
+get_buf(PyObject *obj, Buf *buf, const char *kinds, Py_ssize_t itemsize, Py_ssize_t n, int writable,
+        const char *what)
+{
+    const int want = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &buf->b, want) < 0)
         return -1;
     buf->held = 1;
-    if (buf->b.len != itemsize * n) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %zd bytes, got %zd", what, itemsize * n, buf->b.len);
+    const int kind = format_kind(buf->b.format);
+    if (kind == 0 || strchr(kinds, kind) == NULL || buf->b.itemsize != itemsize) {
+        PyErr_Format(PyExc_TypeError, "%s: wrong dtype (format '%s', %zd bytes an item)", what,
+                     buf->b.format ? buf->b.format : "B", buf->b.itemsize);
+        return -1;
+    }
+    if ((uintptr_t)buf->b.buf % (uintptr_t)itemsize != 0) {
+        PyErr_Format(PyExc_ValueError, "%s is not aligned", what);
+        return -1;
+    }
+    if (buf->b.len / itemsize != n) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd items, got %zd", what, n, buf->b.len / itemsize);
         return -1;
     }
     return 0;
@@ -586,6 +671,7 @@ get_buf(PyObject *obj, Buf *buf, Py_ssize_t itemsize, Py_ssize_t n, int writable
 
 enum { A_GID, A_FA, A_TS, A_FLAGS, A_SEQ, A_ACK, A_PLEN, A_WIN, A_IPLEN, A_OUT_FID, A_OUT_ORIG, N_ARRAYS };
 static const Py_ssize_t A_SIZE[N_ARRAYS] = {8, 1, 8, 8, 8, 8, 8, 8, 8, 8, 1};
+static const char *A_KIND[N_ARRAYS] = {"i", "u?", "f", "i", "i", "i", "i", "i", "i", "i", "u?"};
 static const char *A_NAME[N_ARRAYS] = {"gid", "from_a", "ts", "flags", "seq", "ack", "plen", "win",
                                        "ip_len", "out_fid", "out_orig"};
 
@@ -611,11 +697,13 @@ run(PyObject *mod, PyObject *args)
     }
     Buf bufs[N_ARRAYS] = {0};
     PyObject *result = NULL;
+    PyObject *conn = NULL; /* the row's connection, a strong reference: Python code runs in between */
     Py_ssize_t n = PyObject_Length(PyTuple_GET_ITEM(arrays, A_GID));
     if (n < 0)
         goto done;
     for (int a = 0; a < N_ARRAYS; a++)
-        if (get_buf(PyTuple_GET_ITEM(arrays, a), &bufs[a], A_SIZE[a], n, a >= A_OUT_FID, A_NAME[a]) < 0)
+        if (get_buf(PyTuple_GET_ITEM(arrays, a), &bufs[a], A_KIND[a], A_SIZE[a], n, a >= A_OUT_FID,
+                    A_NAME[a]) < 0)
             goto done;
     const int64_t *gid = bufs[A_GID].b.buf, *flags_a = bufs[A_FLAGS].b.buf, *seq_a = bufs[A_SEQ].b.buf;
     const int64_t *ack_a = bufs[A_ACK].b.buf, *plen_a = bufs[A_PLEN].b.buf, *win_a = bufs[A_WIN].b.buf;
@@ -624,28 +712,35 @@ run(PyObject *mod, PyObject *args)
     const double *ts_a = bufs[A_TS].b.buf;
     int64_t *out_fid = bufs[A_OUT_FID].b.buf;
     uint8_t *out_orig = bufs[A_OUT_ORIG].b.buf;
-    Py_ssize_t n_groups = PyList_GET_SIZE(conns);
-    if (PyList_GET_SIZE(keys) != n_groups) {
-        PyErr_SetString(PyExc_ValueError, "conns and keys differ in length");
-        goto done;
-    }
-
     for (Py_ssize_t i = 0; i < n; i++) {
+        Py_CLEAR(conn);
         int64_t g = gid[i];
-        if (g < 0 || g >= n_groups) {
+        /* the lengths are read again each row: the callbacks are Python code */
+        if (g < 0 || g >= PyList_GET_SIZE(conns) || g >= PyList_GET_SIZE(keys)) {
             PyErr_SetString(PyExc_IndexError, "group index out of range");
             goto done;
         }
-        PyObject *conn = PyList_GET_ITEM(conns, g);
+        /* 32-bit sequence numbers and int32 lengths, as decoded: the unwrapping arithmetic (64-bit)
+         * cannot overflow for those, whereas arbitrary int64 values could */
+        if (seq_a[i] < 0 || seq_a[i] > M32 || ack_a[i] < 0 || ack_a[i] > M32 || plen_a[i] < INT32_MIN ||
+            plen_a[i] > INT32_MAX || iplen_a[i] < INT32_MIN || iplen_a[i] > INT32_MAX || flags_a[i] < 0 ||
+            flags_a[i] > 0xFF) {
+            PyErr_SetString(PyExc_ValueError,
+                            "run(): seq/ack beyond 32 bits, flags beyond 8 bits or a length beyond int32");
+            goto done;
+        }
+        conn = PyList_GET_ITEM(conns, g);
+        Py_INCREF(conn);
         int flags = (int)flags_a[i], fa = fa_a[i] != 0;
         double ts = ts_a[i];
         int python = conn == Py_None;
         if (!python) {
-            if (Py_TYPE(conn) != conn_type || !PyObject_TypeCheck(SLOT(conn, S_O), &EPType) ||
-                !PyObject_TypeCheck(SLOT(conn, S_R), &EPType)) {
-                PyErr_SetString(PyExc_TypeError, "run() needs TCP connections with native endpoints");
+            if (Py_TYPE(conn) != conn_type) {
+                PyErr_SetString(PyExc_TypeError, "run() needs the Conn class given to setup()");
                 goto done;
             }
+            if (!conn_ok(conn))
+                goto done;
             /* a timer may be due (meter._packet's quick test), or a SYN may start a new connection */
             python = slot_double(conn, S_ATTEMPT_AT) < ts || slot_double(conn, S_PARTIAL_AT) < ts ||
                      slot_double(conn, S_DELETE_AT) < ts ||
@@ -656,6 +751,7 @@ run(PyObject *mod, PyObject *args)
         }
         if (python) {
             PyObject *key = PyList_GET_ITEM(keys, g);
+            Py_INCREF(key); /* held across the call, as conn is */
             PyObject *cargs[9] = {key, fa ? Py_True : Py_False, PyFloat_FromDouble(ts), PyLong_FromLong(flags),
                                   PyLong_FromLongLong(seq_a[i]), PyLong_FromLongLong(ack_a[i]),
                                   PyLong_FromLongLong(plen_a[i]), PyLong_FromLongLong(win_a[i]),
@@ -668,26 +764,33 @@ run(PyObject *mod, PyObject *args)
                 res = PyObject_Vectorcall(packet, cargs, 9, NULL);
             for (int k = 2; k < 9; k++)
                 Py_XDECREF(cargs[k]);
-            if (res == NULL)
+            if (res == NULL) {
+                Py_DECREF(key);
                 goto done;
+            }
             PyObject *fid_o, *orig_o;
             if (!PyArg_ParseTuple(res, "OO", &fid_o, &orig_o)) {
                 Py_DECREF(res);
+                Py_DECREF(key);
                 goto done;
             }
             out_fid[i] = PyLong_AsLongLong(fid_o);
             out_orig[i] = (uint8_t)PyObject_IsTrue(orig_o);
             Py_DECREF(res);
-            if (PyErr_Occurred())
+            if (PyErr_Occurred()) {
+                Py_DECREF(key);
                 goto done;
+            }
             PyObject *now = PyDict_GetItemWithError(table, key); /* the live connection after it */
+            Py_DECREF(key);
             if (now == NULL) {
                 if (!PyErr_Occurred())
                     PyErr_SetString(PyExc_KeyError, "connection missing after meter._packet");
                 goto done;
             }
             Py_INCREF(now);
-            PyList_SetItem(conns, g, now);
+            if (PyList_SetItem(conns, g, now) < 0) /* steals now, even on error */
+                goto done;
             continue;
         }
 
@@ -700,9 +803,13 @@ run(PyObject *mod, PyObject *args)
             goto done;
         if ((flags & (SYN | FIN | RST) || before == INACTIVE) && refresh(conn, &cfg) < 0)
             goto done;
-        double heap_at = slot_double(conn, S_HEAP_AT);
-        if (heap_at == INFINITY || slot_double(conn, S_ATTEMPT_AT) < heap_at ||
-            slot_double(conn, S_PARTIAL_AT) < heap_at || slot_double(conn, S_DELETE_AT) < heap_at) {
+        double heap_at, attempt_at, partial_at, delete_at;
+        if (slot_get_double(conn, S_HEAP_AT, &heap_at) < 0 ||
+            slot_get_double(conn, S_ATTEMPT_AT, &attempt_at) < 0 ||
+            slot_get_double(conn, S_PARTIAL_AT, &partial_at) < 0 ||
+            slot_get_double(conn, S_DELETE_AT, &delete_at) < 0)
+            goto done;
+        if (heap_at == INFINITY || attempt_at < heap_at || partial_at < heap_at || delete_at < heap_at) {
             PyObject *res = PyObject_CallOneArg(schedule, conn);
             if (res == NULL)
                 goto done;
@@ -716,6 +823,7 @@ run(PyObject *mod, PyObject *args)
     Py_INCREF(Py_None);
     result = Py_None;
 done:
+    Py_XDECREF(conn);
     for (int a = 0; a < N_ARRAYS; a++)
         if (bufs[a].held)
             PyBuffer_Release(&bufs[a].b);

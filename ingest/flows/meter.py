@@ -766,7 +766,8 @@ class FlowMeter:
                 if top > peer.ack:
                     peer.ack = top
         for conn, letters in pending.values():
-            letters.sort()
+            # capture order; one packet's letters in the order tcp_packet adds them (D/A, W, G, T)
+            letters.sort(key=_letter_order)
             for _, letter in letters:
                 if letter in "DdAa":
                     conn.check_history(letter)
@@ -918,3 +919,11 @@ def _split_runs(
     after = (mid_end[g] >= 0) & (pos > mid_end[g])
     head = np.sort(rows[o[~in_middle & ~after]])
     return head, np.sort(rows[o[in_middle]]), np.sort(rows[o[after]])
+
+
+_LETTER_RANK = {"D": 0, "d": 0, "A": 0, "a": 0, "W": 1, "w": 1, "G": 2, "g": 2, "T": 3, "t": 3}
+
+
+def _letter_order(entry: tuple[int, str]) -> tuple[int, int]:
+    """Sort key of a (row, letter) history entry: capture order, then the per-packet code's order."""
+    return entry[0], _LETTER_RANK[entry[1]]

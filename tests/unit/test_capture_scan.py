@@ -121,6 +121,51 @@ def test_c_scan_rejects_short_output_arrays() -> None:
         )
 
 
+def _scan_outputs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.int32), np.empty(n, np.int32)
+
+
+@needs_c
+def test_c_scan_huge_limit_is_refused_not_an_overflow() -> None:
+    """limit * 8 wrapped to 0 for limit 2**61, so empty arrays passed the size check and the scan
+    wrote past them (a heap overflow under AddressSanitizer)."""
+    assert pcap_mod._cscan is not None
+    buf = bytes(24) + bytes(16) * 4  # four empty records
+    with pytest.raises(ValueError):
+        pcap_mod._cscan.scan_pcap(buf, 24, len(buf), 2**61, False, 16, 262144, 1e-6, *_scan_outputs(0))
+
+
+@needs_c
+@pytest.mark.parametrize("column", [0, 1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.uint32, np.float64, np.int64, ">i4", ">f8", ">i8"])
+def test_c_scan_wrong_output_dtype_is_a_type_error(column: int, dtype: object) -> None:
+    assert pcap_mod._cscan is not None
+    outs = list(_scan_outputs(4))
+    if np.dtype(dtype) == outs[column].dtype:  # type: ignore[call-overload]
+        return
+    outs[column] = np.zeros(8, dtype)  # type: ignore[call-overload]  # long enough either way
+    buf = bytes(24) + bytes(16) * 4
+    with pytest.raises(TypeError):
+        pcap_mod._cscan.scan_pcap(buf, 24, len(buf), 4, False, 16, 262144, 1e-6, *outs)
+
+
+@needs_c
+def test_c_scan_refuses_misaligned_outputs_and_absurd_record_lengths() -> None:
+    assert pcap_mod._cscan is not None
+    buf = bytes(24) + bytes(16) * 4
+    offs, ts, cap, wire = _scan_outputs(4)
+    misaligned = np.frombuffer(bytearray(8 * 4 + 1), np.int64, 4, offset=1)
+    with pytest.raises(ValueError):
+        pcap_mod._cscan.scan_pcap(buf, 24, len(buf), 4, False, 16, 262144, 1e-6, misaligned, ts, cap, wire)
+    with pytest.raises(ValueError):  # pos + rec_len + caplen must not overflow
+        pcap_mod._cscan.scan_pcap(buf, 24, len(buf), 4, False, 2**62, 262144, 1e-6, offs, ts, cap, wire)
+    assert pcap_mod._cscan.scan_pcap(buf, 24, len(buf), 4, False, 16, 262144, 1e-6, offs, ts, cap, wire) == (
+        4,
+        len(buf),
+        0,
+    )
+
+
 def _rows(paths: list[Path], batch_frames: int) -> tuple[list[tuple], dict[str, dict[str, int]]]:
     counters = Counters()
     rows = []

@@ -122,6 +122,80 @@ def test_native_checks_its_arguments() -> None:
         )
 
 
+def _native_args(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
+    cols = fastpath.empty_columns(n)
+    return (
+        np.zeros(n, np.int64),
+        np.full(n, 60, np.int32),
+        np.ones(n, np.uint16),
+        [cols[name] for name, _ in fastpath.COLUMNS],
+        np.zeros(n, dtype=bool),
+    )
+
+
+@needs_native
+def test_native_skips_offsets_whose_end_would_overflow() -> None:
+    """offset + caplen wrapped negative for an offset near 2**63 and passed the bounds check: the
+    frame was then read from a wild address (a segfault)."""
+    buf = bytes(ORDINARY[0]) + bytes(64)
+    offset, caplen, linktype, columns, done = _native_args(4)
+    offset[:] = [2**63 - 10, 2**63 - 1, 2**62, len(buf) - 10]
+    caplen[:] = [100, 2**31 - 1, 2**31 - 1, 60]
+    accepted = fastpath._native.decode_frames(
+        buf, offset, caplen, linktype, bytes(8192), tuple(columns), done
+    )
+    assert accepted == 0 and not done.any()
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "which", ["offset", "caplen", "linktype", "done", "src_hi", "sport", "vlan", "tcp_seq"]
+)
+@pytest.mark.parametrize(
+    "dtype", [np.float64, np.int64, np.uint64, np.int32, np.int16, np.uint8, ">u2", ">i8"]
+)
+def test_native_wrong_dtype_is_a_type_error(which: str, dtype: object) -> None:
+    """A wrong dtype was read (or written) as raw memory of the expected one: garbage, no error."""
+    buf = ORDINARY[0]
+    offset, caplen, linktype, columns, done = _native_args(1)
+    names = [name for name, _ in fastpath.COLUMNS]
+    arrays = {"offset": offset, "caplen": caplen, "linktype": linktype, "done": done}
+    arrays.update(zip(names, columns, strict=True))
+    expected = arrays[which].dtype
+    wrong = np.dtype(dtype)  # type: ignore[call-overload]
+    if wrong == expected or (which == "done" and wrong == np.uint8):  # uint8 is fine for the bool flags
+        return
+    arrays[which] = np.zeros(1, wrong)
+    with pytest.raises(TypeError):
+        fastpath._native.decode_frames(
+            buf,
+            arrays["offset"],
+            arrays["caplen"],
+            arrays["linktype"],
+            bytes(8192),
+            tuple(arrays[name] for name in names),
+            arrays["done"],
+        )
+    assert not done.any()
+
+
+@needs_native
+def test_native_refuses_misaligned_and_mismatched_arrays() -> None:
+    buf = ORDINARY[0]
+    offset, caplen, linktype, columns, done = _native_args(1)
+    caplen[0] = len(buf)
+    misaligned = np.frombuffer(bytearray(9), np.int64, 1, offset=1)
+    with pytest.raises(ValueError):
+        fastpath._native.decode_frames(buf, misaligned, caplen, linktype, bytes(8192), tuple(columns), done)
+    with pytest.raises(ValueError):  # caplen one row short
+        fastpath._native.decode_frames(buf, offset, caplen[:0], linktype, bytes(8192), tuple(columns), done)
+    with pytest.raises(ValueError):  # the port bitmap must be 8192 bytes
+        fastpath._native.decode_frames(buf, offset, caplen, linktype, bytes(8191), tuple(columns), done)
+    assert (
+        fastpath._native.decode_frames(buf, offset, caplen, linktype, bytes(8192), tuple(columns), done) == 1
+    )
+
+
 @needs_native
 def test_native_equals_numpy_on_every_test_capture() -> None:
     files = pcaps()
