@@ -24,10 +24,13 @@ for package, folder in ROOMS.items():
     packages.extend(f"{package}.{sub}" for sub in find_packages(folder))
 
 # Optional speed-ups: each has a pure-Python fallback, so a machine without a C compiler still installs.
+NATIVE_H = ["ingest/_native.h"]  # buffer checks the three share
 ext_modules = [
-    Extension("wardwatch.ingest.capture._scan", ["ingest/capture/_scan.c"], optional=True),
-    Extension("wardwatch.ingest.decode._fastdecode", ["ingest/decode/_fastdecode.c"], optional=True),
-    Extension("wardwatch.ingest.flows._tcprun", ["ingest/flows/_tcprun.c"], optional=True),
+    Extension("wardwatch.ingest.capture._scan", ["ingest/capture/_scan.c"], depends=NATIVE_H, optional=True),
+    Extension(
+        "wardwatch.ingest.decode._fastdecode", ["ingest/decode/_fastdecode.c"], depends=NATIVE_H, optional=True
+    ),
+    Extension("wardwatch.ingest.flows._tcprun", ["ingest/flows/_tcprun.c"], depends=NATIVE_H, optional=True),
 ]
 
 

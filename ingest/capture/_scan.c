@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../_native.h" /* shared buffer checks */
+
 enum { RAN_OUT = 0, PARTIAL = 1, CORRUPT = 2 };
 
 /* Each record's place depends on the previous record's length, so the scan waits on memory once a
@@ -32,50 +34,12 @@ read_u32(const unsigned char *p, int big)
     return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | (uint32_t)p[0];
 }
 
-/* Kind of a buffer's struct format: 'i' signed integer, 'u' unsigned, 'f' float, '?' bool, 0 other.
- * Native byte order only: a byte-swapped array would be read as garbage. */
-static int
-format_kind(const char *fmt)
-{
-    if (fmt == NULL)
-        return 'u'; /* plain bytes */
-    if (*fmt == '@' || *fmt == '=' || *fmt == (PY_LITTLE_ENDIAN ? '<' : '>'))
-        fmt++;
-    if (fmt[0] == '\0' || fmt[1] != '\0')
-        return 0;
-    switch (fmt[0]) {
-    case 'b': case 'h': case 'i': case 'l': case 'q': case 'n':
-        return 'i';
-    case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N':
-        return 'u';
-    case 'e': case 'f': case 'd':
-        return 'f';
-    case '?':
-        return '?';
-    }
-    return 0;
-}
-
-/* A writable output array of at least ``need`` items of ``kind``/``item`` bytes, checked before the
- * raw writes: a wrong dtype is a TypeError, a short or misaligned array a ValueError (comparing by
- * division, as need * item can overflow for a huge limit). On success the caller releases ``b``. */
+/* A writable output array of at least ``need`` items of ``kind``/``item`` bytes (see _native.h). */
 static int
 get_out(PyObject *obj, Py_buffer *b, int kind, Py_ssize_t item, Py_ssize_t need, const char *name)
 {
-    if (PyObject_GetBuffer(obj, b, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
-        return -1;
-    if (format_kind(b->format) != kind || b->itemsize != item) {
-        PyErr_Format(PyExc_TypeError, "%s: wrong dtype (format '%s', %zd bytes an item)", name,
-                     b->format ? b->format : "B", b->itemsize);
-    } else if ((uintptr_t)b->buf % (uintptr_t)item != 0) {
-        PyErr_Format(PyExc_ValueError, "%s is not aligned", name);
-    } else if (b->len / item < need) {
-        PyErr_Format(PyExc_ValueError, "%s holds %zd items, %zd needed", name, b->len / item, need);
-    } else {
-        return 0;
-    }
-    PyBuffer_Release(b);
-    return -1;
+    const char kinds[2] = {(char)kind, '\0'};
+    return ww_get_array(obj, b, kinds, item, need, WW_AT_LEAST, 1, name);
 }
 
 PyDoc_STRVAR(scan_pcap_doc,

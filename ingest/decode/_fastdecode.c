@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../_native.h" /* shared buffer checks */
+
 #define WINDOW 80 /* fastpath._WINDOW: transport headers must start within it (l4 + 16 <= 80) */
 #define V4_MAPPED_LO_PREFIX 0x0000FFFF00000000ULL
 /* Frames lie hundreds of bytes apart in a buffer far bigger than the caches: asking for the headers
@@ -68,53 +70,12 @@ be64(const unsigned char *p)
     return ((uint64_t)be32(p) << 32) | (uint64_t)be32(p + 4);
 }
 
-/* Kind of a buffer's struct format: 'i' signed integer, 'u' unsigned, 'f' float, '?' bool, 0 other.
- * Native byte order only: a byte-swapped array would be read as garbage. */
-static int
-format_kind(const char *fmt)
-{
-    if (fmt == NULL)
-        return 'u'; /* plain bytes */
-    if (*fmt == '@' || *fmt == '=' || *fmt == (PY_LITTLE_ENDIAN ? '<' : '>'))
-        fmt++;
-    if (fmt[0] == '\0' || fmt[1] != '\0')
-        return 0;
-    switch (fmt[0]) {
-    case 'b': case 'h': case 'i': case 'l': case 'q': case 'n':
-        return 'i';
-    case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N':
-        return 'u';
-    case 'e': case 'f': case 'd':
-        return 'f';
-    case '?':
-        return '?';
-    }
-    return 0;
-}
-
-/* An array read or written through a raw typed pointer: its dtype must be one of ``kinds`` with
- * ``item`` bytes (else TypeError, not garbage), C-contiguous, aligned and ``n`` items long (n < 0:
- * any length). On success the caller releases ``b``. */
+/* An array read or written through a raw typed pointer (see _native.h); n < 0: any length. */
 static int
 get_array(PyObject *obj, Py_buffer *b, const char *kinds, Py_ssize_t item, Py_ssize_t n, int writable,
           const char *name)
 {
-    if (PyObject_GetBuffer(obj, b, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    const int kind = format_kind(b->format);
-    if (kind == 0 || strchr(kinds, kind) == NULL || b->itemsize != item) {
-        PyErr_Format(PyExc_TypeError, "decode_frames: %s has the wrong dtype (format '%s', %zd bytes each)",
-                     name, b->format ? b->format : "B", b->itemsize);
-    } else if ((uintptr_t)b->buf % (uintptr_t)item != 0) {
-        PyErr_Format(PyExc_ValueError, "decode_frames: %s is not aligned", name);
-    } else if (n >= 0 && b->len / item != n) {
-        PyErr_Format(PyExc_ValueError, "decode_frames: %s has %zd items, %zd expected", name, b->len / item,
-                     n);
-    } else {
-        return 0;
-    }
-    PyBuffer_Release(b);
-    return -1;
+    return ww_get_array(obj, b, kinds, item, n, n < 0 ? WW_ANY_LENGTH : WW_EXACTLY, writable, name);
 }
 
 PyDoc_STRVAR(decode_frames_doc,

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../_native.h" /* shared buffer checks */
+
 enum { INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET }; /* conn.py */
 enum { FIN = 0x01, SYN = 0x02, RST = 0x04, ACK = 0x10 };
 #define M32 0xFFFFFFFFLL
@@ -618,54 +620,14 @@ typedef struct {
     int held;
 } Buf;
 
-/* Kind of a buffer's struct format: 'i' signed integer, 'u' unsigned, 'f' float, '?' bool, 0 other.
- * Native byte order only: a byte-swapped array would be read as garbage. */
-static int
-format_kind(const char *fmt)
-{
-    if (fmt == NULL)
-        return 'u'; /* plain bytes */
-    if (*fmt == '@' || *fmt == '=' || *fmt == (PY_LITTLE_ENDIAN ? '<' : '>'))
-        fmt++;
-    if (fmt[0] == '\0' || fmt[1] != '\0')
-        return 0;
-    switch (fmt[0]) {
-    case 'b': case 'h': case 'i': case 'l': case 'q': case 'n':
-        return 'i';
-    case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N':
-        return 'u';
-    case 'e': case 'f': case 'd':
-        return 'f';
-    case '?':
-        return '?';
-    }
-    return 0;
-}
-
-/* An array read or written through a raw typed pointer: its dtype must be one of ``kinds`` with
- * ``itemsize`` bytes (else TypeError, not garbage), C-contiguous, aligned and ``n`` items long. */
+/* An array read or written through a raw typed pointer (see _native.h), ``n`` items long. */
 static int
 get_buf(PyObject *obj, Buf *buf, const char *kinds, Py_ssize_t itemsize, Py_ssize_t n, int writable,
         const char *what)
 {
-    const int want = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, &buf->b, want) < 0)
+    if (ww_get_array(obj, &buf->b, kinds, itemsize, n, WW_EXACTLY, writable, what) < 0)
         return -1;
     buf->held = 1;
-    const int kind = format_kind(buf->b.format);
-    if (kind == 0 || strchr(kinds, kind) == NULL || buf->b.itemsize != itemsize) {
-        PyErr_Format(PyExc_TypeError, "%s: wrong dtype (format '%s', %zd bytes an item)", what,
-                     buf->b.format ? buf->b.format : "B", buf->b.itemsize);
-        return -1;
-    }
-    if ((uintptr_t)buf->b.buf % (uintptr_t)itemsize != 0) {
-        PyErr_Format(PyExc_ValueError, "%s is not aligned", what);
-        return -1;
-    }
-    if (buf->b.len / itemsize != n) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %zd items, got %zd", what, n, buf->b.len / itemsize);
-        return -1;
-    }
     return 0;
 }
 
