@@ -379,20 +379,27 @@ class Codegen:
         s.needs.add("l")
         low = self._names(s, elem)[2]
         ol = f"l{other.index}"
-        if val.starts_with and val.ends_with:
-            test = f"{ol} in {low}"
-        elif val.starts_with:
-            test = f"{low}.startswith({ol})"
-        elif val.ends_with:
-            test = f"{low}.endswith({ol})"
-        else:
-            test = f"{low} == {ol}"
+        test = {
+            "contains": f"{ol} in {low}",
+            "starts": f"{low}.startswith({ol})",
+            "ends": f"{low}.endswith({ol})",
+            "eq": f"{low} == {ol}",
+        }[_reference_shape(val)]
         return f"({low} is not None and {ol} is not None and {test})"
 
     def keyword(self, value: Any) -> str:
         """A fieldless value, matched (contains, as full-text search does) against every field."""
         pred = _keyword_pred(value)
         return f"{self.const(rt.keyword_matcher(pred))}(r)"
+
+
+def _reference_shape(ref: SigmaFieldReference) -> str:
+    """How a field reference compares (``fieldref|startswith`` …): contains, starts, ends or eq."""
+    if ref.starts_with and ref.ends_with:
+        return "contains"
+    if ref.starts_with:
+        return "starts"
+    return "ends" if ref.ends_with else "eq"
 
 
 def _shape(val: SigmaString) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .tls import parse_client_hello
+from .tls import hello_record, parse_client_hello
 
 QUIC_V1 = 0x00000001
 QUIC_V2 = 0x6B3343CF
@@ -279,10 +279,7 @@ class QuicAnalyser:
             self.malformed = True
             return []
         self.recognised = True
-        rec: dict[str, object] = {"_path": "tls", "ts": self.ts}
-        rec.update(hello)
-        rec["quic"] = True
-        return [rec]
+        return [hello_record(self.ts, hello, quic=True)]
 
     def finish(self) -> list[dict[str, object]]:
         return []

@@ -212,9 +212,15 @@ class TlsAnalyser:
             self.malformed = True
             return []
         self.recognised = True
-        rec: dict[str, object] = {"_path": "tls", "ts": self.ts}
-        rec.update(hello)
-        return [rec]
+        return [hello_record(self.ts, hello)]
 
     def finish(self) -> list[dict[str, object]]:
         return []
+
+
+def hello_record(ts: float | None, hello: dict[str, object], **extra: object) -> dict[str, object]:
+    """The ``tls`` record of a parsed ClientHello (over TCP, or QUIC with ``quic=True``)."""
+    rec: dict[str, object] = {"_path": "tls", "ts": ts}
+    rec.update(hello)
+    rec.update(extra)
+    return rec

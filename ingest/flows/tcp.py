@@ -155,6 +155,15 @@ def _update_history(conn: Conn, ep: Endpoint, is_orig: bool, flags: int, rel_seq
             ep.h_rst = rel_seq
 
 
+def _fin_or_rst(conn: Conn, ep: Endpoint, peer: Endpoint, fin: int, rst: int) -> bool:
+    """A FIN closes, then a RST resets (both may come in one segment); True when the connection closes."""
+    if fin:
+        set_state(conn, ep, peer, CLOSED)
+    if rst:
+        set_state(conn, ep, peer, RESET)
+    return bool(fin or rst)
+
+
 def _state_machine(
     conn: Conn, ep: Endpoint, peer: Endpoint, is_orig: bool, flags: int, seq: int, ack: int, length: int,
     ts: float, cfg: FlowConfig,
@@ -179,11 +188,7 @@ def _state_machine(
                 if peer.state == SYN_SENT:
                     set_state(conn, peer, ep, ESTABLISHED)
                 set_state(conn, ep, peer, ESTABLISHED)
-        if fin:
-            set_state(conn, ep, peer, CLOSED)
-            do_close = True
-        if rst:
-            set_state(conn, ep, peer, RESET)
+        if _fin_or_rst(conn, ep, peer, fin, rst):
             do_close = True
         if ep.state == INACTIVE:
             if not is_orig and length == 0 and conn.o.state == SYN_SENT:
@@ -193,11 +198,7 @@ def _state_machine(
             else:
                 set_state(conn, ep, peer, PARTIAL)
     elif state in (SYN_SENT, SYN_ACK_SENT):
-        if fin:
-            set_state(conn, ep, peer, CLOSED)
-            do_close = True
-        if rst:
-            set_state(conn, ep, peer, RESET)
+        if _fin_or_rst(conn, ep, peer, fin, rst):
             do_close = True
     elif state in (ESTABLISHED, PARTIAL):
         if syn and state == PARTIAL and peer.state == INACTIVE and not has_ack:

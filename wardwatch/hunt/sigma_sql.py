@@ -67,6 +67,7 @@ from sigma.types import (
 
 from wardwatch.config import Segment
 from wardwatch.detectors.segments import _LOCAL_NETS, INTERNET, LOCAL
+from wardwatch.detectors.sigma.compiler import _reference_shape as reference_shape
 from wardwatch.detectors.sigma.compiler import _shape as wildcard_shape
 from wardwatch.detectors.sigma.schema import ENRICHED
 from wardwatch.store.schema import BY_LOG, Table
@@ -357,14 +358,12 @@ class SigmaSqlBackend(TextQueryBackend):
 
         def build(col: _Col, x: str) -> str:
             t = f"lowerUTF8({col.text(x)})"
-            if ref.starts_with and ref.ends_with:
-                test = f"position({t}, {o}) > 0"
-            elif ref.starts_with:
-                test = f"startsWith({t}, {o})"
-            elif ref.ends_with:
-                test = f"endsWith({t}, {o})"
-            else:
-                test = f"{t} = {o}"
+            test = {
+                "contains": f"position({t}, {o}) > 0",
+                "starts": f"startsWith({t}, {o})",
+                "ends": f"endsWith({t}, {o})",
+                "eq": f"{t} = {o}",
+            }[reference_shape(ref)]
             # an unset field on either side never matches (as in streaming)
             return f"({self._present(col, x)} AND {self._present(other, other.expr)} AND {test})"
 
