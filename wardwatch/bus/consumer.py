@@ -375,16 +375,27 @@ class BusWriter:
                 break
 
     def _caught_up(self) -> bool:
-        """Every assigned partition's position has reached its end offset."""
+        """Every assigned partition is read to its end offset and its commit reached it. A partition
+        read to the end whose commit did not take (a rebalance between insert and commit) is read
+        again from its committed offset: the store drops the rows it already holds."""
         try:
             assigned = list(self.consumer.assignment())
             if not assigned:
                 return False
             ends = self.consumer.end_offsets(assigned)
-            return all(self.consumer.position(tp) >= ends.get(tp, 0) for tp in assigned)
+            if any(self.consumer.position(tp) < ends.get(tp, 0) for tp in assigned):
+                return False
+            behind = [(tp, self.consumer.committed(tp) or 0) for tp in assigned]
+            behind = [(tp, off) for tp, off in behind if off < ends.get(tp, 0)]
         except Exception as e:  # broker trouble: not provably idle, keep going
             log.debug("could not compare positions with end offsets: %s", e)
             return False
+        for tp, off in behind:
+            self.consumer.seek(tp, off)
+        if behind:
+            self.counters.add("bus.uncommitted_rereads", len(behind))
+            log.info("%d partitions read but not committed; reading them again", len(behind))
+        return not behind
 
     def stop(self) -> None:
         self.stopping = True
