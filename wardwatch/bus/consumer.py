@@ -375,26 +375,36 @@ class BusWriter:
                 break
 
     def _caught_up(self) -> bool:
-        """Every assigned partition is read to its end offset and its commit reached it. A partition
+        """The group has read and committed every partition of its topics to the end offset. Not
+        only this writer's: after a member was killed, a newcomer holds part of the partitions until
+        that member's session expires, and must not leave with the rest unread. A partition of ours
         read to the end whose commit did not take (a rebalance between insert and commit) is read
         again from its committed offset: the store drops the rows it already holds."""
+        from kafka.structs import TopicPartition
+
         try:
-            assigned = list(self.consumer.assignment())
+            assigned = set(self.consumer.assignment())
             if not assigned:
                 return False
-            ends = self.consumer.end_offsets(assigned)
+            every = {
+                TopicPartition(t, p)
+                for t in self.source_topics
+                for p in (self.consumer.partitions_for_topic(t) or ())
+            } | assigned
+            ends = self.consumer.end_offsets(list(every))
             if any(self.consumer.position(tp) < ends.get(tp, 0) for tp in assigned):
                 return False
-            behind = [(tp, self.consumer.committed(tp) or 0) for tp in assigned]
+            behind = [(tp, self.consumer.committed(tp) or 0) for tp in every]
             behind = [(tp, off) for tp, off in behind if off < ends.get(tp, 0)]
         except Exception as e:  # broker trouble: not provably idle, keep going
             log.debug("could not compare positions with end offsets: %s", e)
             return False
-        for tp, off in behind:
+        mine = [(tp, off) for tp, off in behind if tp in assigned]
+        for tp, off in mine:
             self.consumer.seek(tp, off)
-        if behind:
-            self.counters.add("bus.uncommitted_rereads", len(behind))
-            log.info("%d partitions read but not committed; reading them again", len(behind))
+        if mine:
+            self.counters.add("bus.uncommitted_rereads", len(mine))
+            log.info("%d partitions read but not committed; reading them again", len(mine))
         return not behind
 
     def stop(self) -> None:
