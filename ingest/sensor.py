@@ -15,8 +15,12 @@ sees the same frames), the analysers' counters are summed.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wardwatch.config import Config, declare_section
 from wardwatch.counters import Counters
 
 from .app import AppConfig, AppTracker
@@ -38,6 +43,7 @@ Record = dict[str, object]
 
 # Below this much input a second process costs more than it saves.
 PARALLEL_MIN_BYTES = 32 << 20
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -49,6 +55,14 @@ class SensorConfig:
     flows: FlowConfig = field(default_factory=FlowConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     app: AppConfig = field(default_factory=AppConfig)
+
+
+def sensor_config(config: Config | None) -> SensorConfig:
+    """The ``sensor:`` section of the config file (every key of ``SensorConfig``, defaults when absent)."""
+    return SensorConfig() if config is None else config.section("sensor", SensorConfig)
+
+
+declare_section("sensor", SensorConfig)
 
 
 def sense(
@@ -156,7 +170,49 @@ def _sense_share(
     yield out
 
 
-def _worker_main(paths: list[str], config: SensorConfig, share: int, workers: int, conn: Connection) -> None:
+def _die_with_parent(parent: int, lifeline: int) -> None:
+    """End this worker as soon as the process that forked it is gone, even by ``kill -9``.
+
+    A worker outliving its parent holds a copy of everything the parent had open (the embedded
+    store's lock among them) and gigabytes of memory, while its output has nowhere to go. Linux
+    kills it outright (``PR_SET_PDEATHSIG``); elsewhere, or should that call fail, a thread waits on
+    the read end of a pipe whose only write end is the parent's: the kernel closes it when the
+    parent dies, however it dies, and the read returns.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the line above could take effect
+        os._exit(1)
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(lifeline, 1):
+                pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="wardwatch-sensor-lifeline", daemon=True).start()
+
+
+def _worker_main(
+    paths: list[str],
+    config: SensorConfig,
+    share: int,
+    workers: int,
+    conn: Connection,
+    parent: int,
+    lifeline: tuple[int, int],
+    inherited: list[Connection],
+) -> None:
+    # what the fork copied of the parent's side: the lifeline's write end (the parent's alone, or
+    # its EOF would never come) and the read ends of the pipes (so a dead parent means a broken pipe
+    # here, not a send blocked for ever)
+    os.close(lifeline[1])
+    for c in inherited:
+        with contextlib.suppress(OSError):
+            c.close()
+    _die_with_parent(parent, lifeline[0])
     input_counters, counters = Counters(), Counters()
     try:
         for records in _sense_share(paths, input_counters, counters, config, share, workers):
@@ -175,19 +231,27 @@ def _sense_parallel(
     ctx = multiprocessing.get_context("fork")
     pipes: list[Connection] = []
     procs = []
-    for share in range(workers):
-        recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(
-            target=_worker_main,
-            args=([str(p) for p in paths], config, share, workers, send),
-            name=f"wardwatch-sensor-{share}",
-            daemon=True,
-        )
-        proc.start()
-        send.close()
-        pipes.append(recv)
-        procs.append(proc)
+    lifeline = os.pipe()  # the workers watch its read end; only this process keeps the write end
     try:
+        for share in range(workers):
+            recv, send = ctx.Pipe(duplex=False)
+            args = (
+                [str(p) for p in paths],
+                config,
+                share,
+                workers,
+                send,
+                os.getpid(),
+                lifeline,
+                [*pipes, recv],
+            )
+            proc = ctx.Process(target=_worker_main, args=args, name=f"wardwatch-sensor-{share}", daemon=True)
+            pipes.append(recv)
+            proc.start()
+            send.close()
+            procs.append(proc)
+        os.close(lifeline[0])
+        lifeline = (-1, lifeline[1])
         live = list(range(workers))
         while live:
             merged: list[Record] = []
@@ -215,3 +279,6 @@ def _sense_parallel(
             proc.join()
         for pipe in pipes:
             pipe.close()
+        for fd in lifeline:
+            if fd >= 0:
+                os.close(fd)

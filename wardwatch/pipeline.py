@@ -3,7 +3,9 @@
     summary = run_pipeline(paths, config, store, counters, progress=print_line)
 
 Records go to the store as the sensor yields them, alerts as the engine releases them (after its
-merge window), the rest at the end. The summary counts what was stored per table and segment.
+merge window), the rest at the end. Inserts happen every ``store.batch_rows`` rows per table or every
+``store.flush_seconds`` (5 s by default), whichever comes first: a run killed outright keeps what was
+inserted up to then. The summary counts what was stored per table and segment.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from wardwatch.config import Config
 from wardwatch.counters import Counters
-from wardwatch.store import Store
+from wardwatch.store import Store, Writer
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Progress:
     packets: int
     records: int
     alerts: int
+    stored: int = 0  # rows (records and alerts) the store has accepted so far
 
 
 @dataclass
@@ -74,17 +77,19 @@ def run_pipeline(
     detect: bool = True,
 ) -> RunSummary:
     from wardwatch.detectors import Engine
-    from wardwatch.ingest.sensor import sense
+    from wardwatch.ingest.sensor import sense, sensor_config
 
     counters = counters if counters is not None else Counters()
     engine = Engine.from_config(config, _index(config), counters) if detect else None
     # inserts run on the writer's own thread, beside sensing and detection
     writer = store.writer(counters, background=True)
+    if isinstance(writer, Writer):  # (the Kafka bus stands in for a writer and batches by itself)
+        writer.flush_seconds = store.settings.flush_seconds
     summary = RunSummary()
     started = last = time.perf_counter()
     in_store = 0.0
     try:
-        for records in sense(paths, counters):
+        for records in sense(paths, counters, sensor_config(config)):
             summary.records += len(records)
             alerts = engine.process(records) if engine is not None else []
             summary.alerts += len(alerts)
@@ -97,7 +102,13 @@ def run_pipeline(
             if progress is not None and now - last >= every:
                 last = now
                 progress(
-                    Progress(now - started, counters.get("packets.read", 0), summary.records, summary.alerts)
+                    Progress(
+                        now - started,
+                        counters.get("packets.read", 0),
+                        summary.records,
+                        summary.alerts,
+                        getattr(writer, "committed", 0),
+                    )
                 )
         tail = engine.flush() if engine is not None else []
         summary.alerts += len(tail)
@@ -113,5 +124,13 @@ def run_pipeline(
     summary.stored = writer.written
     summary.duplicates = writer.duplicates
     if progress is not None:
-        progress(Progress(summary.seconds, counters.get("packets.read", 0), summary.records, summary.alerts))
+        progress(
+            Progress(
+                summary.seconds,
+                counters.get("packets.read", 0),
+                summary.records,
+                summary.alerts,
+                getattr(writer, "committed", 0),
+            )
+        )
     return summary

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import IO
 
 import orjson
 
@@ -22,18 +21,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _open_out(path: str) -> IO[bytes]:
-    if path == "-":
-        return sys.stdout.buffer
-    return open(path, "wb")
-
-
 def run(args: argparse.Namespace) -> int:
     from wardwatch.ingest.sensor import SensorConfig, sense
+    from wardwatch.outputs import OutputError, open_output
 
+    try:
+        # before any capture is read: an output that is one of them would be emptied first
+        out = open_output(args.out, args.pcap, "--out")
+    except OutputError as e:
+        sys.stderr.write(f"wardwatch sensor: {e}\n")
+        return 2
     counters = Counters()
     started = time.perf_counter()
-    out = _open_out(args.out)
     per_log: Counters = Counters()
     try:
         for records in sense(args.pcap, counters, SensorConfig(workers=args.workers)):

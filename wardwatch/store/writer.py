@@ -1,7 +1,9 @@
 """Records and alerts in, batched columnar inserts out.
 
 Rows wait per table until ``batch_rows`` of them are pending (or ``flush``); each insert is one
-columnar batch.
+columnar batch. With ``flush_seconds`` set, everything pending also goes to the store once that long
+has passed since the last insert (checked as rows arrive), so a process killed mid-run loses at most
+the rows of the last ``flush_seconds`` (or ``batch_rows``), never the whole run.
 
 Fast path (chdb, record tables): the pending record dicts become one Arrow struct array in a single
 C++ pass (``pa.array(rows, type=struct)``: no per-field Python loop), with wide input types and
@@ -95,6 +97,7 @@ class Writer:
         batch_rows: int = 100_000,
         dedup: bool = True,
         background: bool = False,
+        flush_seconds: float | None = None,
     ) -> None:
         self.backend = backend
         self.segment_of = segment_of
@@ -103,6 +106,8 @@ class Writer:
         self.pseudo = pseudonymise
         self.counters = counters if counters is not None else Counters()
         self.batch_rows = batch_rows
+        self.flush_seconds = flush_seconds
+        self._flushed_at = time.monotonic()
         self.dedup = dedup
         self.pending: dict[str, list[Any]] = {name: [] for name in BY_NAME}
         self.retro_pending: list[Alert] = []
@@ -121,6 +126,7 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self.insert_seconds = 0.0  # time spent converting, deduplicating and inserting batches
+        self.committed = 0  # rows the store has accepted so far (read by progress lines)
         if background:
             self._jobs = queue.Queue(maxsize=2)
             self._thread = threading.Thread(target=self._work, name="wardwatch-store-writer", daemon=True)
@@ -153,6 +159,7 @@ class Writer:
         for name, rows in pending.items():
             if len(rows) + self._arrow_rows.get(name, 0) >= self.batch_rows:
                 self._flush_table(BY_NAME[name])
+        self._flush_if_due()
 
     def add_arrow(self, log_name: str, records: pa.StructArray) -> None:
         """Records of one log that are already Arrow, shaped as ``record_struct(log_name)`` gives (the
@@ -169,6 +176,7 @@ class Writer:
         self._arrow_rows[table.name] += len(records)
         if len(self.pending[table.name]) + self._arrow_rows[table.name] >= self.batch_rows:
             self._flush_table(table)
+        self._flush_if_due()
 
     def discard(self) -> None:
         """Forget what is pending and not yet handed to an insert (the bus writer re-reads it)."""
@@ -187,11 +195,25 @@ class Writer:
             self.pending["alerts"].append(d)
         if len(self.pending["alerts"]) >= self.batch_rows:
             self._flush_table(ALERTS)
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        """Hand every pending table to an insert once ``flush_seconds`` have passed (without waiting
+        for the inserts, which keep their own pace on the background thread)."""
+        if self.flush_seconds is None:
+            return
+        now = time.monotonic()
+        if now - self._flushed_at < self.flush_seconds:
+            return
+        self._flushed_at = now
+        for table in BY_NAME.values():
+            self._flush_table(table)
 
     def flush(self) -> None:
         """Insert everything pending; returns once it is stored (raises what the store raised)."""
         for table in BY_NAME.values():
             self._flush_table(table)
+        self._flushed_at = time.monotonic()
         if self._jobs is not None:
             self._jobs.join()
         self._raise()
@@ -416,6 +438,7 @@ class Writer:
             log.warning("insert into %s failed (%s); retrying with coerced values", table.name, e)
             return False
         self.counters.add(f"store.rows.{table.name}", data.num_rows)
+        self.committed += data.num_rows
         for item in pc.value_counts(data.column("segment")).to_pylist():
             self.written[(table.name, item["values"])] += item["counts"]
         return True
@@ -509,6 +532,7 @@ class Writer:
             self.counters.add(f"store.coerced_batches.{table.name}")
             self.backend.insert(_coerced(table, batch))
         self.counters.add(f"store.rows.{table.name}", batch.rows)
+        self.committed += batch.rows
         for seg, n in Counter(batch.columns["segment"]).items():
             self.written[(table.name, seg)] += n
 

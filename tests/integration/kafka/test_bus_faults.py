@@ -23,6 +23,17 @@ pytest.importorskip("chdb")
 BASE = Path("/nonexistent")  # no segments needed: a bare config
 
 
+def _wait_for_log(log: Path, text: str, times: int = 1, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text(errors="replace").count(text) >= times:
+            return
+        time.sleep(0.2)
+    raise AssertionError(
+        f"{text!r} not {times}x in {log} within {timeout}s:\n{log.read_text(errors='replace')}"
+    )
+
+
 def _assert_exactly(cfg: Path, n: int) -> None:
     conn = store_summary(cfg)["conn"]
     assert conn[0] == n, f"{conn[0]} rows stored for {n} records"  # none lost, none doubled
@@ -93,7 +104,9 @@ def test_store_unavailable_for_a_while(kafka_broker, tmp_path: Path) -> None:  #
     try:
         bus.add_records(conn_records(0, 5000))
         assert bus.flush(timeout=60)
-        time.sleep(4)  # the writer fails, pauses and backs off
+        # the state, not the clock: the writer has failed, paused and retried after a back-off (a
+        # second failure), however long a loaded machine takes to get there
+        _wait_for_log(tmp_path / "writer.log", "insert failed", times=2, timeout=120)
         bus.add_records(conn_records(5000, 5000))
         assert bus.flush(timeout=60)
         down.unlink()
