@@ -1,14 +1,21 @@
-"""HTTP(S) download of one feed: conditional requests, retries with back-off, a size limit.
+"""HTTP(S) download of one feed: conditional requests, retries with back-off, a size limit, a deadline.
 
 Plain ``urllib``: feeds are a few requests an hour, so a faster client would buy nothing and add a
 dependency. Every failure becomes a ``FetchError`` with a short reason; nothing here touches the store.
+
+``timeout`` bounds each attempt as a whole, not only each socket operation: a server that sends one
+line a second never trips a per-read timeout (nor requests'/urllib3's), so a watchdog timer shuts the
+connection's socket down when the attempt's time is up, wherever the reader is blocked (status line,
+headers or body).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,11 +90,101 @@ def _read_limited(resp: http.client.HTTPResponse, policy: FetchPolicy, deadline:
     return body
 
 
+class _Watchdog:
+    """Shuts down the socket of the connection in use once the attempt's deadline passes.
+
+    The reader then sees EOF or a reset; ``fired`` (set before the shutdown) tells that apart from a
+    server that really closed, so a partial body is never taken for a whole one.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def connection(self, cls: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+        watchdog = self
+
+        class Watched(cls):  # type: ignore[valid-type,misc]
+            def connect(self) -> None:
+                super().connect()
+                # urllib drops the connection's reference once the headers are read and reads the body
+                # through the response, so the socket itself is what must be kept
+                watchdog.watch(self.sock)
+
+        return Watched
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock  # a redirect opens a new connection: watch the latest
+            if self.fired:
+                self._shutdown()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # the plain socket call: SSLSocket.shutdown would also drop its TLS state under the
+                # reading thread's feet
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._watchdog.connection(http.client.HTTPConnection), req)  # type: ignore[arg-type]
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        make = self._watchdog.connection(http.client.HTTPSConnection)
+        return self.do_open(make, req, context=self._context)  # type: ignore[arg-type,attr-defined]
+
+
 def _attempt(url: str, headers: dict[str, str], policy: FetchPolicy) -> Fetched:
+    with _Watchdog(policy.timeout) as watchdog:
+        try:
+            got = _attempt_once(url, headers, policy, watchdog)
+        except FetchError:
+            if watchdog.fired:
+                raise _overtime(policy) from None
+            raise
+        if watchdog.fired:
+            raise _overtime(policy)
+        return got
+
+
+def _overtime(policy: FetchPolicy) -> FetchError:
+    return FetchError(f"timeout: the download took longer than {policy.timeout:g}s in all")
+
+
+def _attempt_once(url: str, headers: dict[str, str], policy: FetchPolicy, watchdog: _Watchdog) -> Fetched:
     req = urllib.request.Request(url, headers=headers)
     deadline = time.monotonic() + policy.timeout
+    opener = urllib.request.build_opener(_HTTPHandler(watchdog), _HTTPSHandler(watchdog))
     try:
-        with urllib.request.urlopen(req, timeout=policy.timeout) as resp:
+        with opener.open(req, timeout=policy.timeout) as resp:
             body = _read_limited(resp, policy, deadline)
             return Fetched(
                 False,

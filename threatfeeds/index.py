@@ -31,7 +31,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from . import normalize
+from . import normalize, topdomains
 from .model import Entry, FeedStats, Meta, Source
 from .ranges import RangeTable
 from .regexes import RegexSet
@@ -595,12 +595,15 @@ class IndexBuilder:
         seen: str | None = None,
         stats: FeedStats | None = None,
         allow_reserved: bool = False,
+        trusted: bool = False,
     ) -> FeedStats:
         """Normalise, filter and merge one feed's entries; every reject is counted by category.
 
         ``seen`` (the snapshot's time) stands for ``last_seen`` where the feed gives no dates.
         ``allow_reserved`` accepts documentation/benchmarking addresses (``normalize.RESERVED_OK``).
         A URL entry adds its host (or address) and, when it names a path, a URL indicator.
+        Unless ``trusted``, a top domain (``topdomains``) is refused as ``top-domain``; a URL on such a
+        host keeps only its URL indicator (a phishing form on docs.google.com, not all of it).
         """
         stats = stats or FeedStats(feed)
         domains = self._domains
@@ -609,8 +612,10 @@ class IndexBuilder:
         rejected = stats.rejected
         last_meta: Meta | None | int = -1
         sid = combo1 = 0
-        n_dom = n_ip = n_net = n_allowed = n_url = n_path = n_regex = 0
+        n_dom = n_ip = n_net = n_allowed = n_url = n_path = n_regex = n_url_only = 0
         url_key = normalize.url_key
+        top = frozenset() if trusted else topdomains.names()
+        top_seen: list[str] = []
         for value, hint, meta in entries:
             r = classify(value, hint, True, allow_reserved)
             k = r[0]
@@ -647,6 +652,17 @@ class IndexBuilder:
                 continue
             if k == "d" or k == "h":
                 name = r[1]
+                if top and (name in top or (name.startswith("www.") and name[4:] in top)):
+                    ukey = url_key(value) if k == "h" and ("/" in value or "?" in value) else None
+                    if ukey is None:
+                        rejected[topdomains.TOP_DOMAIN] += 1
+                        if len(top_seen) < 3 and name not in top_seen:
+                            top_seen.append(name)
+                    else:
+                        self._add_url(ukey, sid, combo1)
+                        n_url += 1
+                        n_url_only += 1
+                    continue
                 if check_allow and self._allowed_name(name):
                     n_allowed += 1
                     continue
@@ -686,8 +702,15 @@ class IndexBuilder:
         stats.domains += n_dom
         stats.ips += n_ip
         stats.cidrs += n_net
-        stats.accepted += n_dom + n_ip + n_net + n_path + n_regex  # a URL's host or address counts it
+        # a URL's host or address counts it, or the URL itself when its host is a guarded top domain
+        stats.accepted += n_dom + n_ip + n_net + n_path + n_regex + n_url_only
         stats.allowlisted += n_allowed
+        if top_seen:
+            stats.warnings.append(
+                f"{rejected[topdomains.TOP_DOMAIN]} entries refused as top domains ({', '.join(top_seen)}"
+                f"{', …' if rejected[topdomains.TOP_DOMAIN] > len(top_seen) else ''}); "
+                "set `trusted: true` on the feed if it really means them"
+            )
         if stats not in self.stats:
             self.stats.append(stats)
         return stats

@@ -17,7 +17,7 @@ from . import unpack
 from .formats import FormatError
 from .index import FeedIndex, IndexBuilder
 from .model import FeedStats
-from .store import FeedStore, UpdateResult, entries, update_feed
+from .store import FeedStore, UpdateResult, entries, in_use, update_feed
 
 log = logging.getLogger(__name__)
 _UNREADABLE = (FormatError, unpack.UnpackError, OSError)
@@ -28,14 +28,17 @@ def update_feeds(
     force: bool = False,
     names: set[str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    accept_change: bool = False,
 ) -> list[UpdateResult]:
-    """Fetch or re-read every enabled feed and allow-list source whose snapshot is due."""
+    """Fetch or re-read every enabled feed and allow-list source whose snapshot is due.
+
+    ``accept_change`` takes copies beyond the ``max_shrink``/``max_growth`` guards (``--force``)."""
     store = FeedStore(config.data_dir)
     out = []
     for feed in config.all_feeds:
         if not feed.enabled or (names and feed.name not in names):
             continue
-        out.append(update_feed(store, feed, force=force, sleep=sleep))
+        out.append(update_feed(store, feed, force=force, sleep=sleep, accept_change=accept_change))
     return out
 
 
@@ -68,10 +71,13 @@ def build_index(config: Config, update_local: bool = True) -> FeedIndex:
         meta = store.meta(feed.name)
         stats = FeedStats(feed.name, origin=feed.origin)
         if not store.has_snapshot(feed.name) and not (feed.path and feed.path.exists()):
-            stats.warnings.append("no snapshot yet: run `wardwatch feeds update`")
+            last = f" (last update failed: {meta['last_error']})" if meta.get("last_error") else ""
+            stats.warnings.append(
+                f"no good copy yet{last}; the feed adds nothing: run `wardwatch feeds update`"
+            )
         elif meta.get("last_error"):
             stats.warnings.append(
-                f"last update failed ({meta['last_error']}); using the copy from {meta.get('fetched_at')}"
+                f"last update failed ({meta['last_error']}); using {in_use(store, feed, meta)}"
             )
         try:
             b.add_feed(
@@ -83,6 +89,7 @@ def build_index(config: Config, update_local: bool = True) -> FeedIndex:
                 seen=meta.get("fetched_at"),
                 stats=stats,
                 allow_reserved=feed.allow_reserved,
+                trusted=feed.trusted,
             )
         except _UNREADABLE as e:
             # snapshots were validated when stored; this is a local file that went bad since

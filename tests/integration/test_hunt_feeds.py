@@ -26,7 +26,10 @@ def test_hunt_finds_domain_added_later(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["run", "--quiet", "--pcap", str(res.pcap), "--config", str(conf)]) == 0
 
     (tmp_path / "late.txt").write_text("zalo.me\n")
-    cfg["feeds"] = [{"name": "late", "path": str(tmp_path / "late.txt"), "format": "domains"}]
+    # zalo.me is a top domain: only a trusted feed may list it (the top-domain guard, issue 11)
+    cfg["feeds"] = [
+        {"name": "late", "path": str(tmp_path / "late.txt"), "format": "domains", "trusted": True}
+    ]
     conf.write_text(yaml.safe_dump(cfg))
     capsys.readouterr()
     assert main(["hunt", "--config", str(conf), "--since", "all"]) == 0

@@ -1,7 +1,9 @@
 """``wardwatch feeds update|list|stats|check --config FILE [INDICATOR…|-]``: threat feeds (issue 3).
 
 - ``update [--force] [--feed NAME…]``: fetch/re-read feeds into their last-good snapshots; one JSON line
-  per feed (``updated``, ``not-modified``, ``fresh``, ``kept-last-good`` with the reason, ``failed``).
+  per feed (``updated``, ``not-modified``, ``fresh``, ``kept-last-good`` with the reason, ``failed``),
+  with ``rejected_by`` (e.g. ``top-domain``) and, when a copy was refused, ``using``: what the index
+  reads instead. ``--force`` also accepts a copy that shrank or grew beyond ``max_shrink``/``max_growth``.
 - ``list``: the configured feeds and allow-lists with their snapshot state.
 - ``stats``: build the index offline and print accepted/rejected counts per feed and the index sizes.
 - ``check INDICATOR…`` (or ``-`` for one a line on stdin): one JSON line per input,
@@ -32,7 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         a = actions.add_parser(action, help=text)
         a.add_argument("--config", required=True, metavar="FILE", help="wardwatch YAML config")
         if action == "update":
-            a.add_argument("--force", action="store_true", help="fetch even if the snapshot is fresh")
+            a.add_argument(
+                "--force",
+                action="store_true",
+                help="fetch even if the snapshot is fresh, and accept a copy that shrank or grew beyond "
+                "the feed's max_shrink/max_growth",
+            )
             a.add_argument("--feed", action="append", metavar="NAME", help="only these feeds")
         if action == "check":
             a.add_argument("indicators", nargs="+", metavar="INDICATOR", help="names, addresses, URLs, or -")
@@ -68,15 +75,28 @@ def run(args: argparse.Namespace) -> int:
 def _update(config, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from wardwatch.threatfeeds import update_feeds
 
-    results = update_feeds(config, force=args.force, names=set(args.feed) if args.feed else None)
+    results = update_feeds(
+        config,
+        force=args.force,
+        names=set(args.feed) if args.feed else None,
+        accept_change=args.force,
+    )
     for r in results:
         _emit(r.as_dict())
         if r.status == "kept-last-good":
+            when = r.snapshot_from or "không rõ thời điểm tải"
             sys.stderr.write(
-                f"wardwatch feeds: {r.feed}: {r.reason}; kept the last good copy from {r.snapshot_from}\n"
+                f"wardwatch feeds: {r.feed}: không cập nhật ({r.reason}); "
+                f"vẫn dùng bản tốt gần nhất ({when}, {r.accepted} chỉ báo)\n"
+                f"wardwatch feeds: {r.feed}: not updated ({r.reason}); "
+                f"using {r.using} ({r.accepted} entries)\n"
             )
         elif r.status == "failed":
-            sys.stderr.write(f"wardwatch feeds: {r.feed}: {r.reason}; no good copy yet\n")
+            sys.stderr.write(
+                f"wardwatch feeds: {r.feed}: cập nhật thất bại ({r.reason}); chưa có bản tốt, "
+                f"đang dùng {r.accepted} chỉ báo hợp lệ\n"
+                f"wardwatch feeds: {r.feed}: update failed ({r.reason}); using {r.using}\n"
+            )
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
@@ -93,6 +113,7 @@ def _list(config) -> int:  # type: ignore[no-untyped-def]
                 "format": feed.format,
                 "source": feed.origin,
                 "enabled": feed.enabled,
+                "trusted": feed.trusted,  # skips the top-domain guard
                 "refresh_s": feed.refresh,
                 "snapshot": store.has_snapshot(feed.name),
                 "fetched_at": meta.get("fetched_at"),
