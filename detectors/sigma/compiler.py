@@ -6,6 +6,10 @@ event costs a few inline comparisons per rule and no tree walk, no per-leaf call
 sets, compiled regexes, CIDR matchers) are bound by name in the function's globals; rule text is never
 pasted into the source.
 
+Regular expressions (``re`` and the wildcard patterns that need one) run on RE2, in linear time, on
+values bounded to ``regex.MAX_MATCH_CHARS`` characters (see ``regex.py``): record values come from the
+network, and a backtracking engine would let one rule stall detection on one crafted DNS name.
+
 Semantics (Sigma's): strings match case-insensitively unless ``cased``; ``*``/``?`` are wildcards (``\\``
 escapes them); a list field matches when any element does; a condition on an absent field is false,
 so ``not`` of it is true; ``null`` matches an absent field; ``exists`` tests presence.
@@ -46,6 +50,7 @@ from sigma.types import (
 )
 
 from . import values as rt
+from .regex import REFUSED_VI, WHY_EN, Regex, RegexError, with_flags
 from .schema import ENRICHED, LIST_FIELDS
 
 Record = dict[str, Any]
@@ -57,9 +62,9 @@ class Unsupported(ValueError):
 
 
 _RE_FLAGS = {
-    SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
-    SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
-    SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
 }
 _CMP = {
     CompareOperators.LT: "<",
@@ -293,16 +298,7 @@ class Codegen:
                 nums.append(val.number)
             elif isinstance(val, SigmaRegularExpression):
                 need.add("t")
-                flags = 0
-                for f in val.flags:
-                    flags |= _RE_FLAGS[f]
-                try:
-                    rx = re.compile(val.regexp.to_plain(regex=True), flags)
-                except re.error as e:
-                    raise Unsupported(
-                        f"regular expression {val.regexp} is not valid in Python: {e}"
-                    ) from None
-                other.append(f"({t} is not None and {self.const(rx)}.search({t}) is not None)")
+                other.append(f"{self.const(sigma_regex(val))}({t})")
             elif isinstance(val, SigmaCIDRExpression):
                 net = val.network
                 bits = 32 if net.version == 4 else 128
@@ -335,12 +331,12 @@ class Codegen:
                 tests = " or ".join(f"{self.const(c)} in {low}" for c in contains_ci)
                 out.append(f"({low} is not None and ({tests}))")
             else:
-                rx = re.compile("|".join(re.escape(c) for c in sorted(set(contains_ci), key=len)), re.DOTALL)
-                out.append(f"({low} is not None and {self.const(rx)}.search({low}) is not None)")
+                rx = Regex("|".join(re.escape(c) for c in sorted(set(contains_ci), key=len)))
+                out.append(f"{self.const(rx)}({low})")
         if regex_ci:
             need.add("l")
-            rx = re.compile("|".join(f"(?:{p})" for p in regex_ci), re.DOTALL)
-            out.append(f"({low} is not None and {self.const(rx)}.fullmatch({low}) is not None)")
+            rx = Regex("(?s)" + "|".join(f"(?:{p})" for p in regex_ci), full=True)
+            out.append(f"{self.const(rx)}({low})")
         if nums:
             need.add("n")
             if len(nums) == 1:
@@ -368,8 +364,8 @@ class Codegen:
             return f"({t} is not None and {c} in {t})"
         if kind == "any":
             return f"({t} is not None)"
-        rx = re.compile(_glob_regex(val, lower=False), re.DOTALL)
-        return f"({t} is not None and {self.const(rx)}.fullmatch({t}) is not None)"
+        rx = Regex("(?s)" + _glob_regex(val, lower=False), full=True)
+        return f"{self.const(rx)}({t})"
 
     def _fieldref(self, s: _Slot, val: SigmaFieldReference, elem: bool) -> str:
         other = self.slot(val.field)
@@ -446,16 +442,22 @@ def _keyword_pred(value: Any) -> Callable[[str], bool]:
         s = str(value.number)
         return lambda t: s in t
     if isinstance(value, SigmaRegularExpression):
-        flags = 0
-        for f in value.flags:
-            flags |= _RE_FLAGS[f]
-        rx = re.compile(value.regexp.to_plain(regex=True), flags)
-        return lambda t: rx.search(t) is not None
+        return sigma_regex(value)
     if isinstance(value, SigmaString):
         if value.contains_placeholder():
             raise Unsupported(f"placeholder in keyword {value}")
         cased = isinstance(value, SigmaCasedString)
-        body = _glob_regex(value, lower=False)
-        rx = re.compile(body, re.DOTALL | (0 if cased else re.IGNORECASE))
-        return lambda t: rx.search(t) is not None
+        return Regex(with_flags(_glob_regex(value, lower=False), "s" if cased else "is"))
     raise Unsupported(f"keyword value type {type(value).__name__}")
+
+
+def sigma_regex(val: SigmaRegularExpression) -> Regex:
+    """A Sigma ``re`` value (with its ``i``/``m``/``s`` flags) as an RE2 matcher; a pattern RE2 cannot
+    compile rejects the rule with RE2's reason."""
+    pattern = val.regexp.to_plain(regex=True)
+    try:
+        return Regex(with_flags(pattern, "".join(_RE_FLAGS[f] for f in val.flags)))
+    except RegexError as e:
+        raise Unsupported(
+            f"{REFUSED_VI} · regular expression {pattern!r} is invalid: {e} ({WHY_EN})"
+        ) from None

@@ -33,13 +33,14 @@ from sigma.correlations import (
     SigmaExtendedCorrelationCondition,
     SigmaRuleReference,
 )
-from sigma.exceptions import SigmaError
+from sigma.exceptions import SigmaError, SigmaRegularExpressionError
 from sigma.rule import SigmaRule
 
 from ..lists import directives
 from .compiler import Codegen, Unsupported
 from .correlation import CorrelationSpec
 from .pipeline import build_pipelines
+from .regex import POLICY, REFUSED_VI
 from .schema import FIELDS, logs_for
 
 BUILTIN_RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -120,6 +121,13 @@ def rule_key(rule: Any) -> str:
     return rule.name or rule.title
 
 
+def _error_text(e: Exception) -> str:
+    """A parse error as ``rules check`` shows it; a regex RE2 refused says so in both languages."""
+    if isinstance(e, SigmaRegularExpressionError):
+        return f"{REFUSED_VI} · {e}"
+    return str(e)
+
+
 def _source(rule: SigmaRule | SigmaCorrelationRule, fallback: str) -> str:
     src = rule.source
     path = getattr(src, "path", None) if src is not None else None
@@ -177,7 +185,7 @@ def load_ruleset(
         f = Path(name)
         try:
             text = item.read_text(encoding="utf-8") if isinstance(item, Path) else item
-            coll = SigmaCollection.from_yaml(text, collect_errors=True)
+            coll = SigmaCollection.from_yaml(text, collect_errors=True, policy=POLICY)
         except (OSError, UnicodeDecodeError, SigmaError, ValueError) as e:
             rs.rejected.append(Rejected(name, f.name, f"cannot read: {e}"))
             continue
@@ -205,7 +213,7 @@ def load_ruleset(
         key = rule_key(r)
         src = origin.get(key, "?")
         if r.errors:
-            rs.rejected.append(Rejected(src, key, "; ".join(str(e) for e in r.errors)))
+            rs.rejected.append(Rejected(src, key, "; ".join(_error_text(e) for e in r.errors)))
             continue
         if key in seen_keys:
             rs.rejected.append(Rejected(src, key, "duplicate rule id"))

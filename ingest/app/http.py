@@ -11,6 +11,7 @@ import binascii
 from collections import deque
 
 from .passwords import is_weak
+from .redact import redact_url
 
 METHODS = (
     b"GET",
@@ -45,7 +46,8 @@ def parse_request_head(head: bytes) -> tuple[Record, str | None] | None:
     parts = lines[0].split(b" ")
     if len(parts) < 2 or parts[0] not in METHODS:
         return None
-    out: Record = {"method": _text(parts[0]), "uri": _text(parts[1])}
+    # Secrets in the URL (``?password=``, ``user:pass@``) are masked here, before any record holds them.
+    out: Record = {"method": _text(parts[0]), "uri": redact_url(_text(parts[1]))}
     if len(parts) >= 3 and parts[-1].startswith(b"HTTP/"):
         out["version"] = _text(parts[-1][5:])
     auth = None
@@ -60,7 +62,7 @@ def parse_request_head(head: bytes) -> tuple[Record, str | None] | None:
         elif key == b"user-agent":
             out["user_agent"] = _text(val)
         elif key == b"referer":
-            out["referrer"] = _text(val)
+            out["referrer"] = redact_url(_text(val))
         elif key == b"authorization":
             auth = val.decode("latin-1")
     return out, auth

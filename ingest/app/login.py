@@ -284,6 +284,31 @@ OK_WORDS = ("welcome", "busybox", "built-in shell", "$ ", "# ", "> ", "~]", "~$"
 MAX_LOGIN_ATTEMPTS = 5
 
 
+def _as_read(text: str) -> str:
+    """A UTF-8 prompt as the analyser reads server text: bytes as Latin-1, lower-cased."""
+    return text.encode("utf-8").decode("latin-1").lower()
+
+
+# The server's text since the last Enter says what the next typed line is. A password read as a user name
+# would be stored in clear in ``user``, so a password word anywhere wins (a user name read as a password
+# is only dropped), and password words are matched widely ("pass" covers password, passcode, passwort,
+# mot de passe) and in Vietnamese, with or without diacritics.
+PASSWORD_PROMPTS = ("pass", "kennwort", "contrase", "senha", "mat khau", _as_read("mật khẩu"))
+USER_PROMPTS = (
+    "login",
+    "user",
+    "name",
+    "dang nhap",
+    "tai khoan",
+    _as_read("đăng nhập"),
+    _as_read("tài khoản"),
+)
+
+
+def _any(prompt: str, words: tuple[str, ...]) -> bool:
+    return any(w in prompt for w in words)
+
+
 def strip_iac(data: bytes, state: bytearray) -> bytes:
     """Remove Telnet option negotiation (RFC 854/855); ``state`` carries an unfinished command over."""
     data = bytes(state) + data
@@ -350,7 +375,7 @@ class TelnetAnalyser(LoginAnalyser):
         chunk = text.decode("latin-1").lower()
         self.prompt = (self.prompt + chunk)[-256:]
         if self.attempt is None:
-            if "login" in self.prompt or "password" in self.prompt or "username" in self.prompt:
+            if _any(self.prompt, PASSWORD_PROMPTS) or _any(self.prompt, USER_PROMPTS):
                 self.recognised = True
             return
         self.reply = (self.reply + chunk)[-512:]
@@ -390,14 +415,14 @@ class TelnetAnalyser(LoginAnalyser):
         self.typed.clear()
         prompt, self.prompt = self.prompt, ""
         self.ts = ts
-        if "password" in prompt or "passcode" in prompt:
+        if _any(prompt, PASSWORD_PROMPTS):
             self.reply = ""
             self.attempts += 1
             self._attempt(self.user, line)
             self.user = None
             if self.attempts >= MAX_LOGIN_ATTEMPTS:
                 self.done = True
-        elif "login" in prompt or "user" in prompt or "name" in prompt or self.user is None:
+        elif _any(prompt, USER_PROMPTS) or self.user is None:
             if self.attempt is not None:
                 return  # typing at a shell before the verdict was visible
             self.user = line.strip()

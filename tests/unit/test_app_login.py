@@ -178,3 +178,33 @@ def test_password_not_in_exceptions_or_counters():
     out, _, counters = run(s.packets)
     assert all(STRONG not in name for name in counters)
     assert_no_secret(out, STRONG)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["Mật khẩu: ".encode(), b"MAT KHAU: ", b"Passwort: ", b"Enter PIN or passcode:"],
+    ids=["vi", "vi-ascii", "de", "passcode"],
+)
+def test_telnet_password_prompt_in_other_languages_never_stores_the_password_as_user(prompt: bytes):
+    # A password-only prompt the analyser did not understand used to take the typed password as the
+    # user name, and ``user`` is stored in clear.
+    s = TcpSession("10.3.0.9", "10.3.0.23", 40013, 23)
+    s.server(prompt)
+    s.client(STRONG.encode() + b"\r\n")
+    s.server(b"\r\nWelcome\r\n> ")
+    out, _, _ = run(s.packets)
+    assert logins(out) == [("telnet", None, False, True)]
+    assert_no_secret(out, STRONG)
+
+
+def test_telnet_vietnamese_user_then_password_prompt():
+    s = TcpSession("10.3.0.9", "10.3.0.23", 40014, 23)
+    s.server("Tên đăng nhập: ".encode())
+    s.client(b"ktv.xquang\r\n")
+    s.server("\r\nMật khẩu: ".encode())
+    s.client(b"123456\r\n")
+    s.server("\r\nĐăng nhập thất bại\r\nLogin incorrect\r\n".encode())
+    out, view, _ = run(s.packets)
+    assert logins(out) == [("telnet", "ktv.xquang", True, False)]
+    assert view.services[1] == {"telnet"}
+    assert "123456" not in orjson.dumps(out).decode()
