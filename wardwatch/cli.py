@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 from collections.abc import Sequence
 
 from wardwatch.commands import COMMANDS
+from wardwatch.files import PRIVATE_UMASK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # data_dir holds personal data and keys: owner-only for every file we, chdb and our workers create
+    os.umask(PRIVATE_UMASK)
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

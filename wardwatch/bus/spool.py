@@ -18,6 +18,8 @@ from pathlib import Path
 
 import orjson
 
+from wardwatch.files import open_private, private_dir
+
 from .envelope import Message
 
 _FRAME = struct.Struct("<II")  # meta length, value length
@@ -40,7 +42,7 @@ def _encode(m: Message) -> bytes:
 class Spool:
     def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = 64 << 20) -> None:
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)  # spooled messages are records of hospital hosts: owner-only
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self._cursor_path = self.dir / "cursor"
@@ -63,7 +65,8 @@ class Spool:
 
     def _save_cursor(self, c: Cursor) -> None:
         tmp = self._cursor_path.with_suffix(".tmp")
-        tmp.write_text(f"{c.segment} {c.offset}\n")
+        with open_private(tmp, "wb") as f:
+            f.write(f"{c.segment} {c.offset}\n".encode())
         os.replace(tmp, self._cursor_path)
         self._cursor = c
 
@@ -102,7 +105,7 @@ class Spool:
         if path.exists() and path.stat().st_size >= self.segment_bytes:
             seg += 1
             path = self._path(seg)
-        with open(path, "ab") as f:
+        with open_private(path, "ab") as f:
             f.write(b"".join(frames))
             f.flush()
             os.fsync(f.fileno())
@@ -122,7 +125,7 @@ class Spool:
             data = path.read_bytes()
             rest = data[self._cursor.offset :] if seg == self._cursor.segment else data
         tmp = path.with_suffix(".new")
-        with open(tmp, "wb") as f:
+        with open_private(tmp, "wb") as f:
             f.write(frames + rest)
             f.flush()
             os.fsync(f.fileno())

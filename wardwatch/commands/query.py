@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
         params[name] = value
     try:
         config = load_config(args.config)
-        store = open_store(config)
+        # a reader: a missing store is an error, not a new empty store that answers 0
+        store = open_store(config, create=False)
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"wardwatch query: {e}\n")
         return 2

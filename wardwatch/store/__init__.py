@@ -15,6 +15,7 @@ from typing import Any
 
 from wardwatch.config import Config
 from wardwatch.counters import Counters
+from wardwatch.files import private_dir
 
 from .backend import Backend, Batch, StoreError
 from .migrations import SchemaTooNew, migrate
@@ -28,6 +29,7 @@ __all__ = [
     "VIEWS",
     "Backend",
     "Batch",
+    "NoStore",
     "SchemaTooNew",
     "Store",
     "StoreError",
@@ -45,11 +47,13 @@ def open_backend(settings: StoreSettings) -> Backend:
     if settings.backend == "server":
         from .server_backend import ServerBackend
 
-        return ServerBackend(settings.url, settings.options)
+        server = ServerBackend(settings.url, settings.options)
+        server.query_limits = dict(settings.query_limits)
+        return server
     from .chdb_backend import ChdbBackend
 
     assert settings.chdb_path is not None
-    return ChdbBackend(settings.chdb_path)
+    return ChdbBackend(settings.chdb_path, query_limits=settings.query_limits)
 
 
 def segment_lookup(config: Config) -> tuple[Callable[[str], str], Callable[[str], bool]]:
@@ -91,22 +95,22 @@ class Store:
             segment_of, internal = segment_lookup(self.config)
         else:
             segment_of, internal = (lambda ip: "local"), (lambda ip: True)
-        pseudo = None
-        if self.settings.pseudonymise and self.settings.key_file is not None:
-            from .pseudonym import Pseudonymiser, load_key
-
-            pseudo = Pseudonymiser(load_key(self.settings.key_file), internal)
-        return Writer(
-            self.backend,
-            segment_of,
+        kw: dict[str, Any] = dict(
             sensor=self.settings.sensor,
             site=self.settings.site,
-            pseudonymise=pseudo,
             counters=counters,
             batch_rows=self.settings.batch_rows,
             dedup=dedup,
             background=background,
         )
+        if self.settings.pseudonymise and self.settings.key_file is not None:
+            from .privacy import PseudonymisingWriter
+            from .pseudonym import Pseudonymiser, load_key
+
+            # every internal address, in every column and text, not only the client's
+            pseudo = Pseudonymiser(load_key(self.settings.key_file), internal)
+            return PseudonymisingWriter(self.backend, segment_of, pseudonymise=pseudo, **kw)
+        return Writer(self.backend, segment_of, **kw)
 
     def rows(
         self, sql: str, params: dict[str, Any] | None = None, readonly: bool = False
@@ -123,9 +127,26 @@ class Store:
         self.close()
 
 
-def open_store(config: Config, migrate_schema: bool = True) -> Store:
-    """Open the configured store and bring its schema up to date (refusing a newer one)."""
+class NoStore(StoreError):
+    """``open_store(create=False)`` on a path where no store was ever created."""
+
+
+def open_store(config: Config, migrate_schema: bool = True, create: bool = True) -> Store:
+    """Open the configured store and bring its schema up to date (refusing a newer one).
+
+    ``create=False`` (readers such as ``wardwatch query``) refuses a path that holds no embedded
+    store, instead of creating an empty one there and answering from it."""
     settings = load_store_settings(config)
+    path = settings.chdb_path
+    if settings.backend == "chdb" and path is not None:
+        if not create and not (path / "metadata").is_dir():
+            raise NoStore(
+                f"không có kho dữ liệu tại {path} · there is no store at {path}: nothing was stored with"
+                " this config yet (`wardwatch run --pcap … --config …`), or data_dir / clickhouse.url"
+                " points elsewhere"
+            )
+        if path.parent == config.data_dir:
+            private_dir(config.data_dir)  # keys, feeds and state live beside the store: owner-only
     backend = open_backend(settings)
     store = Store(backend, settings, config)
     if migrate_schema:

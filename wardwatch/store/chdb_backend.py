@@ -14,12 +14,15 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from wardwatch.files import private_dir
+
 from .backend import Batch, Params, StoreError, param_text
+from .lock import StoreLock, explain_chdb_lock
 
 # One chdb session per process: chdb keeps a single engine instance, so a second Session on another
 # path would silently share it. Opening the same path again reuses the session.
 _LOCK = threading.Lock()
-_SESSIONS: dict[str, tuple[Any, int]] = {}
+_SESSIONS: dict[str, tuple[Any, int, StoreLock | None]] = {}
 # One query at a time on the engine: the writer may insert from its own thread while the caller's
 # thread queries (chdb's session is not documented as safe for concurrent queries).
 _QUERY_LOCK = threading.RLock()
@@ -63,23 +66,35 @@ def to_arrow(batch: Batch) -> pa.Table:
 class ChdbBackend:
     kind = "chdb"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, query_limits: dict[str, Any] | None = None) -> None:
         from chdb import session
 
         self.path = str(Path(path).resolve())
-        Path(self.path).mkdir(parents=True, exist_ok=True)
+        # settings applied with ``readonly`` (``wardwatch query``): time, rows, memory
+        self.query_limits = dict(query_limits or {})
         with _LOCK:
             if _SESSIONS and self.path not in _SESSIONS:
                 # chdb runs one engine per process; release the other store first
                 other = next(iter(_SESSIONS))
                 raise StoreError(f"chdb store {other} is already open in this process; close it first")
-            sess, users = _SESSIONS.get(self.path, (None, 0))
+            sess, users, lock = _SESSIONS.get(self.path, (None, 0, None))
             if sess is None:
+                private_dir(self.path)  # records of hospital hosts: owner-only
+                # our own lock first: a second process learns which wardwatch holds the store
+                lock = StoreLock(Path(self.path))
                 try:
                     sess = session.Session(self.path)
                 except Exception as e:  # chdb raises plain RuntimeError subclasses
-                    raise StoreError(f"cannot open chdb store at {self.path}: {e}") from None
-            _SESSIONS[self.path] = (sess, users + 1)
+                    lock.release()
+                    text = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+                    if "Cannot lock file" in text:
+                        raise StoreError(explain_chdb_lock(Path(self.path), text)) from None
+                    raise StoreError(f"cannot open chdb store at {self.path}: {text}") from None
+                # ClickHouse's status file ignores the umask of a caller that did not set ours
+                status = Path(self.path) / "status"
+                if status.exists():
+                    status.chmod(0o600)
+            _SESSIONS[self.path] = (sess, users + 1, lock)
         self._session = sess
         self._closed = False
         self.readonly = False
@@ -104,7 +119,11 @@ class ChdbBackend:
 
     def set_readonly(self) -> None:
         """Reject every write and DDL from now on (for the session's life: ``readonly`` cannot be
-        turned off again, which is the point)."""
+        turned off again, which is the point), under the query limits: set before ``readonly``,
+        which then forbids changing them (a query's own ``SETTINGS`` included)."""
+        for name, value in self.query_limits.items():  # names and values from our own settings
+            literal = str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "") + "'"
+            self._query(f"SET {name} = {literal}", "CSV", None)
         self._query("SET readonly = 1", "CSV", None)
         self.readonly = True
 
@@ -160,10 +179,14 @@ class ChdbBackend:
             return
         self._closed = True
         with _LOCK:
-            sess, users = _SESSIONS.get(self.path, (None, 0))
+            sess, users, lock = _SESSIONS.get(self.path, (None, 0, None))
             if users <= 1:
                 _SESSIONS.pop(self.path, None)
-                if sess is not None:
-                    sess.close()
+                try:
+                    if sess is not None:
+                        sess.close()
+                finally:
+                    if lock is not None:
+                        lock.release()
             else:
-                _SESSIONS[self.path] = (sess, users - 1)
+                _SESSIONS[self.path] = (sess, users - 1, lock)

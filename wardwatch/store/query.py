@@ -3,18 +3,157 @@ all parameterised (``{name:Type}``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from . import Store
+from .backend import StoreError
+
+
+class QueryRefused(StoreError):
+    """A query the read-only path does not run (what it would do besides reading the store)."""
+
+
+# functions that reach outside the store: files, URLs, other servers and databases, programs, the
+# Python process (chdb). ``readonly`` refuses most of them as table functions, but not ``file()`` as
+# a scalar function, which reads any file the process can (as root: all of them).
+_OUTSIDE = frozenset(
+    name.lower()
+    for name in (
+        "file",
+        "fileCluster",
+        "url",
+        "urlCluster",
+        "s3",
+        "s3Cluster",
+        "gcs",
+        "cosn",
+        "oss",
+        "hdfs",
+        "hdfsCluster",
+        "azureBlobStorage",
+        "azureBlobStorageCluster",
+        "remote",
+        "remoteSecure",
+        "cluster",
+        "clusterAllReplicas",
+        "mysql",
+        "postgresql",
+        "jdbc",
+        "odbc",
+        "sqlite",
+        "mongodb",
+        "redis",
+        "executable",
+        "input",
+        "python",
+        "iceberg",
+        "icebergS3",
+        "icebergAzure",
+        "icebergHDFS",
+        "icebergLocal",
+        "icebergCluster",
+        "icebergS3Cluster",
+        "deltaLake",
+        "deltaLakeLocal",
+        "deltaLakeCluster",
+        "hudi",
+        "hudiCluster",
+        "arrowFlight",
+        "ytsaurus",
+        "paimon",
+        "catboostEvaluate",
+    )
+)
+# table functions a read-only query may use: generators and views of the store's own tables
+_TABLE_FUNCTIONS = frozenset(
+    {"numbers", "numbers_mt", "zeros", "zeros_mt", "generate_series", "values", "view", "merge", "null"}
+)
+_FUNCTION = re.compile(r"^( *)Function (\S+)")
+
+
+def check_read_only(store: Store, sql: str, params: dict[str, Any] | None = None) -> None:
+    """Refuse what ``readonly`` lets through: several statements, ``INTO OUTFILE`` (chdb writes the
+    file, overwriting any the process may write), ``FORMAT`` (the output is JSON rows), and
+    functions that read files, URLs or other systems. The text is parsed by ClickHouse's own parser
+    (``formatQuery``, ``EXPLAIN AST``: nothing runs), so comments and quoting cannot hide anything.
+    A ClickHouse server enforces the same itself (multi-statements and ``INTO OUTFILE`` are refused
+    server-side; table functions by ``readonly``), so the parse is done on chdb only."""
+    if store.backend.kind != "chdb":
+        return
+    try:
+        rows = store.rows("SELECT formatQuery({q:String}) AS f", {"q": sql})
+    except StoreError as e:
+        if "Multi-statements" in str(e):
+            raise QueryRefused(
+                "chỉ được một câu lệnh SQL · only one SQL statement per query (remove the ';' and what follows)"
+            ) from None
+        raise StoreError(f"lỗi cú pháp · syntax error: {str(e).split(': In scope ')[0]}") from None
+    text = rows[0]["f"] if rows else ""
+    # formatQuery puts each clause of the outer query at the start of a line; literals keep their
+    # newlines escaped, so these lines can only be the clauses themselves
+    if re.search(r"^INTO\s+OUTFILE\b", text, re.M | re.I):
+        raise QueryRefused(
+            "không được ghi ra tệp (INTO OUTFILE) · INTO OUTFILE is refused: `wardwatch query` only reads;"
+            " redirect its output instead (`wardwatch query … > file.json`)"
+        )
+    if re.search(r"^FORMAT\b", text, re.M | re.I):
+        raise QueryRefused(
+            "không dùng FORMAT · FORMAT is refused: `wardwatch query` prints one JSON object a line"
+        )
+    ast = store.rows("EXPLAIN AST " + text, params)
+    lines = [next(iter(r.values())) for r in ast]
+    for i, line in enumerate(lines):
+        m = _FUNCTION.match(line)
+        if m is None:
+            continue
+        name = m.group(2).lower()
+        depth = len(m.group(1))
+        parent = next((x for x in reversed(lines[:i]) if len(x) - len(x.lstrip(" ")) < depth), "")
+        table_fn = parent.strip().startswith("TableExpression")
+        if name in _OUTSIDE or (table_fn and name not in _TABLE_FUNCTIONS):
+            raise QueryRefused(
+                f"không được dùng hàm {m.group(2)}() · function {m.group(2)}() is refused: `wardwatch query`"
+                " reads the store's tables only, not files, URLs or other systems"
+            )
 
 
 def read_only(store: Store, sql: str, params: dict[str, Any] | None = None) -> Iterator[bytes]:
-    """Rows of ``sql`` as JSON lines; the backend rejects any write or DDL."""
-    for row in store.rows(sql, params, readonly=True):
+    """Rows of ``sql`` as JSON lines. The query is checked first (``check_read_only``), then runs with
+    ``readonly = 1`` (ClickHouse rejects any write, DDL or change of settings) under the configured
+    time, row and memory limits (``store: {query: …}``)."""
+    check_read_only(store, sql, params)
+    try:
+        rows = store.rows(sql, params, readonly=True)
+    except StoreError as e:
+        raise StoreError(_explain(str(e))) from None
+    for row in rows:
         yield orjson.dumps(row)
+
+
+def _explain(msg: str) -> str:
+    """ClickHouse's limit errors, with the setting that raises the limit."""
+    hints = (
+        (
+            "TOO_MANY_ROWS",
+            "quá nhiều dòng kết quả · too many result rows: add a LIMIT, or raise store.query.max_result_rows",
+        ),
+        (
+            "TIMEOUT_EXCEEDED",
+            "truy vấn quá thời gian · the query ran too long: narrow it, or raise store.query.max_execution_time",
+        ),
+        (
+            "MEMORY_LIMIT_EXCEEDED",
+            "truy vấn cần quá nhiều bộ nhớ · the query needs too much memory: narrow it, or raise store.query.max_memory_usage",
+        ),
+    )
+    for code, hint in hints:
+        if code in msg:
+            return f"{hint} ({msg})"
+    return msg
 
 
 TOP_DOMAINS = """

@@ -63,6 +63,7 @@ class ServerBackend:
 
         self.params = parse_url(url, dict(options or {}))
         self.readonly = False
+        self.query_limits: dict[str, Any] = {}  # settings that go with readonly (limits.py)
         self.client = Client(**self.params, settings={"use_numpy": False})
 
     def _run(
@@ -72,6 +73,7 @@ class ServerBackend:
 
         s = dict(settings or {})
         if self.readonly:
+            s.update(self.query_limits)
             s["readonly"] = 1
         last: Exception | None = None
         for attempt in range(_RETRIES + 1):
