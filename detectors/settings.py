@@ -27,8 +27,9 @@ Layout (all optional; the defaults are shown)::
         exempt_zones: [guest]          # unmanaged devices
         doh_lists: [../shared/testdata/misp-warninglists/lists/public-dns-hostname/list.json]
 
-Other sections under ``detectors`` (dga, tunnel, beacon, sigma, …) belong to other detectors and are
-left alone here.
+Each section is declared to the ground's config reader as a dataclass (``NoiseSection`` …), which
+checks the keys and simple types; this module checks what needs the zones and segments. Other sections
+under ``detectors`` (dga, tunnel, beacon, sigma, …) belong to other detectors and are left alone here.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.alerts import CATEGORIES
-from wardwatch.config import Config, ConfigError, KeyPath
+from wardwatch.config import Config, ConfigError, KeyPath, declare_section, setting
 
 from . import lists
 from .segments import ZONES, SegmentMap, ZonePolicy, criticality_level
@@ -57,16 +58,51 @@ POLICY_DETECTORS = (
 )
 DEFAULT_OTT_ZONES = ("clinical", "his", "emr", "pacs", "lis")
 DEFAULT_WINDOW = 300.0
-_KEYS: dict[str, tuple[str, ...]] = {
-    "noise": ("window", "suppress"),
-    "feedmatch": ("enabled",),
-    "remote_access": ("enabled",),
-    "ott": ("enabled", "zones"),
-    "plaintext": ("enabled",),
-    "weak_password": ("enabled",),
-    "segmentation": ("enabled", "deny", "allow"),
-    "airgap": ("enabled",),
-    "dns_bypass": ("enabled", "resolvers", "exempt_zones", "doh_lists"),
+
+
+# -- the sections as the config file spells them (zones, segments and lists are checked below) ---------
+@dataclass(frozen=True)
+class NoiseSection:
+    window: float = setting(DEFAULT_WINDOW, kind="duration")
+    suppress: Any = setting(None, kind="raw")
+
+
+@dataclass(frozen=True)
+class Toggle:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class OttSection:
+    enabled: bool = True
+    zones: Any = setting(DEFAULT_OTT_ZONES, kind="raw")
+
+
+@dataclass(frozen=True)
+class SegmentationSection:
+    enabled: bool = True
+    deny: Any = setting(None, kind="raw")  # None: the default matrix (segments.ZonePolicy)
+    allow: Any = setting(None, kind="raw")
+
+
+@dataclass(frozen=True)
+class DnsBypassSection:
+    enabled: bool = True
+    resolvers: Any = setting(None, kind="raw")
+    exempt_zones: Any = setting(("guest",), kind="raw")
+    doh_lists: Any = setting(None, kind="raw")
+
+
+SECTIONS: dict[str, type] = {
+    "noise": NoiseSection,
+    "feedmatch": Toggle,
+    "remote_access": Toggle,
+    "ott": OttSection,
+    "plaintext": Toggle,
+    "weak_password": Toggle,
+    "segmentation": SegmentationSection,
+    "airgap": Toggle,
+    "dns_bypass": DnsBypassSection,
 }
 _SUPPRESS_KEYS = ("category", "src", "dst", "indicator", "rule", "segment", "dst_segment", "comment")
 
@@ -121,38 +157,18 @@ class _V:
             return []
         if isinstance(v, str):
             return [v]
-        if not isinstance(v, list):
+        if not isinstance(v, (list, tuple)):  # tuples are the defaults
             raise self.err(kp, f"expected a list, got {type(v).__name__}")
-        return v
+        return list(v)
 
     def keys(self, d: dict[str, Any], kp: KeyPath, known: tuple[str, ...]) -> None:
-        for k in d:
-            if k not in known:
-                raise self.err((*kp, k), f"unknown key (expected one of {', '.join(known)})")
-
-    def boolean(self, v: Any, kp: KeyPath) -> bool:
-        if not isinstance(v, bool):
-            raise self.err(kp, f"expected true or false, got {v!r}")
-        return v
+        self.config.reader().unknown(d, kp, known)
 
     def zone(self, v: Any, kp: KeyPath, extra: tuple[str, ...] = ()) -> str:
         s = str(v).strip().lower() if isinstance(v, str) else None
         if s not in ZONES + extra:
             raise self.err(kp, f"unknown zone {v!r} (expected one of {', '.join(ZONES + extra)})")
         return s
-
-    def duration(self, v: Any, kp: KeyPath) -> float:
-        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
-            return float(v)
-        if isinstance(v, str) and v.strip():
-            s = v.strip().lower()
-            unit = units.get(s[-1])
-            try:
-                return float(s[:-1]) * unit if unit else float(s)
-            except ValueError:
-                pass
-        raise self.err(kp, f"expected a duration such as 300, 5m or 1h, got {v!r}")
 
     def ip(self, v: Any, kp: KeyPath) -> str:
         try:
@@ -217,30 +233,22 @@ def load_settings(config: Config) -> Settings:
     """Validate the detector part of ``config``; raises ``ConfigError`` naming the key and line."""
     v = _V(config)
     segments = _segments(v, config)
-    det = config.detectors
-    sec: dict[str, dict[str, Any]] = {}
-    for name, known in _KEYS.items():
-        d = v.mapping(det.get(name), ("detectors", name))
-        v.keys(d, ("detectors", name), known)
-        sec[name] = d
-    enabled = {}
-    for name in POLICY_DETECTORS:
-        e = sec[name].get("enabled", True)
-        enabled[name] = v.boolean(e, ("detectors", name, "enabled"))
+    sec: dict[str, Any] = {name: config.section(f"detectors.{name}", cls) for name, cls in SECTIONS.items()}
+    enabled = {name: bool(sec[name].enabled) for name in POLICY_DETECTORS}
 
     noise = sec["noise"]
-    window = v.duration(noise.get("window", DEFAULT_WINDOW), ("detectors", "noise", "window"))
+    window = noise.window
     suppress = tuple(
         _suppression(v, s, ("detectors", "noise", "suppress", i), segments)
-        for i, s in enumerate(v.seq(noise.get("suppress"), ("detectors", "noise", "suppress")))
+        for i, s in enumerate(v.seq(noise.suppress, ("detectors", "noise", "suppress")))
     )
 
     seg = sec["segmentation"]
     deny = None
-    if "deny" in seg:
+    if seg.deny is not None:
         deny = {}
         kp: KeyPath = ("detectors", "segmentation", "deny")
-        for src, dsts in v.mapping(seg["deny"], kp).items():
+        for src, dsts in v.mapping(seg.deny, kp).items():
             z = v.zone(src, (*kp, src))
             if dsts in ("all", "*"):
                 deny[z] = set(ZONES) - {z}
@@ -248,7 +256,7 @@ def load_settings(config: Config) -> Settings:
                 deny[z] = {v.zone(d, (*kp, src, i)) for i, d in enumerate(v.seq(dsts, (*kp, src)))}
     allow = []
     names = set(ZONES) | set(segments.segments)
-    for i, a in enumerate(v.seq(seg.get("allow"), ("detectors", "segmentation", "allow"))):
+    for i, a in enumerate(v.seq(seg.allow, ("detectors", "segmentation", "allow"))):
         akp: KeyPath = ("detectors", "segmentation", "allow", i)
         d = v.mapping(a, akp)
         v.keys(d, akp, ("from", "to", "comment"))
@@ -260,20 +268,20 @@ def load_settings(config: Config) -> Settings:
     ott = sec["ott"]
     ott_zones = frozenset(
         v.zone(z, ("detectors", "ott", "zones", i))
-        for i, z in enumerate(v.seq(ott.get("zones", list(DEFAULT_OTT_ZONES)), ("detectors", "ott", "zones")))
+        for i, z in enumerate(v.seq(ott.zones, ("detectors", "ott", "zones")))
     )
 
     dns = sec["dns_bypass"]
     kp = ("detectors", "dns_bypass")
     resolvers = frozenset(
-        v.ip(r, (*kp, "resolvers", i)) for i, r in enumerate(v.seq(dns.get("resolvers"), (*kp, "resolvers")))
+        v.ip(r, (*kp, "resolvers", i)) for i, r in enumerate(v.seq(dns.resolvers, (*kp, "resolvers")))
     )
     exempt = frozenset(
         v.zone(z, (*kp, "exempt_zones", i))
-        for i, z in enumerate(v.seq(dns.get("exempt_zones", ["guest"]), (*kp, "exempt_zones")))
+        for i, z in enumerate(v.seq(dns.exempt_zones, (*kp, "exempt_zones")))
     )
     extra: set[str] = set()
-    for i, p in enumerate(v.seq(dns.get("doh_lists"), (*kp, "doh_lists"))):
+    for i, p in enumerate(v.seq(dns.doh_lists, (*kp, "doh_lists"))):
         path = Path(str(p)).expanduser()
         if not path.is_absolute():
             path = (config.path.parent / path).resolve()
@@ -293,6 +301,12 @@ def load_settings(config: Config) -> Settings:
         dns_exempt_zones=exempt,
         extra_doh=frozenset(extra),
     )
+
+
+for _name, _cls in SECTIONS.items():
+    # the policy sections share one loader; checking it once per file is enough, but each section is
+    # declared so that the reader knows every valid name under ``detectors``
+    declare_section(f"detectors.{_name}", _cls, load_settings if _name == "noise" else None)
 
 
 def _in(ip: str | None, nets: Any) -> bool:

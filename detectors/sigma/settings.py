@@ -19,12 +19,11 @@ Layout (all optional; the defaults are shown)::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wardwatch.config import Config
+from wardwatch.config import Config, declare_section, parse_duration, unknown_key_message
 
 from .ruleset import BUILTIN_RULES
 
@@ -39,8 +38,6 @@ _KEYS = (
     "max_groups",
     "skip_resolvers",
 )
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ def sigma_settings(config: Config | None) -> SigmaSettings:
     kp = ("detectors", "sigma")
     for k in raw:
         if k not in _KEYS:
-            raise config.error((*kp, k), f"unknown key (expected one of {', '.join(_KEYS)})")
+            raise config.error((*kp, k), unknown_key_message(k, _KEYS))
 
     def boolean(name: str, default: bool) -> bool:
         v = raw.get(name, default)
@@ -92,13 +89,9 @@ def sigma_settings(config: Config | None) -> SigmaSettings:
         return out
 
     lateness_raw = raw.get("lateness", 10.0)
-    if isinstance(lateness_raw, (int, float)) and not isinstance(lateness_raw, bool) and lateness_raw >= 0:
-        lateness = float(lateness_raw)
-    else:
-        m = _DURATION.fullmatch(str(lateness_raw).strip())
-        if m is None:
-            raise config.error((*kp, "lateness"), f"expected a duration such as 10s, got {lateness_raw!r}")
-        lateness = float(m.group(1)) * _UNIT[m.group(2) or "s"]
+    lateness = parse_duration(lateness_raw)
+    if lateness is None:
+        raise config.error((*kp, "lateness"), f"expected a duration such as 10s, got {lateness_raw!r}")
     max_groups = raw.get("max_groups", 100_000)
     if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 1:
         raise config.error((*kp, "max_groups"), f"expected a positive integer, got {max_groups!r}")
@@ -124,3 +117,8 @@ def sigma_settings(config: Config | None) -> SigmaSettings:
         max_groups=max_groups,
         skip_resolvers=boolean("skip_resolvers", True),
     )
+
+
+# the keys are checked by sigma_settings itself; declaring the section makes ``sigma`` a valid name
+# under ``detectors`` and lets ``check_config`` run those checks before any capture is read
+declare_section("detectors.sigma", check=sigma_settings)

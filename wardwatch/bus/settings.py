@@ -28,6 +28,8 @@
         check_hostname: true
 
 Secrets are only ever read from an environment variable or a file, and are kept out of ``repr``.
+The section is declared to the ground's config reader (``KafkaSection``), which checks its keys and
+types; this module resolves secrets, codecs and defaults that depend on other keys.
 """
 
 from __future__ import annotations
@@ -41,12 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wardwatch.config import Config, ConfigError
+from wardwatch.config import Config, ConfigError, Reader, declare_section, setting
 
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
-_SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
-_SIZES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 1 << 20, "gb": 10**9, "gib": 1 << 30}
-_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -56,39 +54,59 @@ _CODEC_MODULES = {
     "lz4": ("lz4", "lz4"),
     "zstd": ("zstandard", "zstandard"),
 }
-_TOP_KEYS = (
-    "bootstrap",
-    "topic_prefix",
-    "partitions",
-    "replication",
-    "min_insync_replicas",
-    "create_topics",
-    "compression",
-    "linger",
-    "batch_records",
-    "max_message_bytes",
-    "sensor",
-    "spool",
-    "spool_after",
-    "group",
-    "writer",
-    "security",
-)
-_SECURITY_KEYS = (
-    "protocol",
-    "sasl_mechanism",
-    "username",
-    "password_env",
-    "password_file",
-    "cafile",
-    "certfile",
-    "keyfile",
-    "keyfile_password_env",
-    "keyfile_password_file",
-    "check_hostname",
-    "password",  # refused with a clear message: secrets come from env or files only
-    "keyfile_password",
-)
+
+
+@dataclass(frozen=True)
+class SecuritySection:
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    keyfile_password_env: str | None = None
+    keyfile_password_file: str | None = None
+    check_hostname: bool = True
+    # refused with a clear message: secrets come from env or files only
+    password: Any = setting(None, kind="raw")
+    keyfile_password: Any = setting(None, kind="raw")
+
+
+@dataclass(frozen=True)
+class SpoolSection:
+    dir: str = "spool"
+    max_size: int = setting(1 << 30, kind="size", lo=1)
+
+
+@dataclass(frozen=True)
+class WriterSection:
+    max_records: int = setting(50_000, lo=1, hi=10_000_000)
+    max_wait: float = setting(0.5, kind="duration")
+    dedup_window: int = setting(10_000, lo=0, hi=10_000_000)
+    store_retry_max: float = setting(30.0, kind="duration")
+    max_message_bytes: int | None = setting(None, kind="size", lo=1)
+
+
+@dataclass(frozen=True)
+class KafkaSection:
+    bootstrap: str
+    topic_prefix: str = "wardwatch"
+    partitions: int = setting(3, lo=1, hi=1024)
+    replication: int = setting(1, lo=1, hi=16)
+    min_insync_replicas: int | None = setting(None, lo=1, hi=16)  # default: 2 when replication ≥ 3
+    create_topics: bool = True
+    compression: str = setting("lz4", choices=COMPRESSIONS)
+    linger: float = setting(0.02, kind="duration")
+    batch_records: int = setting(500, lo=1, hi=100_000)
+    max_message_bytes: int = setting(1 << 20, kind="size", lo=1)
+    sensor: str | None = None
+    spool: SpoolSection = setting(default_factory=SpoolSection)
+    spool_after: float = setting(5.0, kind="duration")
+    group: str = "wardwatch-writer"
+    writer: WriterSection = setting(default_factory=WriterSection)
+    security: SecuritySection = setting(default_factory=SecuritySection)
 
 
 class Secret:
@@ -173,12 +191,6 @@ class BusSettings:
         return {"bootstrap_servers": self.bootstrap.split(","), **self.security.client_options()}
 
 
-def _err(config: Config | None, path: Path | None, kp: tuple[str | int, ...], msg: str) -> ConfigError:
-    if config is not None:
-        return config.error(kp, msg)
-    return ConfigError(f"{path or 'config'}: {'.'.join(map(str, kp))}: {msg}")
-
-
 def bus_settings(config: Config) -> BusSettings | None:
     """The bus settings of ``config``, or ``None`` when it has no ``kafka:`` section (in-process bus)."""
     if config.kafka is None:
@@ -199,51 +211,10 @@ def parse_bus_settings(
     raw: dict[str, Any], base: Path, data_dir: Path, config: Config | None = None
 ) -> BusSettings:
     """Validate a raw ``kafka:`` mapping (relative paths resolve from ``base``, the spool from ``data_dir``)."""
+    r = config.reader() if config is not None else Reader(base / "config", {})
 
     def err(kp: tuple[str | int, ...], msg: str) -> ConfigError:
-        return _err(config, None, ("kafka", *kp), msg)
-
-    def integer(d: dict[str, Any], key: str, default: int, lo: int, hi: int, kp: tuple[str, ...] = ()) -> int:
-        v = d.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise err((*kp, key), f"expected an integer from {lo} to {hi}, got {v!r}")
-        return v
-
-    def duration(d: dict[str, Any], key: str, default: float, kp: tuple[str, ...] = ()) -> float:
-        v = d.get(key, default)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
-            return float(v)
-        m = _DURATION_RE.fullmatch(v.strip()) if isinstance(v, str) else None
-        if m is None:
-            raise err((*kp, key), f"expected a duration such as 20ms or 5s, got {v!r}")
-        return float(m.group(1)) * _SECONDS[m.group(2) or "s"]
-
-    def size(d: dict[str, Any], key: str, default: int, kp: tuple[str, ...] = ()) -> int:
-        v = d.get(key, default)
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            return v
-        m = _SIZE_RE.fullmatch(v.strip()) if isinstance(v, str) else None
-        if m is None:
-            raise err((*kp, key), f"expected a size such as 1MiB or 512KB, got {v!r}")
-        return int(float(m.group(1)) * _SIZES[(m.group(2) or "b").lower()])
-
-    def string(d: dict[str, Any], key: str, default: str | None, kp: tuple[str, ...] = ()) -> str | None:
-        v = d.get(key, default)
-        if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, (str, int)) or not str(v).strip():
-            raise err((*kp, key), f"expected a non-empty string, got {v!r}")
-        return str(v).strip()
-
-    def mapping(v: Any, kp: tuple[str, ...], known: tuple[str, ...]) -> dict[str, Any]:
-        if v is None:
-            return {}
-        if not isinstance(v, dict):
-            raise err(kp, "expected a mapping")
-        for k in v:
-            if k not in known:
-                raise err((*kp, k), f"unknown key (expected one of {', '.join(known)})")
-        return v
+        return r.error(("kafka", *kp), msg)
 
     def path(v: str | None) -> Path | None:
         if v is None:
@@ -251,109 +222,94 @@ def parse_bus_settings(
         p = Path(v).expanduser()
         return p if p.is_absolute() else (base / p).resolve()
 
-    def secret(d: dict[str, Any], name: str, kp: tuple[str, ...]) -> Secret | None:
-        if name in d:
-            raise err((*kp, name), f"secrets are not accepted inline; use {name}_env or {name}_file")
-        env = string(d, f"{name}_env", None, kp)
-        file = path(string(d, f"{name}_file", None, kp))
+    def secret(given: dict[str, Any], name: str, env: str | None, file_name: str | None) -> Secret | None:
+        if name in given:
+            raise err(("security", name), f"secrets are not accepted inline; use {name}_env or {name}_file")
+        file = path(file_name)
         if env and file:
-            raise err(kp, f"give only one of {name}_env and {name}_file")
+            raise err(("security",), f"give only one of {name}_env and {name}_file")
         if env:
             if env not in os.environ:
-                raise err((*kp, f"{name}_env"), f"environment variable {env} is not set")
+                raise err(("security", f"{name}_env"), f"environment variable {env} is not set")
             return Secret(os.environ[env])
         if file:
             try:
                 return Secret(file.read_text(encoding="utf-8").rstrip("\r\n"))
             except OSError as e:
-                raise err((*kp, f"{name}_file"), f"cannot read {file}: {e.strerror or e}") from None
+                raise err(("security", f"{name}_file"), f"cannot read {file}: {e.strerror or e}") from None
         return None
 
-    d = mapping(raw, (), _TOP_KEYS)
-    bootstrap = string(d, "bootstrap", None)
-    if not bootstrap:
-        raise err(("bootstrap",), "missing key 'bootstrap'")
+    k: KafkaSection = r.dataclass(raw, ("kafka",), KafkaSection)
+    bootstrap = k.bootstrap
     for hp in bootstrap.split(","):
         host, _, port = hp.strip().rpartition(":")
         if not host or not port.isdigit():
             raise err(("bootstrap",), f"expected host:port[,host:port…], got {bootstrap!r}")
-    replication = integer(d, "replication", 1, 1, 16)
-    compression = string(d, "compression", "lz4") or "lz4"
-    if compression not in COMPRESSIONS:
-        raise err(("compression",), f"unknown compression {compression!r} (expected one of {COMPRESSIONS})")
-    codec = _CODEC_MODULES.get(compression)
+    codec = _CODEC_MODULES.get(k.compression)
     if codec is not None and importlib.util.find_spec(codec[0]) is None:
-        raise err(("compression",), f"compression {compression!r} needs the Python package {codec[1]!r}")
+        raise err(("compression",), f"compression {k.compression!r} needs the Python package {codec[1]!r}")
 
-    s = mapping(d.get("security"), ("security",), _SECURITY_KEYS)
-    protocol = (string(s, "protocol", "PLAINTEXT", ("security",)) or "PLAINTEXT").upper()
+    s = k.security
+    given = raw.get("security") or {}
+    protocol = s.protocol.upper()
     if protocol not in PROTOCOLS:
         raise err(("security", "protocol"), f"unknown protocol {protocol!r} (expected one of {PROTOCOLS})")
-    mechanism = string(s, "sasl_mechanism", "SCRAM-SHA-512" if "SASL" in protocol else None, ("security",))
+    mechanism = s.sasl_mechanism or ("SCRAM-SHA-512" if "SASL" in protocol else None)
     if mechanism is not None and mechanism.upper() not in MECHANISMS:
         raise err(
             ("security", "sasl_mechanism"), f"unknown mechanism {mechanism!r} (expected one of {MECHANISMS})"
         )
-    password = secret(s, "password", ("security",))
-    username = string(s, "username", None, ("security",))
-    if protocol.startswith("SASL") and (not username or password is None):
+    password = secret(given, "password", s.password_env, s.password_file)
+    if protocol.startswith("SASL") and (not s.username or password is None):
         raise err(("security",), f"{protocol} needs username and password_env or password_file")
-    check_hostname = s.get("check_hostname", True)
-    if not isinstance(check_hostname, bool):
-        raise err(("security", "check_hostname"), "expected true or false")
     security = Security(
         protocol=protocol,
         sasl_mechanism=mechanism.upper() if mechanism else None,
-        username=username,
+        username=s.username,
         password=password,
-        cafile=path(string(s, "cafile", None, ("security",))),
-        certfile=path(string(s, "certfile", None, ("security",))),
-        keyfile=path(string(s, "keyfile", None, ("security",))),
-        keyfile_password=secret(s, "keyfile_password", ("security",)),
-        check_hostname=check_hostname,
+        cafile=path(s.cafile),
+        certfile=path(s.certfile),
+        keyfile=path(s.keyfile),
+        keyfile_password=secret(given, "keyfile_password", s.keyfile_password_env, s.keyfile_password_file),
+        check_hostname=s.check_hostname,
     )
 
-    spool = mapping(d.get("spool"), ("spool",), ("dir", "max_size"))
-    spool_dir = Path(string(spool, "dir", "spool", ("spool",)) or "spool").expanduser()
+    spool_dir = Path(k.spool.dir).expanduser()
     if not spool_dir.is_absolute():
         spool_dir = (data_dir / spool_dir).resolve()
-    w = mapping(
-        d.get("writer"),
-        ("writer",),
-        ("max_records", "max_wait", "dedup_window", "store_retry_max", "max_message_bytes"),
-    )
-    max_message_bytes = size(d, "max_message_bytes", 1 << 20)
-    create = d.get("create_topics", True)
-    if not isinstance(create, bool):
-        raise err(("create_topics",), "expected true or false")
-    prefix = string(d, "topic_prefix", "wardwatch") or "wardwatch"
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", prefix):
-        raise err(("topic_prefix",), f"{prefix!r} is not a valid Kafka topic name part")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", k.topic_prefix):
+        raise err(("topic_prefix",), f"{k.topic_prefix!r} is not a valid Kafka topic name part")
+    min_isr = k.min_insync_replicas or (2 if k.replication >= 3 else 1)
+    if min_isr > k.replication:
+        raise err(("min_insync_replicas",), f"expected at most replication ({k.replication}), got {min_isr}")
     return BusSettings(
         bootstrap=",".join(hp.strip() for hp in bootstrap.split(",")),
-        topic_prefix=prefix,
-        partitions=integer(d, "partitions", 3, 1, 1024),
-        replication=replication,
-        min_insync_replicas=integer(d, "min_insync_replicas", 2 if replication >= 3 else 1, 1, replication),
-        create_topics=create,
-        compression=compression,
-        linger=duration(d, "linger", 0.02),
-        batch_records=integer(d, "batch_records", 500, 1, 100_000),
-        max_message_bytes=max_message_bytes,
-        sensor=string(d, "sensor", None) or socket.gethostname(),
+        topic_prefix=k.topic_prefix,
+        partitions=k.partitions,
+        replication=k.replication,
+        min_insync_replicas=min_isr,
+        create_topics=k.create_topics,
+        compression=k.compression,
+        linger=k.linger,
+        batch_records=k.batch_records,
+        max_message_bytes=k.max_message_bytes,
+        sensor=k.sensor or socket.gethostname(),
         spool_dir=spool_dir,
-        spool_max_bytes=size(spool, "max_size", 1 << 30, ("spool",)),
-        spool_after=duration(d, "spool_after", 5.0),
-        group=string(d, "group", "wardwatch-writer") or "wardwatch-writer",
+        spool_max_bytes=k.spool.max_size,
+        spool_after=k.spool_after,
+        group=k.group,
         writer=WriterSettings(
-            max_records=integer(w, "max_records", 50_000, 1, 10_000_000, ("writer",)),
-            max_wait=duration(w, "max_wait", 0.5, ("writer",)),
-            dedup_window=integer(w, "dedup_window", 10_000, 0, 10_000_000, ("writer",)),
-            store_retry_max=duration(w, "store_retry_max", 30.0, ("writer",)),
-            max_message_bytes=size(w, "max_message_bytes", max_message_bytes, ("writer",)),
+            max_records=k.writer.max_records,
+            max_wait=k.writer.max_wait,
+            dedup_window=k.writer.dedup_window,
+            store_retry_max=k.writer.store_retry_max,
+            max_message_bytes=k.writer.max_message_bytes or k.max_message_bytes,
         ),
         security=security,
     )
+
+
+declare_section("kafka", KafkaSection, bus_settings)
 
 
 class _Redact(logging.Filter):
