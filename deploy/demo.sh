@@ -1,36 +1,41 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (no services: in-process bus, chdb store), install included:
 #   bash deploy/demo.sh [SESSIONS]
-# Installs wardwatch, generates the synthetic hospital capture (normal clinical/office traffic plus
-# injected attacks), runs `wardwatch run` on it (sensor -> detectors -> chdb store), then asks the store
-# what it found. Everything goes to var/demo/.
+# Installs wardwatch into the project's venv (.venv/ at the repo root, created here; the system Python
+# is left alone), generates the synthetic hospital capture (normal clinical/office traffic plus injected
+# attacks), runs `wardwatch run` on it (sensor -> detectors -> chdb store), then shows what the store
+# found. Everything goes to var/demo/. WARDWATCH_VENV=DIR uses another venv (CI: a fresh one).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-python3}"
+VENV="${WARDWATCH_VENV:-$ROOT/.venv}"
 SESSIONS="${1:-400}"
 OUT="$ROOT/var/demo"
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
-echo "== installing wardwatch"
-"$PY" -m pip install -q -e . >/dev/null
+# shellcheck source=deploy/venv.sh
+. "$ROOT/deploy/venv.sh"
+echo "== cài đặt wardwatch vào $VENV"
+echo "== installing wardwatch into $VENV"
+make_venv "$VENV" "$PY"
+# a plain install, as an operator gets it: the package must bring everything the main job needs
+"$VENV/bin/python" -m pip install -q . >/dev/null
+WW="$VENV/bin/wardwatch"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
+echo "== tạo bản ghi mạng mô phỏng của một bệnh viện ($SESSIONS phiên bình thường, có chèn tấn công)"
 echo "== wardwatch synth: a synthetic hospital capture ($SESSIONS normal sessions, attacks injected)"
-"$PY" -m wardwatch.cli synth --out "$OUT" --sessions "$SESSIONS"
+"$WW" synth --out "$OUT" --sessions "$SESSIONS"
 
 echo "== wardwatch run --pcap $OUT/hospital.pcap --config $OUT/hospital.yaml"
-"$PY" -m wardwatch.cli run --pcap "$OUT/hospital.pcap" --config "$OUT/hospital.yaml"
+"$WW" run --quiet --pcap "$OUT/hospital.pcap" --config "$OUT/hospital.yaml"
 
 echo
-echo "== alerts by category / cảnh báo theo loại"
-"$PY" -m wardwatch.cli query --config "$OUT/hospital.yaml" \
-    "SELECT category, severity, count() AS alerts, uniqExact(src_ip) AS hosts FROM alerts GROUP BY category, severity ORDER BY category"
+# -P: the venv's copy, not the source folders of the working directory
+"$VENV/bin/python" -P -m wardwatch.synth.showcase --config "$OUT/hospital.yaml"
 echo
-echo "== a few alerts / một vài cảnh báo"
-"$PY" -m wardwatch.cli query --config "$OUT/hospital.yaml" \
-    "SELECT category, replaceRegexpOne(toString(src_ip), '^::ffff:', '') AS src, indicator, segment, directive, summary['vi'] AS tom_tat FROM alerts ORDER BY ts LIMIT 8"
-echo
-echo "store: $OUT (query it: wardwatch query --config $OUT/hospital.yaml \"SELECT ...\")"
+echo "kho dữ liệu: $OUT (truy vấn: $WW query --config $OUT/hospital.yaml \"SELECT ...\")"
+echo "store: $OUT (query it: $WW query --config $OUT/hospital.yaml \"SELECT ...\")"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # THE test command: installs what is missing, then lint, type check and every test.
 #   bash tests/run.sh [pytest args…]
-# Runs on a fresh Debian machine with Python 3.11 (as root); safe to run again.
+#   bash tests/run.sh --setup-only      # only the project venv and its install, then stop
+# Runs on a fresh Debian machine with Python 3.11 (as root); safe to run again. Python packages go to
+# the project's venv (.venv/ at the repo root, or WARDWATCH_VENV), never to the system Python.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-python3}"
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
 step() { printf '== %s\n' "$*"; }
 die() { printf 'tests/run.sh: %s\n' "$*" >&2; exit 1; }
@@ -36,15 +38,31 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null \
         || die "apt-get install ${apt_missing[*]} failed"
 fi
-if ! "$PY" -m pip --version >/dev/null 2>&1; then
-    step "installing pip"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null \
-        || die "pip is missing and could not be installed"
-fi
-
-# --- the package and its test tools
-step "pip install -e .[test]"
+# --- the project venv: the package (editable) and its test tools
+# shellcheck source=deploy/venv.sh
+. "$ROOT/deploy/venv.sh"
+BASE_PY="$PY"
+VENV="${WARDWATCH_VENV:-$ROOT/.venv}"
+step "venv $VENV"
+make_venv "$VENV" "$BASE_PY" || die "could not create the venv $VENV"
+PY="$VENV/bin/python"
+export PATH="$VENV/bin:$PATH"
+step "pip install -e .[test] (into $VENV)"
 "$PY" -m pip install -q -e '.[test]' || die "pip install failed"
+# pip builds the C speed-ups; a missing one silently means the slow fallback, so say it
+"$PY" -P -c 'import importlib, sys
+missing = []
+for m in ("wardwatch.ingest.capture._scan", "wardwatch.ingest.decode._fastdecode", "wardwatch.ingest.flows._tcprun"):
+    try:
+        importlib.import_module(m)
+    except ImportError:
+        missing.append(m)
+if missing:
+    print("note: C extensions not built (Python fallbacks in use):", " ".join(missing))' || true
+if [ "${1:-}" = "--setup-only" ]; then
+    echo "setup done: $PY"
+    exit 0
+fi
 
 # --- the Kafka broker's jars from Maven Central (cached): fail early and clearly if unreachable
 step "Kafka broker (deploy/kafka/broker.sh fetch)"
@@ -54,7 +72,7 @@ bash deploy/kafka/broker.sh fetch >/dev/null || die "could not fetch the Kafka b
 step "sigma-cli (own venv)"
 SIGMA_VENV="${WARDWATCH_CACHE:-$HOME/.cache/wardwatch}/sigma-cli"
 if [ ! -x "$SIGMA_VENV/bin/sigma" ]; then
-    "$PY" -m venv "$SIGMA_VENV" && "$SIGMA_VENV/bin/pip" install -q 'sigma-cli==3.1.0' \
+    make_venv "$SIGMA_VENV" "$BASE_PY" && "$SIGMA_VENV/bin/pip" install -q 'sigma-cli==3.1.0' \
         || die "sigma-cli install failed"
 fi
 export SIGMA_CLI="$SIGMA_VENV/bin/sigma"
@@ -75,7 +93,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src"
 # Build from a copy: an in-tree build would leave build/ and egg-info behind in the repo.
-tar -C "$ROOT" --exclude=./.git --exclude=./bench/out --exclude=./build --exclude='*.egg-info' \
+tar -C "$ROOT" --exclude=./.git --exclude=./.venv --exclude=./var --exclude=./bench/out --exclude=./build --exclude='*.egg-info' \
     --exclude=__pycache__ --exclude=.mypy_cache --exclude=.ruff_cache --exclude=.pytest_cache -cf - . \
     | tar -C "$work/src" -xf -
 if ! "$PY" -m pip install -q --no-deps --no-build-isolation --target "$work/site" "$work/src" >/dev/null 2>&1 \

@@ -46,10 +46,10 @@ def test_run_stores_every_record_and_alert_once(synth, capsys: pytest.CaptureFix
     alerts = sum(len(b) for b in detect_alerts([synth.pcap], config))
     assert alerts >= len(synth.attacks) > 0
 
-    assert main(["run", "--pcap", str(synth.pcap), "--config", str(synth.config)]) == 0
-    err = capsys.readouterr().err
+    assert main(["run", "--json", "--pcap", str(synth.pcap), "--config", str(synth.config)]) == 0
+    out, err = capsys.readouterr()
     assert "wardwatch run:" in err and "records" in err
-    summary = orjson.loads(err.strip().splitlines()[-1])
+    summary = orjson.loads(out.strip().splitlines()[-1])
     assert summary["records"] == sum(sensor.values()) and summary["alerts"] == alerts
     tables, final, stored_alerts = _counts(synth.config)
     assert tables == {k: sensor.get(k, 0) for k in tables}

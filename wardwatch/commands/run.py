@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from wardwatch.counters import Counters
+
+if TYPE_CHECKING:
+    from wardwatch.config import Config
+    from wardwatch.pipeline import RunSummary
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,10 +22,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run", help="sensor, detectors and store in one process: captures in, ClickHouse rows out"
     )
     p.add_argument(
-        "--pcap", nargs="+", required=True, metavar="FILE", help="pcap/pcapng files, optionally .gz"
+        "--pcap",
+        nargs="+",
+        metavar="FILE",
+        help="pcap/pcapng files, optionally .gz (required unless --drain)",
     )
     p.add_argument("--config", required=True, metavar="FILE", help="wardwatch config (YAML)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="also print the run's summary and every counter as one JSON object on stdout",
+    )
+    p.add_argument(
+        "--drain",
+        action="store_true",
+        help="with a kafka: config and no --pcap: send what the Kafka spool holds, then stop",
+    )
     p.set_defaults(func=run)
 
 
@@ -31,21 +49,118 @@ def _progress_line(p: object) -> None:
     rate = p.records / p.seconds if p.seconds else 0.0
     sys.stderr.write(
         f"\rwardwatch run: {p.seconds:6.1f}s  {p.packets:,} packets  {p.records:,} records"
-        f" ({rate:,.0f}/s)  {p.alerts:,} alerts "
+        f" ({rate:,.0f}/s)  {p.alerts:,} alerts  {p.stored:,} stored "
     )
     sys.stderr.flush()
 
 
+def segment_order(config: Config) -> Callable[[str], tuple[int, int, int, str]]:
+    """Sort key for segment names: HIS and EMR first, then the most critical, then by zone as the
+    glossary lists them; names outside the config's segments (the internet) last."""
+    from wardwatch.detectors.segments import ZONES, criticality_level
+
+    segments = {s.name: s for s in config.segments}
+
+    def key(name: str) -> tuple[int, int, int, str]:
+        s = segments.get(name)
+        if s is None:
+            return (2, 0, len(ZONES), name)
+        zone = s.zone or ""
+        rank = ZONES.index(zone) if zone in ZONES else len(ZONES)
+        return (0 if zone in ("his", "emr") else 1, -(criticality_level(s.criticality) or 0), rank, name)
+
+    return key
+
+
+def _summary_lines(summary: RunSummary, config: Config) -> list[str]:
+    """The per-segment table: a header per language, then language-neutral rows, most critical first."""
+    from wardwatch.i18n import word
+
+    per = summary.per_segment()
+    names = sorted(per, key=segment_order(config))
+    width = max([len(word("segment")[0]), *(len(n) for n in names)])
+    lines = [
+        f"  {word('segment')[i]:<{width}}  {word('records')[i]:>9}  {word('alerts')[i]:>9}   {word('per_log')[i]}"
+        for i in (0, 1)
+    ]
+    for seg in names:
+        tables = per[seg]
+        recs = sum(n for t, n in tables.items() if t != "alerts")
+        detail = " ".join(f"{t}={n:,}" for t, n in tables.items() if t != "alerts")
+        lines.append(f"  {seg:<{width}}  {recs:>9,}  {tables.get('alerts', 0):>9,}   {detail}")
+    return lines
+
+
+def _report_spool(prog: str, store: Any, config_path: str) -> int:
+    """Say what waits in the Kafka spool and how to send it; 1 when something does, else 0."""
+    from wardwatch.i18n import say
+
+    left = store.undelivered()
+    if not left.messages:
+        return 0
+    where = store.settings.url
+    sys.stderr.write(
+        say(
+            "run.spooled",
+            prefix=f"{prog}: ",
+            where=where,
+            messages=left.messages,
+            records=left.records,
+            spool=left.dir,
+            size=left.bytes,
+        )
+    )
+    sys.stderr.write(say("run.spool_drain", prefix=f"{prog}: ", config=config_path))
+    return 1
+
+
+def _drain(args: argparse.Namespace, config: Config, store: Any, counters: Counters) -> int:
+    from wardwatch.bus.remote import spooled
+    from wardwatch.i18n import say
+
+    prog = "wardwatch run"
+    spool = store.bus_settings.spool_dir
+    if not spooled(spool).messages:
+        store.close()
+        sys.stderr.write(say("run.nothing_to_drain", prefix=f"{prog}: ", spool=spool))
+        return 0
+    bus = store.writer(counters)
+    try:
+        while not bus.flush(60.0):
+            before = spooled(spool).messages
+            if bus.flush(60.0) or spooled(spool).messages >= before:
+                break  # delivered, or no progress in a minute: say what is left
+    finally:
+        store.close()
+    if _report_spool(prog, store, args.config):
+        return 1
+    sys.stderr.write(say("run.drained", prefix=f"{prog}: ", spool=spool, where=store.settings.url))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    from wardwatch.commands.detect import rule_warnings
     from wardwatch.config import ConfigError, load_config
+    from wardwatch.i18n import say, text
     from wardwatch.pipeline import run_pipeline
     from wardwatch.store import StoreError, open_store
 
+    prog = "wardwatch run"
+    if not args.pcap and not args.drain:
+        sys.stderr.write(say("run.no_pcap", prefix=f"{prog}: "))
+        return 2
     try:
         config = load_config(args.config)
-        from wardwatch.detectors import load_settings
+        from wardwatch.commands.sections import check_sections
 
-        load_settings(config)
+        # every room's section, before reading any capture; then what this config will not detect
+        for warning in check_sections(config):
+            sys.stderr.write(f"wardwatch run: {warning}\n")
+        if args.drain and config.kafka is None:
+            sys.stderr.write(say("run.drain_needs_kafka", prefix=f"{prog}: "))
+            return 2
+        if args.pcap:
+            sys.stderr.write(rule_warnings(config, prog))
         store: Any
         if config.kafka is not None:
             # distributed: records go to Kafka, and `wardwatch writer` puts them in the store
@@ -58,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"wardwatch run: {e}\n")
         return 2
     counters = Counters()
+    if not args.pcap:
+        return _drain(args, config, store, counters)
     try:
         summary = run_pipeline(
             args.pcap, config, store, counters, progress=None if args.quiet else _progress_line
@@ -69,22 +186,32 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     if not args.quiet:
         sys.stderr.write("\n")
+    kafka = store.settings.backend == "kafka"
     where = store.settings.chdb_path if store.settings.backend == "chdb" else store.settings.url
     stored = sum(n for (t, _), n in summary.stored.items() if t != "alerts")
     alerts = sum(n for (t, _), n in summary.stored.items() if t == "alerts")
-    lines = [
-        f"wardwatch run: {summary.records:,} records, {summary.alerts:,} alerts in {summary.seconds:.2f}s;"
-        f" stored {stored:,} records and {alerts:,} alerts in {where}"
-        f" · đã lưu {stored:,} bản ghi, {alerts:,} cảnh báo",
-    ]
-    width = max((len(s) for s in summary.per_segment()), default=7)
-    for seg, tables in summary.per_segment().items():
-        recs = sum(n for t, n in tables.items() if t != "alerts")
-        detail = " ".join(f"{t}={n}" for t, n in tables.items() if t != "alerts")
-        lines.append(f"  {seg:<{width}}  {recs:>9,} records  {tables.get('alerts', 0):>6,} alerts   {detail}")
+    left = store.undelivered().messages if kafka else 0
+    done = text("run.done", records=summary.records, alerts=summary.alerts, seconds=summary.seconds)
+    if left:
+        lines = [f"{prog}: {d}" for d in done]
+    else:
+        kept = text("run.sent" if kafka else "run.stored", records=stored, alerts=alerts, where=where)
+        lines = [f"{prog}: {d}; {k}" for d, k in zip(done, kept, strict=True)]
+    if not kafka:  # the Kafka bus does not know segments: the writer does
+        lines += _summary_lines(summary, config)
     dup = sum(summary.duplicates.values())
     if dup:
-        lines.append(f"  {dup:,} rows were already stored and were skipped (same capture run before?)")
+        lines += say("run.duplicates", prefix="  ", rows=dup).splitlines()
     sys.stderr.write("\n".join(lines) + "\n")
-    sys.stderr.write(orjson.dumps({**summary.to_dict(), "counters": counters.summary()}).decode() + "\n")
-    return 2 if counters.get("capture.unreadable", 0) else 0
+    # last, where it is seen: records that are only spooled are not stored yet
+    rc = _report_spool(prog, store, args.config) if left else 0
+    if counters.get("dropped.bus_spool_full", 0):
+        sys.stderr.write(
+            say("run.spool_dropped", prefix=f"{prog}: ", records=counters.get("dropped.bus_spool_full", 0))
+        )
+        rc = 1
+    if args.json:
+        sys.stdout.write(orjson.dumps({**summary.to_dict(), "counters": counters.summary()}).decode() + "\n")
+    if counters.get("capture.unreadable", 0):
+        return 2
+    return rc

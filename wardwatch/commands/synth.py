@@ -19,10 +19,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wardwatch.outputs import OutputError, prepare_output_dir
     from wardwatch.synth import generate
+
+    try:
+        prepare_output_dir(args.out, "--out")
+    except OutputError as e:
+        sys.stderr.write(f"wardwatch synth: {e}\n")
+        return 2
+    from wardwatch.i18n import say
 
     r = generate(args.out, seed=args.seed, sessions=args.sessions, duplicate=args.duplicate)
     sys.stderr.write(
-        f"wardwatch synth: {r.frames} packets, {len(r.attacks)} injected attacks → {r.pcap}, {r.injected}, {r.config}\n"
+        say(
+            "synth.done",
+            prefix="wardwatch synth: ",
+            frames=r.frames,
+            attacks=len(r.attacks),
+            files=f"{r.pcap}, {r.injected}, {r.config}",
+        )
     )
     return 0

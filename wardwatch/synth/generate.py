@@ -29,6 +29,7 @@ from .packets import (
     SYN,
     Frame,
     client_hello,
+    dns_message,
     server_hello_stub,
     tcp_exchange,
     tcp_segment,
@@ -95,17 +96,13 @@ class Result:
 def _dns_template(
     name: str, answers: tuple[tuple[str, str], ...], response: bool, qtype: str = "A", rcode: int = 0
 ) -> bytes:
-    from scapy.layers.dns import DNS, DNSQR, DNSRR
-
     if not response:
-        return bytes(DNS(id=0, rd=1, qd=DNSQR(qname=name, qtype=qtype)))
-    an = [
-        DNSRR(rrname=owner, type="TXT", ttl=0, rdata=[v])
-        if qtype == "TXT"
-        else DNSRR(rrname=owner, type="CNAME" if not _is_ip(v) else "A", ttl=300, rdata=v)
+        return dns_message(name, qtype)
+    rrs = [
+        (owner, "TXT", v, 0) if qtype == "TXT" else (owner, "A" if _is_ip(v) else "CNAME", v, 300)
         for owner, v in answers
     ]
-    return bytes(DNS(id=0, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=name, qtype=qtype), an=an))
+    return dns_message(name, qtype, rrs, response=True, rcode=rcode)
 
 
 def _is_ip(v: str) -> bool:

@@ -1,6 +1,8 @@
-"""Frames for the synthetic capture: Ethernet/IPv4 with TCP sessions (handshake, data, FIN) and UDP
-datagrams, written to a classic pcap. DNS messages come from scapy; the rest is packed here with
-struct because building every frame through scapy's layers is ~20x slower for the bench-sized capture.
+"""Frames for the synthetic capture: Ethernet/IPv4 with TCP sessions (handshake, data, FIN), UDP
+datagrams and DNS messages, written to a classic pcap.
+
+Everything is packed with ``struct``, as ``bench/gen_mixed.py`` does: ``wardwatch synth`` is part of the
+main job (the demo runs it), so it must not need a test tool such as scapy, which is also ~20x slower.
 """
 
 from __future__ import annotations
@@ -61,6 +63,58 @@ def udp_datagram(src: str, dst: str, sport: int, dport: int, data: bytes) -> byt
     seg = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
     c = _l4_csum(src, dst, 17, seg) or 0xFFFF
     return ipv4_frame(src, dst, 17, seg[:6] + struct.pack("!H", c) + seg[8:])
+
+
+DNS_TYPES = {"A": 1, "NS": 2, "CNAME": 5, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
+
+
+def dns_name(name: str) -> bytes:
+    """A name in wire format, uncompressed (the synthetic messages never need pointers)."""
+    labels = [label.encode() for label in name.rstrip(".").split(".") if label]
+    return b"".join(bytes([len(label)]) + label for label in labels) + b"\0"
+
+
+def _rdata(rtype: int, value: str) -> bytes:
+    if rtype == 1:
+        return ipaddress.IPv4Address(value).packed
+    if rtype == 28:
+        return ipaddress.IPv6Address(value).packed
+    if rtype == 16:
+        raw = value.encode()
+        return (
+            b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255] for i in range(0, len(raw), 255))
+            or b"\0"
+        )
+    return dns_name(value)
+
+
+def dns_message(
+    name: str,
+    qtype: str = "A",
+    answers: Iterable[tuple[str, str, str, int]] = (),
+    response: bool = False,
+    rcode: int = 0,
+    txid: int = 0,
+) -> bytes:
+    """A DNS query (recursion desired) or its response (recursion available); ``answers`` are
+    (owner, type, value, ttl) with the value as text: an address, a name or the TXT string."""
+    rrs = [
+        dns_name(owner)
+        + struct.pack("!HHI", DNS_TYPES[rtype], 1, ttl)
+        + _with_len(_rdata(DNS_TYPES[rtype], value))
+        for owner, rtype, value, ttl in answers
+    ]
+    flags = (0x8180 | (rcode & 0xF)) if response else 0x0100
+    return (
+        struct.pack("!HHHHHH", txid & 0xFFFF, flags, 1, len(rrs), 0, 0)
+        + dns_name(name)
+        + struct.pack("!HH", DNS_TYPES[qtype], 1)
+        + b"".join(rrs)
+    )
+
+
+def _with_len(rdata: bytes) -> bytes:
+    return struct.pack("!H", len(rdata)) + rdata
 
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
