@@ -39,7 +39,7 @@ _SUMMARY = textwrap.dedent(
 def kafka_config(base: Path, dest: Path, bootstrap: str, data_dir: Path, **kafka: Any) -> tuple[Path, str]:
     """A copy of config ``base`` with its own ``data_dir`` and a ``kafka:`` section on fresh topics
     (a unique prefix, so tests sharing a broker do not see each other's messages)."""
-    cfg = yaml.safe_load(base.read_text()) if base.exists() else {}
+    cfg = yaml.safe_load(base.read_text()) if base.is_file() else {}
     prefix = f"t{uuid.uuid4().hex[:10]}"
     cfg["data_dir"] = str(data_dir)
     cfg["kafka"] = {
