@@ -8,12 +8,21 @@ import warnings
 from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 
-ROOMS = {
+ROOMS = {  # the rooms, ground first; imports point down this list only (tests/unit/test_layout.py)
     "wardwatch": "wardwatch",
     "wardwatch.ingest": "ingest",
     "wardwatch.threatfeeds": "threatfeeds",
+    "wardwatch.sigmarules": "sigmarules",
     "wardwatch.detectors": "detectors",
+    "wardwatch.bus": "bus",
+    "wardwatch.store": "store",
+    "wardwatch.hunt": "hunt",
+    "wardwatch.notify": "notify",
+    "wardwatch.report": "report",
+    "wardwatch.console": "console",
     "wardwatch.dashboards": "dashboards",
+    "wardwatch.tools": "tools",
+    "wardwatch.cli": "cli",
 }
 
 packages: list[str] = []

@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from wardwatch.detectors.base import Batch
     from wardwatch.detectors.behaviour import build_behaviour
-    from wardwatch.detectors.segments import SegmentMap
+
+    from wardwatch.segments import SegmentMap
 
     recs = records(args.records, args.hosts)
     seg = SegmentMap([("hosts", ["10.64.0.0/10"], "clinical", 3), ("servers", ["10.40.0.0/24"], "server", 3)])

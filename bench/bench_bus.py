@@ -87,11 +87,12 @@ def _config(tmp: Path, bootstrap: str, name: str) -> Path:
 
 def _run(cfg: Path, n: int, rate: float, start: int, store: bool) -> dict[str, Any]:
     """Producer subprocess + writer here until ``n`` records are stored; latencies per record."""
-    from wardwatch.bus.consumer import BusWriter
     from wardwatch.bus.settings import bus_settings
+    from wardwatch.store import open_store
+    from wardwatch.store.consumer import BusWriter
+
     from wardwatch.config import load_config
     from wardwatch.counters import Counters
-    from wardwatch.store import open_store
 
     config = load_config(cfg)
     settings = bus_settings(config)

@@ -4,7 +4,7 @@ python bench/bench_capture.py [N_RECORDS] [--python]
 
 --python times the pure-Python record scan (as on a machine where the C extension ``_scan`` was not
 built); by default the C scan runs when it is built. The generated mixed capture from
-bench/gen_mixed.py is timed too when bench/out/mixed-300000-s1.pcap exists.
+tools/gen_mixed.py is timed too when bench/out/mixed-300000-s1.pcap exists.
 """
 
 from __future__ import annotations

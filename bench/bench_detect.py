@@ -4,7 +4,7 @@
     python bench/bench_detect.py                    # synthetic hospital capture, 6000 sessions
     python bench/bench_detect.py --sessions 20000 --runs 7
 
-Generates the synthetic hospital capture (``wardwatch.synth``), runs the sensor once to get its
+Generates the synthetic hospital capture (``wardwatch.tools.synth``), runs the sensor once to get its
 records, then times ``Engine.process`` + ``flush`` over those records with every detector on (feed
 matching against the synthetic feeds plus maltrail's trails-sample when ../shared/testdata has it,
 remote access, OTT, plaintext, weak password, segmentation, airgap, DNS bypass, suppression and
@@ -39,10 +39,10 @@ def main() -> int:
     from wardwatch.detectors import Engine
     from wardwatch.ingest.sensor import sense
     from wardwatch.threatfeeds import load_index
+    from wardwatch.tools.synth import generate
 
     from wardwatch.config import load_config
     from wardwatch.counters import Counters
-    from wardwatch.synth import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         r = generate(tmp, seed=args.seed, sessions=args.sessions)

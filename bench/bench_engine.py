@@ -9,7 +9,7 @@ Engine: the synthetic hospital's config (``wardwatch synth``: segments, zones, r
 its two feeds) plus maltrail's trails-sample feed when ../shared/testdata has it, every policy and
 behavioural detector, and Sigma with the built-in pack plus ``--rules`` generated SigmaHQ-style network
 rules (``bench_sigma.gen_rules``). Records: ``sense`` over the synthetic hospital capture and
-``bench/out/mixed-300000-s1.pcap`` (made by ``bench/gen_mixed.py``), cached in memory first so only
+``bench/out/mixed-300000-s1.pcap`` (made by ``tools/gen_mixed.py``), cached in memory first so only
 detection is timed. Each capture runs through a fresh engine (cold caches); the rate is records per
 CPU-second (``time.process_time``), best of ``--runs``, since the machine is shared. Memory: the
 tracemalloc peak of one run over both captures (engine built inside the trace), the process's peak
@@ -47,8 +47,7 @@ def make_config(tmp: Path, sessions: int, seed: int, rules: int) -> tuple[Path, 
     """The synthetic hospital's capture and config, with trails-sample and the generated rules added."""
     import yaml
     from bench_sigma import gen_rules
-
-    from wardwatch.synth import generate
+    from wardwatch.tools.synth import generate
 
     r = generate(str(tmp), seed=seed, sessions=sessions)
     cfg_path = Path(r.config)

@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(
                 [
                     sys.executable,
-                    str(HERE / "gen_mixed.py"),
+                    str(HERE.parent / "tools" / "gen_mixed.py"),
                     "--packets",
                     str(args.packets),
                     "--seed",

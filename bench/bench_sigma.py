@@ -20,8 +20,10 @@ from typing import Any
 
 import yaml
 from wardwatch.detectors.base import Batch
-from wardwatch.detectors.segments import IpInfo
-from wardwatch.detectors.sigma import BUILTIN_RULES, SigmaDetector, SigmaSettings, load_ruleset
+from wardwatch.detectors.sigma_detector import SigmaDetector
+from wardwatch.sigmarules import BUILTIN_RULES, SigmaSettings, load_ruleset
+
+from wardwatch.segments import IpInfo
 
 TLDS = ["com", "net", "org", "vn", "com.vn", "io", "cn", "ru", "info"]
 WORDS = ["alpha", "bravo", "cloud", "data", "edge", "files", "gate", "host", "img", "java", "kube", "lab",

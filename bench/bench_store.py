@@ -62,10 +62,10 @@ def writer_alone(pcap: Path, cfg_text: str, tmp: Path) -> dict[str, object]:
     import gc
 
     from wardwatch.ingest.sensor import sense
+    from wardwatch.store import open_store
 
     from wardwatch.config import parse_config
     from wardwatch.counters import Counters
-    from wardwatch.store import open_store
 
     cfg = parse_config(cfg_text.format(data=tmp / "alone"), tmp / "alone.yaml")
     batches = list(sense([pcap], Counters()))
@@ -98,15 +98,16 @@ def main() -> int:
     pcap = Path(args.pcap or ROOT / f"bench/out/records-{args.records}-s1.pcap")
     if not pcap.exists():
         subprocess.run(
-            [sys.executable, str(ROOT / "bench/gen_records.py"), "--records", str(args.records),
+            [sys.executable, str(ROOT / "tools/gen_records.py"), "--records", str(args.records),
              "--seed", "1", "--out", str(pcap)],
             check=True,
         )  # fmt: skip
 
-    from wardwatch.config import parse_config
     from wardwatch.store import open_store
     from wardwatch.store.backend import ts_text
     from wardwatch.store.query import DNS_PER_MINUTE, TOP_TALKERS, top_domains
+
+    from wardwatch.config import parse_config
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_store_"))
     cfg_path = tmp / "bench.yaml"

@@ -35,7 +35,7 @@ echo "== wardwatch run --pcap $OUT/hospital.pcap --config $OUT/hospital.yaml"
 
 echo
 # -P: the venv's copy, not the source folders of the working directory
-"$VENV/bin/python" -P -m wardwatch.synth.showcase --config "$OUT/hospital.yaml"
+"$VENV/bin/python" -P -m wardwatch.tools.synth.showcase --config "$OUT/hospital.yaml"
 echo
 echo "kho dữ liệu: $OUT (truy vấn: $WW query --config $OUT/hospital.yaml \"SELECT ...\")"
 echo "store: $OUT (query it: $WW query --config $OUT/hospital.yaml \"SELECT ...\")"

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from wardwatch.alerts import Alert
-
-from .segments import IpInfo
+from wardwatch.segments import IpInfo
 
 Record = dict[str, Any]
 Pair = tuple[IpInfo, IpInfo]

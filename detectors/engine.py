@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from wardwatch.detectors.sigma_detector import SigmaDetector
 from wardwatch.threatfeeds import FeedIndex
 
 from wardwatch.alerts import Alert
 from wardwatch.config import Config
 from wardwatch.counters import Counters
+from wardwatch.segments import IpInfo
 
 from .base import Batch, Detector
 from .behaviour import build_behaviour
@@ -38,9 +40,7 @@ from .policy import (
     SegmentationDetector,
     WeakPasswordDetector,
 )
-from .segments import IpInfo
 from .settings import Settings, load_settings
-from .sigma import SigmaDetector
 
 
 def build_detectors(settings: Settings, index: FeedIndex | None) -> list[Any]:

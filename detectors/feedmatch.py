@@ -32,10 +32,10 @@ import numpy as np
 from wardwatch.threatfeeds import FeedIndex, Match
 
 from wardwatch.alerts import Alert
+from wardwatch.segments import IpInfo, addr_value
 
 from .base import Batch, is_ip_text, norm_name, record_id
 from .rules import make_alert
-from .segments import IpInfo, addr_value
 
 _MAX_CACHE = 200_000
 

@@ -15,8 +15,10 @@ from typing import Any
 import yaml
 from wardwatch.threatfeeds.index import nearest_listed
 
+from wardwatch.errors import UsageError
 
-class ListError(ValueError):
+
+class ListError(UsageError, ValueError):
     """A broken data file (ours or one the config points at)."""
 
 
@@ -125,16 +127,6 @@ def doh_names() -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=1)
-def directives() -> dict[str, dict[str, Any]]:
-    """Directive id → issuer, number, date, title and what it asks (Vietnamese and English)."""
-    raw = read_data("directives.yaml")
-    for k, v in raw.items():
-        for f in ("issuer", "number", "date", "title", "file"):
-            if f not in v:
-                raise ListError(f"directives.yaml: {k}: missing {f}")
-    return dict(raw)
-
-
 def domain_table(apps: tuple[App, ...]) -> SuffixTable:
     return SuffixTable({d: app for app in apps for d in app.domains})
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from wardwatch.alerts import CATEGORIES, SEVERITIES, Alert, severity_level, severity_name
+from wardwatch.directives import directives
+from wardwatch.segments import DEFAULT_CRITICALITY, IpInfo
 
 from . import lists
-from .segments import DEFAULT_CRITICALITY, IpInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Rule:
 
 
 def _load() -> dict[str, Rule]:
-    known = lists.directives()
+    known = directives()
     out: dict[str, Rule] = {}
     for rid, row in lists.read_data("rules.yaml").items():
         try:

@@ -42,9 +42,9 @@ from typing import Any
 
 from wardwatch.alerts import CATEGORIES
 from wardwatch.config import Config, ConfigError, KeyPath, declare_section, setting
+from wardwatch.segments import ZONES, SegmentMap, ZonePolicy, criticality_level
 
 from . import lists
-from .segments import ZONES, SegmentMap, ZonePolicy, criticality_level
 
 POLICY_DETECTORS = (
     "feedmatch",

@@ -76,8 +76,8 @@ if [ ! -x "$SIGMA_VENV/bin/sigma" ]; then
         || die "sigma-cli install failed"
 fi
 export SIGMA_CLI="$SIGMA_VENV/bin/sigma"
-step "sigma check detectors/rules"
-"$SIGMA_CLI" check -x attacktag -x d3_fendtag detectors/rules || failed+=("sigma check")
+step "sigma check sigmarules/rules"
+"$SIGMA_CLI" check -x attacktag -x d3_fendtag sigmarules/rules || failed+=("sigma check")
 
 # --- lint
 step "ruff check"

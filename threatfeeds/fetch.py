@@ -23,13 +23,15 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wardwatch.errors import WardwatchError
+
 log = logging.getLogger(__name__)
 
 USER_AGENT = "wardwatch-feeds/0.1 (+hospital network monitoring)"
 _CHUNK = 1 << 16
 
 
-class FetchError(Exception):
+class FetchError(WardwatchError):
     """A download that failed after its retries; ``retryable`` tells transient from final failures."""
 
     def __init__(self, reason: str, retryable: bool = True) -> None:

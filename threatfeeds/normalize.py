@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 import idna
 
+from wardwatch.segments import PRIVATE_V4
+
 from . import regexes
 from .suffixes import is_public_suffix, is_tld, rules
 
@@ -80,17 +82,6 @@ _LOCAL_NAMES = frozenset(
     }
 )
 _LOCAL_SUFFIXES = (".localhost", ".localdomain")
-# Unspecified, private, shared (CGNAT), loopback and link-local IPv4 blocks: a site's own addresses,
-# never an indicator (also what ``detectors.segments`` counts as local).
-PRIVATE_V4 = (
-    "0.0.0.0/8",
-    "10.0.0.0/8",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-)
 # IPv4 documentation, benchmarking, IETF protocol and 6to4 relay blocks (see RESERVED_OK)
 _V4_RESERVED = (
     "192.0.0.0/24",

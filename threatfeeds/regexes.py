@@ -34,6 +34,8 @@ import re._parser as _parser  # type: ignore[import-not-found]
 from collections.abc import Iterable
 from typing import Any
 
+from wardwatch.errors import WardwatchError
+
 from .suffixes import is_public_suffix
 
 INVALID_REGEX = "invalid-regex"
@@ -65,7 +67,7 @@ def looks_like_regex(text: str) -> bool:
     )
 
 
-class _Refused(Exception):
+class _Refused(WardwatchError):
     def __init__(self, category: str) -> None:
         self.category = category
 

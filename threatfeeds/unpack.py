@@ -12,8 +12,10 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from wardwatch.errors import WardwatchError
 
-class UnpackError(ValueError):
+
+class UnpackError(WardwatchError, ValueError):
     pass
 
 

@@ -79,6 +79,8 @@ from typing import Any
 
 import yaml
 
+from wardwatch.errors import UsageError
+
 # The names of threatfeeds' parsers (``wardwatch.threatfeeds.formats.FORMATS``, which a test keeps equal):
 # the ground cannot import that room, and the file's layout must be checked without it.
 FEED_FORMATS = (
@@ -170,7 +172,7 @@ def setting(
 KeyPath = tuple[str | int, ...]
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A config problem, as ``file:line: key.path: message``."""
 
 

@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+from wardwatch.errors import UsageError
 
-class OutputError(ValueError):
+
+class OutputError(UsageError, ValueError):
     """An output path that must not or cannot be written; ``str()`` is the message for the user."""
 
 

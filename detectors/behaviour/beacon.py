@@ -20,10 +20,10 @@ from collections import Counter
 from typing import Any
 
 from wardwatch.alerts import Alert
+from wardwatch.segments import IpInfo
 
 from ..base import Batch
 from ..rules import make_alert
-from ..segments import IpInfo
 from .options import BeaconOptions
 from .persist import Persisting
 from .state import Table

@@ -15,10 +15,10 @@ import struct
 from typing import Any
 
 from wardwatch.alerts import Alert
+from wardwatch.segments import IpInfo
 
 from ..base import Batch, record_id
 from ..rules import make_alert
-from ..segments import IpInfo
 from .baseline import Baseline
 from .options import ExfilOptions
 from .persist import HostTable

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 from wardwatch.threatfeeds.suffixes import is_public_suffix
 
+from wardwatch.segments import IpInfo
+
 from ..base import Batch, Record
-from ..segments import IpInfo
 
 # Names that never reach the internet's DNS or whose labels are not chosen by people.
 SKIP_SUFFIXES = ("in-addr.arpa", "ip6.arpa", "local", "lan", "home", "internal", "localdomain", "corp")

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.config import Config, declare_section, setting
-
-from ..segments import ZONES
+from wardwatch.segments import ZONES
 
 
 def _n(default: int) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from wardwatch.segments import IpInfo
+
 from ..base import Batch
-from ..segments import IpInfo
 
 NAME_FIELDS = (("dns", "query"), ("tls", "server_name"), ("http", "host"))
 

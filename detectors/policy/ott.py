@@ -6,11 +6,11 @@ from __future__ import annotations
 import ipaddress
 
 from wardwatch.alerts import Alert
+from wardwatch.segments import IpInfo, PrefixTable, addr_value, parse_ip
 
 from .. import lists
 from ..base import Batch, record_id
 from ..rules import make_alert
-from ..segments import IpInfo, PrefixTable, addr_value, parse_ip
 from .names import named_records
 
 

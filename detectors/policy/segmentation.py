@@ -8,10 +8,10 @@ The indicator is the segment reached, so a guest device sweeping a subnet gives 
 from __future__ import annotations
 
 from wardwatch.alerts import Alert
+from wardwatch.segments import ZonePolicy
 
 from ..base import Batch, record_id
 from ..rules import make_alert
-from ..segments import ZonePolicy
 
 _NO_ANSWER = ("S0", "REJ", "OTH")
 

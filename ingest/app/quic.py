@@ -13,6 +13,8 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from wardwatch.errors import WardwatchError
+
 from .tls import hello_record, parse_client_hello
 
 QUIC_V1 = 0x00000001
@@ -34,11 +36,11 @@ FRAME_CRYPTO = 0x06
 FRAME_CLOSE = 0x1C
 
 
-class QuicError(Exception):
+class QuicError(WardwatchError):
     """Not a decryptable client Initial (counted by the caller, never fatal)."""
 
 
-class Unauthenticated(Exception):
+class Unauthenticated(WardwatchError):
     """Decrypted CRYPTO frames whose AEAD tag did not verify (carried for the caller to judge)."""
 
     def __init__(self, dcid: bytes, frames: list[tuple[int, bytes]], end: int) -> None:

@@ -10,6 +10,8 @@ import hashlib
 import sys
 from array import array
 
+from wardwatch.errors import WardwatchError
+
 HANDSHAKE = 0x16
 CLIENT_HELLO = 0x01
 
@@ -32,7 +34,7 @@ VERSION_NAMES = {
 }
 
 
-class Truncated(Exception):
+class Truncated(WardwatchError):
     """The bytes end before the structure they announce."""
 
 

@@ -10,6 +10,7 @@ from typing import cast
 import numpy as np
 
 from wardwatch.counters import Counters
+from wardwatch.errors import WardwatchError
 
 from .batch import RawBatch
 from .pcap import PcapParser
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 Parser = PcapParser | PcapngParser
 
 
-class UnreadableCapture(Exception):
+class UnreadableCapture(WardwatchError):
     """The file cannot be opened, or it is not a pcap/pcapng capture (possibly gzip-compressed)."""
 
 

@@ -12,13 +12,11 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+from wardwatch.ingest.native import load
 
 from .piece import MAX_CAPLEN, MAX_PIECE_BYTES, Buffer, Piece, Scan, Stop, first_false, gather_u32
 
-try:
-    from . import _scan as _cscan  # optional: built from _scan.c by setup.py when a compiler is there
-except ImportError:  # pragma: no cover - depends on the build
-    _cscan = None  # type: ignore[assignment]
+_cscan = load(__package__, "_scan")
 
 GLOBAL_HEADER_LEN = 24
 # The upper bits of the link-type field carry the FCS length and flags (pcap-savefile(5)).

@@ -15,6 +15,7 @@ frames first in one pass (same rules, same values); numpy then runs only on the 
 from __future__ import annotations
 
 import numpy as np
+from wardwatch.ingest.native import load
 
 from .columns import TUNNEL_ERSPAN, TUNNEL_GRE, TUNNEL_VXLAN, V4_MAPPED_LO_PREFIX
 from .constants import (
@@ -30,10 +31,7 @@ from .constants import (
     RAW_LINKTYPES,
 )
 
-try:
-    from . import _fastdecode as _native  # optional: built from _fastdecode.c by setup.py
-except ImportError:  # pragma: no cover - depends on the build
-    _native = None  # type: ignore[assignment]
+_native = load(__package__, "_fastdecode")
 
 _VLAN = 0x8100
 _CHUNK = 8192  # frames per vectorised step

@@ -14,6 +14,8 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
+from wardwatch.errors import WardwatchError
+
 from . import consts as c
 
 MAX_NAME_TEXT = 512  # Zeek's name buffer; longer names are refused (tunnels stay well below it)
@@ -33,7 +35,7 @@ _AF_INET6 = socket.AF_INET6
 _V4_MAPPED = b"\x00" * 10 + b"\xff\xff"
 
 
-class DnsError(Exception):
+class DnsError(WardwatchError):
     """A malformed message; ``args[0]`` is the reason counted under ``malformed.dns.<reason>``."""
 
 

@@ -7,10 +7,11 @@ and unwrapped value of its latest packet, and a new raw value is placed within Â
 from __future__ import annotations
 
 import hashlib
-import importlib
 import math
 import struct
 from types import ModuleType
+
+from wardwatch.ingest.native import load
 
 from ..decode.columns import join_ip
 
@@ -114,11 +115,7 @@ class Endpoint(Counts):
         return max(size, 0)
 
 
-native: ModuleType | None
-try:  # optional: built from _tcprun.c by setup.py (imported by name: it is not in the source tree)
-    native = importlib.import_module("._tcprun", __package__)
-except ImportError:  # pragma: no cover - depends on the build
-    native = None
+native: ModuleType | None = load(__package__, "_tcprun")
 
 if native is not None:
 

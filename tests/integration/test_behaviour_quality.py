@@ -124,9 +124,9 @@ def test_synthetic_hospital_injections_found_normal_traffic_silent(tmp_path: Pat
     """Another seed and size than test_detect_synth: the behavioural detectors alone raise exactly the
     generator's behavioural injections."""
     from wardwatch.detectors import load_settings
+    from wardwatch.tools.synth import generate
 
     from wardwatch.config import load_config
-    from wardwatch.synth import generate
 
     res = generate(tmp_path, seed=11, sessions=800)
     config = load_config(res.config)

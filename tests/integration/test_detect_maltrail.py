@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from wardwatch.cli.commands.detect import detect_alerts
 
 from tests.conftest import testdata_path as _testdata
 from wardwatch.alerts import Alert
-from wardwatch.commands.detect import detect_alerts
 from wardwatch.config import load_config
 
 S = "10.0.0.66"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from wardwatch.cli import main
+from wardwatch.cli.commands.detect import detect_alerts
+from wardwatch.tools.synth import generate
+from wardwatch.tools.synth.generate import RESOLVER
 
 from wardwatch.alerts import Alert
-from wardwatch.cli import main
-from wardwatch.commands.detect import detect_alerts
 from wardwatch.config import load_config
-from wardwatch.synth import generate
-from wardwatch.synth.generate import RESOLVER
 
 ISSUE_4 = {
     "threat_feed_domain", "threat_feed_ip", "policy_remote_access", "policy_ott", "policy_plaintext",

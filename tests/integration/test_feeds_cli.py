@@ -8,7 +8,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from wardwatch.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"

@@ -11,9 +11,10 @@ import yaml
 pytest.importorskip("chdb")
 
 from wardwatch.cli import main  # noqa: E402
-from wardwatch.config import load_config  # noqa: E402
 from wardwatch.store import open_store  # noqa: E402
-from wardwatch.synth import generate  # noqa: E402
+from wardwatch.tools.synth import generate  # noqa: E402
+
+from wardwatch.config import load_config  # noqa: E402
 
 
 def test_hunt_finds_domain_added_later(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

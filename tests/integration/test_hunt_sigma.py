@@ -1,4 +1,4 @@
-"""Sigma retro-hunt: on the same stored records, each rule's SQL translation (``hunt/sigma_sql.py``)
+"""Sigma retro-hunt: on the same stored records, each rule's SQL translation (``sigmarules/backends/clickhouse.py``)
 returns exactly the records the streaming engine (``detectors/sigma``) matches, compared by uid;
 injection attempts stay values; ``wardwatch hunt`` finds a rule added after the traffic was stored."""
 
@@ -13,19 +13,20 @@ import yaml
 
 pytest.importorskip("chdb")
 
-from wardwatch.detectors.segments import SegmentMap, criticality_level  # noqa: E402
-from wardwatch.detectors.settings import load_settings  # noqa: E402
-from wardwatch.detectors.sigma import load_ruleset  # noqa: E402
-from wardwatch.detectors.sigma.correlation import Correlator  # noqa: E402
-from wardwatch.ingest.sensor import sense  # noqa: E402
-
 from wardwatch.cli import main  # noqa: E402
+from wardwatch.detectors.settings import load_settings  # noqa: E402
+from wardwatch.hunt.sigma import hunt_sigma, matching_uids  # noqa: E402
+from wardwatch.ingest.sensor import sense  # noqa: E402
+from wardwatch.sigmarules import load_ruleset  # noqa: E402
+from wardwatch.sigmarules.backends.clickhouse import translate  # noqa: E402
+from wardwatch.sigmarules.correlation import Correlator  # noqa: E402
+from wardwatch.store import open_store  # noqa: E402
+from wardwatch.store.schema import BY_LOG  # noqa: E402
+from wardwatch.tools.synth import generate  # noqa: E402
+
 from wardwatch.config import load_config  # noqa: E402
 from wardwatch.counters import Counters  # noqa: E402
-from wardwatch.hunt.sigma import hunt_sigma, matching_uids  # noqa: E402
-from wardwatch.hunt.sigma_sql import translate  # noqa: E402
-from wardwatch.store import open_store  # noqa: E402
-from wardwatch.synth import generate  # noqa: E402
+from wardwatch.segments import SegmentMap, criticality_level  # noqa: E402
 
 
 def _rule(n: int, service: str, detection: dict[str, Any], condition: str = "sel") -> tuple[str, str]:
@@ -133,7 +134,7 @@ def test_hunt_finds_sigma_rule_added_later(tmp_path: Path, capsys: pytest.Captur
             " AND replaceRegexpOne(toString(id_orig_h), '^::ffff:', '') NOT IN {r:Array(String)}",
             {"r": resolvers},
         )[0]
-        plan = translate(load_ruleset([tmp_path / "late.yml"]), config.segments)
+        plan = translate(load_ruleset([tmp_path / "late.yml"]), BY_LOG, config.segments)
         info = _smap(config).info
         again = hunt_sigma(store, config, info, 0, 4e9, plan)
     finally:
@@ -174,7 +175,7 @@ def test_sql_matches_streaming_by_uid(stored) -> None:  # type: ignore[no-untype
     config, store, records = stored
     rs = load_ruleset([], texts=RULES)
     assert not rs.rejected, rs.rejected
-    plan = translate(rs, config.segments)
+    plan = translate(rs, BY_LOG, config.segments)
     assert not plan.rejected, plan.rejected
     smap = _smap(config)
     by_key = {r.key: r for r in plan.rules}
@@ -197,7 +198,7 @@ def test_sql_matches_streaming_by_uid(stored) -> None:  # type: ignore[no-untype
 def test_rejections_have_reasons(stored) -> None:  # type: ignore[no-untyped-def]
     config, _, _ = stored
     rs = load_ruleset([], texts=[KEYWORD], strict_fields=True)
-    plan = translate(rs, config.segments)
+    plan = translate(rs, BY_LOG, config.segments)
     assert [k for k, _ in plan.rejected] == [rs.rules[0].key] if rs.rules else rs.rejected
     if rs.rules:
         assert "keyword" in plan.rejected[0][1]
@@ -206,7 +207,7 @@ def test_rejections_have_reasons(stored) -> None:  # type: ignore[no-untyped-def
 def test_correlations_match_streaming_groups(stored) -> None:  # type: ignore[no-untyped-def]
     config, store, records = stored
     rs = load_ruleset([], texts=[("c.yml", CORRELATIONS)])
-    plan = translate(rs, config.segments)
+    plan = translate(rs, BY_LOG, config.segments)
     assert [c.title for c in plan.correlations] == ["nx burst", "nx names"]
     assert any("lt conditions" in reason for _, reason in plan.rejected)
     base = rs.rules[0]

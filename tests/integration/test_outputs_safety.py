@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from wardwatch.cli import main
 
 from tests.conftest import testdata_path as _testdata
-from wardwatch.cli import main
 from wardwatch.outputs import OutputError, check_output, open_output, prepare_output_dir
 
 pytestmark = pytest.mark.integration

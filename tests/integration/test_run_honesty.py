@@ -18,7 +18,7 @@ import yaml
 pytest.importorskip("chdb")
 
 from wardwatch.cli import main  # noqa: E402
-from wardwatch.synth import generate  # noqa: E402
+from wardwatch.tools.synth import generate  # noqa: E402
 
 VI = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹáàãéèíìóòõúùý]", re.I)
 

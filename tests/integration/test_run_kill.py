@@ -39,7 +39,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "gen_mixed.py"),
+            str(ROOT / "tools" / "gen_mixed.py"),
             "--packets",
             str(PACKETS),
             "--seed",

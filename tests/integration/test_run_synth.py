@@ -11,14 +11,14 @@ import pytest
 
 pytest.importorskip("chdb")
 
-from wardwatch.ingest.sensor import sense  # noqa: E402
-
 from wardwatch.cli import main  # noqa: E402
-from wardwatch.commands.detect import detect_alerts  # noqa: E402
+from wardwatch.cli.commands.detect import detect_alerts  # noqa: E402
+from wardwatch.ingest.sensor import sense  # noqa: E402
+from wardwatch.store import open_store  # noqa: E402
+from wardwatch.tools.synth import generate  # noqa: E402
+
 from wardwatch.config import load_config  # noqa: E402
 from wardwatch.counters import Counters  # noqa: E402
-from wardwatch.store import open_store  # noqa: E402
-from wardwatch.synth import generate  # noqa: E402
 
 
 @pytest.fixture(scope="module")

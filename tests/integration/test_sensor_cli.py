@@ -63,7 +63,7 @@ def parse(lines: bytes) -> list[dict]:
 def capture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("sensor") / "mixed.pcap"
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "gen_mixed.py"), "--packets", str(PACKETS), "--seed", "11",
+        [sys.executable, str(ROOT / "tools" / "gen_mixed.py"), "--packets", str(PACKETS), "--seed", "11",
          "--out", str(out)],
         check=True, capture_output=True,
     )  # fmt: skip

@@ -61,7 +61,7 @@ def mixed_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "gen_mixed.py"),
+            str(ROOT / "tools" / "gen_mixed.py"),
             "--packets",
             "40000",
             "--seed",

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from wardwatch.detectors.sigma import BUILTIN_RULES
+from wardwatch.sigmarules import BUILTIN_RULES
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,12 @@ import pytest
 
 pytest.importorskip("chdb")
 
-from wardwatch.config import parse_config  # noqa: E402
 from wardwatch.store import NoStore, open_store  # noqa: E402
 from wardwatch.store.backend import StoreError  # noqa: E402
 from wardwatch.store.lock import StoreBusy  # noqa: E402
 from wardwatch.store.query import QueryRefused, read_only  # noqa: E402
+
+from wardwatch.config import parse_config  # noqa: E402
 
 CONFIG = """
 data_dir: var
@@ -200,8 +201,9 @@ def test_limits_from_the_config_bound_every_query(store: object) -> None:
 
 
 def test_query_limits_config_is_checked(tmp_path: Path) -> None:
-    from wardwatch.config import ConfigError
     from wardwatch.store import load_store_settings
+
+    from wardwatch.config import ConfigError
 
     ok = load_store_settings(
         parse_config("store: {query: {max_execution_time: 5m, max_memory_usage: 1G}}", tmp_path / "c.yaml")

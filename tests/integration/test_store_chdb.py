@@ -10,13 +10,14 @@ import pytest
 
 pytest.importorskip("chdb")
 
-from wardwatch.config import parse_config  # noqa: E402
 from wardwatch.store import Store, open_store  # noqa: E402
 from wardwatch.store.backend import StoreError  # noqa: E402
 from wardwatch.store.chdb_backend import ChdbBackend  # noqa: E402
 from wardwatch.store.migrations import SchemaTooNew, migrate  # noqa: E402
 from wardwatch.store.query import conn_names, read_only, top_domains  # noqa: E402
 from wardwatch.store.schema import all_objects  # noqa: E402
+
+from wardwatch.config import parse_config  # noqa: E402
 
 CONFIG = """
 data_dir: var

@@ -11,11 +11,12 @@ import pytest
 
 pytest.importorskip("chdb")
 
-from wardwatch.config import parse_config  # noqa: E402
-from wardwatch.counters import Counters  # noqa: E402
 from wardwatch.store import open_store  # noqa: E402
 from wardwatch.store.backend import Batch  # noqa: E402
 from wardwatch.store.schema import BY_NAME  # noqa: E402
+
+from wardwatch.config import parse_config  # noqa: E402
+from wardwatch.counters import Counters  # noqa: E402
 
 CFG = "data_dir: var\nsegments:\n  - {name: icu, cidrs: [10.0.0.0/16], zone: clinical}\n"
 
@@ -160,7 +161,6 @@ def test_batch_shape_unchanged_for_other_backends() -> None:
 def _arrow(recs: list[dict[str, Any]], log: str) -> Any:
     """Records as the bus writer hands them over: NDJSON parsed straight into Arrow."""
     import orjson
-
     from wardwatch.bus.envelope import decode_arrow
     from wardwatch.store.writer import record_struct
 

@@ -19,8 +19,9 @@ import pytest
 
 pytest.importorskip("chdb")
 
-from wardwatch.config import load_config  # noqa: E402
 from wardwatch.store import Store, open_store, segment_lookup  # noqa: E402
+
+from wardwatch.config import load_config  # noqa: E402
 
 _V4 = re.compile(r"(?<![0-9.])(?:\d{1,3}\.){3}\d{1,3}(?![0-9])")
 _PTR = re.compile(r"((?:\d{1,3}\.){4})in-addr\.arpa", re.I)

@@ -1,4 +1,4 @@
-"""bench/gen_mixed.py: deterministic, exact packet count, and well-formed for tshark."""
+"""tools/gen_mixed.py: deterministic, exact packet count, and well-formed for tshark."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_mixed", ROOT / "bench" / "gen_mixed.py")
+    spec = importlib.util.spec_from_file_location("gen_mixed", ROOT / "tools" / "gen_mixed.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("gen_mixed", module)

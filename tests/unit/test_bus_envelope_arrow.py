@@ -6,7 +6,6 @@ from __future__ import annotations
 import orjson
 import pyarrow as pa
 import pytest
-
 from wardwatch.bus.envelope import Poison, decode, decode_arrow, line_count
 from wardwatch.store.writer import record_struct
 

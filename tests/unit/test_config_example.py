@@ -6,14 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+from wardwatch.bus.settings import bus_settings
+from wardwatch.cli.commands.sections import check_sections
 from wardwatch.detectors.engine import Engine
 from wardwatch.detectors.settings import load_settings
+from wardwatch.store.settings import load_store_settings
 
 from tests.conftest import ROOT
-from wardwatch.bus.settings import bus_settings
-from wardwatch.commands.sections import check_sections
 from wardwatch.config import load_config
-from wardwatch.store.settings import load_store_settings
 
 
 def test_example_config_loads_everywhere() -> None:

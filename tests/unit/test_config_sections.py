@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from wardwatch.cli import main
+from wardwatch.cli.commands.sections import check_sections
 
 import wardwatch.config as config_mod
-from wardwatch.cli import main
-from wardwatch.commands.sections import check_sections
 from wardwatch.config import ConfigError, declare_section, parse_config, parse_duration, parse_size, setting
 
 MINIMAL = """\
@@ -170,9 +170,8 @@ def test_one_duration_and_one_size_parser_for_every_room() -> None:
     assert [parse_size(v) for v in (512, "1k", "10MB", "1MiB", "2G", "1GiB", "big", True)] == [
         512, 1000, 10_000_000, 1 << 20, 2_000_000_000, 1 << 30, None, None,
     ]  # fmt: skip
-    from wardwatch.detectors.settings import load_settings
-
     from wardwatch.bus.settings import bus_settings
+    from wardwatch.detectors.settings import load_settings
 
     # the same spellings in every room (the detectors' reader took no ms, the bus's no days)
     c = parse_config(

@@ -10,8 +10,9 @@ import pytest
 from wardwatch.detectors.base import Batch
 from wardwatch.detectors.feedmatch import FeedMatcher
 from wardwatch.detectors.policy import OttDetector
-from wardwatch.detectors.segments import PrefixTable, SegmentMap, addr_value, parse_ip
 from wardwatch.threatfeeds import IndexBuilder
+
+from wardwatch.segments import PrefixTable, SegmentMap, addr_value, parse_ip
 
 ODD = ["::ffff:8.8.8.8", "fe80::1%eth0", "garbage", "", "255.255.255.255", "ff02::1", "224.0.0.251", "::1",
        "2001:db8::1", "01.2.3.4", " 1.2.3.4", "1.2.3", "10.1.2.3", "::ffff:10.1.2.3", "[::1]"]  # fmt: skip

@@ -11,6 +11,7 @@ from wardwatch.threatfeeds import IndexBuilder
 
 from wardwatch.alerts import CATEGORIES, Alert
 from wardwatch.config import ConfigError, parse_config
+from wardwatch.directives import directives
 
 HOSPITAL = """\
 data_dir: var
@@ -363,7 +364,7 @@ def test_every_list_entry_has_a_source_and_directives_resolve() -> None:
     for app in lists.remote_access_apps() + lists.ott_apps():
         assert app.source.strip() and (app.domains or app.ports or app.cidrs)
     assert all(src for _, src in lists.doh_names())
-    known = lists.directives()
+    known = directives()
     assert len(known) == 5
     for d in known.values():
         assert {"vi", "en"} <= set(d["title"]) and {"vi", "en"} <= set(d["issuer"])

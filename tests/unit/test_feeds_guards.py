@@ -7,11 +7,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from wardwatch.cli import main
 from wardwatch.threatfeeds import FeedStore, build_index, topdomains, update_feeds
 from wardwatch.threatfeeds.store import Assessment, _judge
 
 from tests import conftest
-from wardwatch.cli import main
 from wardwatch.config import ConfigError, FeedConfig, parse_config
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from wardwatch.detectors.sigma.ruleset import RuleSet, load_ruleset
+from wardwatch.sigmarules.ruleset import RuleSet, load_ruleset
 
 HTTP = {"product": "wardwatch", "service": "http"}
 

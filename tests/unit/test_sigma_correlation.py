@@ -8,11 +8,12 @@ import random
 from typing import Any
 
 from wardwatch.detectors.base import Batch
-from wardwatch.detectors.segments import IpInfo
-from wardwatch.detectors.sigma import BUILTIN_RULES, SigmaDetector, SigmaSettings, load_ruleset
-from wardwatch.detectors.sigma.correlation import Correlator
+from wardwatch.detectors.sigma_detector import SigmaDetector
+from wardwatch.sigmarules import BUILTIN_RULES, SigmaSettings, load_ruleset
+from wardwatch.sigmarules.correlation import Correlator
 
 from wardwatch.counters import Counters
+from wardwatch.segments import IpInfo
 
 BASE = """
 title: failed login

@@ -16,9 +16,9 @@ import sqlite3
 from typing import Any
 
 import pytest
-from wardwatch.detectors.sigma.pipeline import build_pipelines
-from wardwatch.detectors.sigma.ruleset import load_ruleset
-from wardwatch.detectors.sigma.schema import FIELDS
+from wardwatch.sigmarules.pipeline import build_pipelines
+from wardwatch.sigmarules.ruleset import load_ruleset
+from wardwatch.sigmarules.schema import FIELDS
 
 sqlite_backend = pytest.importorskip("sigma.backends.sqlite")
 from sigma.collection import SigmaCollection  # noqa: E402

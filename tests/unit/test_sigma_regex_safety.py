@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from wardwatch.detectors.sigma.regex import MAX_MATCH_CHARS, Regex
-from wardwatch.detectors.sigma.ruleset import RuleSet, load_ruleset
+from wardwatch.sigmarules.regex import MAX_MATCH_CHARS, Regex
+from wardwatch.sigmarules.ruleset import RuleSet, load_ruleset
 
 DNS = {"category": "dns"}
 HTTP = {"product": "wardwatch", "service": "http"}
@@ -40,7 +40,7 @@ def test_catastrophic_regex_on_a_crafted_dns_name_finishes() -> None:
     script = textwrap.dedent(
         """
         import yaml
-        from wardwatch.detectors.sigma.ruleset import load_ruleset
+        from wardwatch.sigmarules.ruleset import load_ruleset
         rule = {"title": "evil", "id": "00000000-0000-4000-8000-000000000001", "logsource": {"category": "dns"},
                 "detection": {"sel": {"query|re": "(a+)+$"}, "condition": "sel"}}
         rs = load_ruleset([], texts=[("evil.yml", yaml.safe_dump(rule))])

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from wardwatch.config import ConfigError, parse_config
 from wardwatch.store.backend import Batch, bind_literals, param_text
 from wardwatch.store.pseudonym import Pseudonymiser
 from wardwatch.store.schema import BY_LOG, CONN, DNS, SCHEMA_VERSION, TABLES, VIEWS, message_fields
 from wardwatch.store.settings import load_store_settings
 from wardwatch.store.writer import Writer
+
+from wardwatch.config import ConfigError, parse_config
 
 
 def test_every_table_has_meta_columns_daily_partitions_and_ttl() -> None:

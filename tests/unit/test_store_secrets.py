@@ -14,9 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from wardwatch.store.pseudonym import KeyFileError, Pseudonymiser, load_key
 
 from wardwatch.files import open_private, private_dir, write_private
-from wardwatch.store.pseudonym import KeyFileError, Pseudonymiser, load_key
 
 
 @pytest.fixture
@@ -148,9 +148,10 @@ class _Backend:
 
 
 def test_writer_pseudonymises_alerts_and_arrow_records_once() -> None:
-    from wardwatch.alerts import Alert
     from wardwatch.store.privacy import PseudonymisingWriter
     from wardwatch.store.writer import record_struct
+
+    from wardwatch.alerts import Alert
 
     p = Pseudonymiser(b"k" * 64, _internal)
     backend = _Backend()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from wardwatch.store import writer as writer_mod
 from wardwatch.store.backend import Batch
 from wardwatch.store.writer import Writer
@@ -94,8 +93,9 @@ def test_without_flush_seconds_rows_wait_for_the_batch(clock: _Clock) -> None:
 
 
 def test_flush_seconds_is_read_from_the_config(tmp_path: Any) -> None:
-    from wardwatch.config import ConfigError, load_config
     from wardwatch.store import load_store_settings
+
+    from wardwatch.config import ConfigError, load_config
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text("data_dir: var\nstore: {flush_seconds: 0.5}\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wardwatch.errors import WardwatchError
+
 
 def text_lines(data: bytes) -> list[str]:
     """Lines of a feed file; undecodable bytes become U+FFFD and fail validation later, counted."""
@@ -16,5 +18,5 @@ def split_tags(text: str | None) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.replace(";", ",").split(",") if t.strip())
 
 
-class FormatError(ValueError):
+class FormatError(WardwatchError, ValueError):
     """The whole file is not in the declared format (e.g. an HTML error page instead of JSON)."""

@@ -174,6 +174,7 @@ def stop_writer(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
 def bus_for(config: Path) -> Any:
     from wardwatch.bus.producer import KafkaBus
     from wardwatch.bus.settings import bus_settings
+
     from wardwatch.config import load_config
 
     settings = bus_settings(load_config(config))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from wardwatch.bus.remote import BusStore
+from wardwatch.cli.pipeline import run_pipeline
+from wardwatch.tools.synth import generate
+
 from wardwatch.config import load_config
 from wardwatch.counters import Counters
-from wardwatch.pipeline import run_pipeline
-from wardwatch.synth import generate
 
 from .helpers import embedded_config, kafka_config, store_summary, wardwatch
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from wardwatch.bus.envelope import headers
 
 from .helpers import bus_for, conn_records, kafka_config, store_summary, wardwatch

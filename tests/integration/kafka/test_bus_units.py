@@ -6,11 +6,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from wardwatch.bus.envelope import Message, Poison, decode, header_map, headers, split_by_size
 from wardwatch.bus.settings import parse_bus_settings
 from wardwatch.bus.spool import Spool
 from wardwatch.bus.topics import partition_for
+
 from wardwatch.config import ConfigError
 
 

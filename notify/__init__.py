@@ -1,0 +1,1 @@
+"""On-call notification: routing, grouping, silences, acknowledgement, escalation and channels (issue 15)."""

@@ -1,0 +1,1 @@
+"""Traffic generators: the synthetic hospital (``synth``) and the bench captures and records."""
