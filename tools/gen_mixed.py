@@ -167,7 +167,9 @@ def addr_in(prefix: str, key: object) -> str:
 
 
 def dns_name(name: str) -> bytes:
-    return b"".join(bytes([len(label)]) + label.encode() for label in name.rstrip(".").split(".")) + b"\x00"
+    """A name in wire format, uncompressed (the root is the empty name)."""
+    labels = [label.encode() for label in name.rstrip(".").split(".") if label]
+    return b"".join(bytes([len(label)]) + label for label in labels) + b"\x00"
 
 
 def ptr_name(ip: str) -> str:
@@ -184,6 +186,8 @@ def ipv6(src: bytes, dst: bytes, nh: int, payload: bytes, hlim: int = 64) -> byt
 
 
 def inet_checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071); a computed 0 is sent as 0xFFFF, its other form, which UDP
+    needs (0 there means "no checksum") and every other protocol accepts."""
     if len(data) % 2:
         data += b"\x00"
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
@@ -246,8 +250,9 @@ def dns_response(
 
 
 def txt_rdata(text: str) -> bytes:
+    """TXT character-strings of at most 255 bytes each; an empty text is one empty string."""
     raw = text.encode()
-    return b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255] for i in range(0, len(raw), 255))
+    return b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255] for i in range(0, len(raw), 255)) or b"\x00"
 
 
 def soa_rdata(zone: str) -> bytes:

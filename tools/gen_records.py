@@ -16,7 +16,6 @@ one day. Frames reuse ``gen_mixed``'s packers; the same seed gives the same byte
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import ipaddress
 import json
 import random
@@ -24,19 +23,8 @@ import struct
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from wardwatch.tools import gen_mixed as gm
 
-
-def _gen_mixed():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("gen_mixed", HERE / "gen_mixed.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_mixed", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gm = _gen_mixed()
 BASE_TS_US = gm.BASE_TS_US
 ETHER = struct.Struct("!6s6sH")
 SEGMENT_NETS = (("10.0.0.0/16", 4), ("10.1.0.0/16", 4), ("172.16.0.0/12", 2))

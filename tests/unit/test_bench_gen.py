@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import struct
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_mixed", ROOT / "tools" / "gen_mixed.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_mixed", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = load_generator()
+from wardwatch.tools import gen_mixed as gen
 
 
 def pcap_records(data: bytes) -> list[tuple[int, bytes]]:

@@ -1,8 +1,10 @@
 """Frames for the synthetic capture: Ethernet/IPv4 with TCP sessions (handshake, data, FIN), UDP
 datagrams and DNS messages, written to a classic pcap.
 
-Everything is packed with ``struct``, as ``tools/gen_mixed.py`` does: ``wardwatch synth`` is part of the
-main job (the demo runs it), so it must not need a test tool such as scapy, which is also ~20x slower.
+One traffic generator: the wire-format primitives (checksum, DNS names, TXT data) are
+``tools/gen_mixed.py``'s, and everything is packed with ``struct`` as it does. ``wardwatch synth`` is part
+of the main job (the demo runs it), so it must not need a test tool such as scapy, which is also ~20x
+slower.
 """
 
 from __future__ import annotations
@@ -13,16 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wardwatch.tools.gen_mixed import dns_name, inet_checksum, txt_rdata
+
 Frame = tuple[float, bytes]
-
-
-def _csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _mac(ip: str) -> bytes:
@@ -33,17 +28,17 @@ def ipv4_frame(src: str, dst: str, proto: int, l4: bytes, ident: int = 0) -> byt
     s = ipaddress.IPv4Address(src).packed
     d = ipaddress.IPv4Address(dst).packed
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident & 0xFFFF, 0x4000, 64, proto, 0, s, d)
-    hdr = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:]
+    hdr = hdr[:10] + struct.pack("!H", inet_checksum(hdr)) + hdr[12:]
     return _mac(dst) + _mac(src) + b"\x08\x00" + hdr + l4
 
 
-def _l4_csum(src: str, dst: str, proto: int, seg: bytes) -> int:
+def _l4inet_checksum(src: str, dst: str, proto: int, seg: bytes) -> int:
     pseudo = (
         ipaddress.IPv4Address(src).packed
         + ipaddress.IPv4Address(dst).packed
         + struct.pack("!BBH", 0, proto, len(seg))
     )
-    return _csum(pseudo + seg)
+    return inet_checksum(pseudo + seg)
 
 
 def tcp_segment(
@@ -55,23 +50,17 @@ def tcp_segment(
         )
         + data
     )
-    c = _l4_csum(src, dst, 6, seg)
+    c = _l4inet_checksum(src, dst, 6, seg)
     return ipv4_frame(src, dst, 6, seg[:16] + struct.pack("!H", c) + seg[18:])
 
 
 def udp_datagram(src: str, dst: str, sport: int, dport: int, data: bytes) -> bytes:
     seg = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
-    c = _l4_csum(src, dst, 17, seg) or 0xFFFF
+    c = _l4inet_checksum(src, dst, 17, seg) or 0xFFFF
     return ipv4_frame(src, dst, 17, seg[:6] + struct.pack("!H", c) + seg[8:])
 
 
 DNS_TYPES = {"A": 1, "NS": 2, "CNAME": 5, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
-
-
-def dns_name(name: str) -> bytes:
-    """A name in wire format, uncompressed (the synthetic messages never need pointers)."""
-    labels = [label.encode() for label in name.rstrip(".").split(".") if label]
-    return b"".join(bytes([len(label)]) + label for label in labels) + b"\0"
 
 
 def _rdata(rtype: int, value: str) -> bytes:
@@ -80,11 +69,7 @@ def _rdata(rtype: int, value: str) -> bytes:
     if rtype == 28:
         return ipaddress.IPv6Address(value).packed
     if rtype == 16:
-        raw = value.encode()
-        return (
-            b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255] for i in range(0, len(raw), 255))
-            or b"\0"
-        )
+        return txt_rdata(value)
     return dns_name(value)
 
 
