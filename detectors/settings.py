@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.alerts import CATEGORIES
-from wardwatch.config import Config, ConfigError, KeyPath, declare_section, setting
+from wardwatch.config import Config, ConfigError, KeyPath, Reader, declare_section, setting
 from wardwatch.segments import ZONES, SegmentMap, ZonePolicy, criticality_level
 
 from . import lists
@@ -138,31 +138,26 @@ class Settings:
         return cls(segments=SegmentMap([]))
 
 
-class _V:
+class _V(Reader):
+    """The ground's reader, with the policy section's leniencies: an empty key is an empty mapping, a
+    lone string a list of one."""
+
     def __init__(self, config: Config) -> None:
+        r = config.reader()
+        super().__init__(r.path, r.lines)
         self.config = config
 
     def err(self, kp: KeyPath, msg: str) -> ConfigError:
-        return self.config.error(kp, msg)
+        return self.error(kp, msg)
 
-    def mapping(self, v: Any, kp: KeyPath) -> dict[str, Any]:
-        if v is None:
-            return {}
-        if not isinstance(v, dict):
-            raise self.err(kp, f"expected a mapping, got {type(v).__name__}")
-        return v
+    def mapping(self, value: Any, kp: KeyPath, optional: bool = True) -> dict[str, Any]:
+        return super().mapping(value, kp, optional)
 
-    def seq(self, v: Any, kp: KeyPath) -> list[Any]:
-        if v is None:
-            return []
-        if isinstance(v, str):
-            return [v]
-        if not isinstance(v, (list, tuple)):  # tuples are the defaults
-            raise self.err(kp, f"expected a list, got {type(v).__name__}")
-        return list(v)
+    def seq(self, value: Any, kp: KeyPath, one: bool = True) -> list[Any]:
+        return super().seq(value, kp, one)
 
     def keys(self, d: dict[str, Any], kp: KeyPath, known: tuple[str, ...]) -> None:
-        self.config.reader().unknown(d, kp, known)
+        self.unknown(d, kp, known)
 
     def zone(self, v: Any, kp: KeyPath, extra: tuple[str, ...] = ()) -> str:
         s = str(v).strip().lower() if isinstance(v, str) else None

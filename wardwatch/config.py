@@ -323,14 +323,23 @@ class Reader:
     def error(self, keypath: KeyPath, message: str) -> ConfigError:
         return ConfigError(f"{_where(self.path, self.lines, keypath)}: {_dotted(keypath)}: {message}")
 
-    def mapping(self, value: Any, kp: KeyPath) -> dict[str, Any]:
+    def mapping(self, value: Any, kp: KeyPath, optional: bool = False) -> dict[str, Any]:
+        """``value`` as a mapping; with ``optional``, an empty key (None) reads as ``{}``."""
+        if value is None and optional:
+            return {}
         if not isinstance(value, dict):
             raise self.error(kp, f"expected a mapping, got {_kind(value)}")
         return value
 
-    def seq(self, value: Any, kp: KeyPath) -> list[Any]:
+    def seq(self, value: Any, kp: KeyPath, one: bool = False) -> list[Any]:
+        """``value`` as a list (None reads as ``[]``); with ``one``, a lone string is a list of one
+        and a tuple (a dataclass default) is accepted."""
         if value is None:
             return []
+        if one and isinstance(value, str):
+            return [value]
+        if one and isinstance(value, tuple):
+            return list(value)
         if not isinstance(value, list):
             raise self.error(kp, f"expected a list, got {_kind(value)}")
         return value
@@ -447,7 +456,6 @@ class Reader:
         return x
 
 
-_Reader = Reader  # the name the ground's own section readers use
 
 
 def unknown_key_message(key: Any, known: tuple[str, ...] | list[str]) -> str:
@@ -489,7 +497,7 @@ _FEED_KEYS = (
 )
 
 
-def _feed(r: _Reader, raw: Any, kp: KeyPath, kind: str, default_name: str | None = None) -> FeedConfig:
+def _feed(r: Reader, raw: Any, kp: KeyPath, kind: str, default_name: str | None = None) -> FeedConfig:
     d = r.mapping(raw, kp)
     r.unknown(d, kp, _FEED_KEYS)
     if "name" in d:
@@ -544,7 +552,7 @@ def _feed(r: _Reader, raw: Any, kp: KeyPath, kind: str, default_name: str | None
     )
 
 
-def _segment(r: _Reader, raw: Any, kp: KeyPath) -> Segment:
+def _segment(r: Reader, raw: Any, kp: KeyPath) -> Segment:
     d = r.mapping(raw, kp)
     r.unknown(d, kp, ("name", "cidrs", "zone", "criticality"))
     if "name" not in d:
@@ -568,7 +576,7 @@ def _segment(r: _Reader, raw: Any, kp: KeyPath) -> Segment:
     return Segment(name, tuple(cidrs), zone, crit)
 
 
-def _allowlist(r: _Reader, raw: Any, kp: KeyPath, feed_names: set[str]) -> Allowlist:
+def _allowlist(r: Reader, raw: Any, kp: KeyPath, feed_names: set[str]) -> Allowlist:
     entries: list[AllowEntry] = []
     sources: list[FeedConfig] = []
     for i, item in enumerate(r.seq(raw, kp)):
@@ -593,7 +601,7 @@ def _allowlist(r: _Reader, raw: Any, kp: KeyPath, feed_names: set[str]) -> Allow
     return Allowlist(tuple(entries), tuple(sources))
 
 
-def _options(r: _Reader, raw: Any, kp: KeyPath, required: str) -> tuple[str, dict[str, Any]]:
+def _options(r: Reader, raw: Any, kp: KeyPath, required: str) -> tuple[str, dict[str, Any]]:
     d = r.mapping(raw, kp)
     if required not in d:
         raise r.error(kp, f"missing key {required!r}")
@@ -622,7 +630,7 @@ def parse_config(text: str, path: Path) -> Config:
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _record_lines(node, data, (), lines)
-    r = _Reader(path, lines)
+    r = Reader(path, lines)
     if data is None:
         data = {}
     top = r.mapping(data, ())

@@ -37,7 +37,6 @@ sequences), which a set-based query does not reproduce cheaply.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -52,7 +51,6 @@ from sigma.conditions import (
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
     SigmaCIDRExpression,
     SigmaCompareExpression,
@@ -60,30 +58,15 @@ from sigma.types import (
     SigmaFieldReference,
     SigmaNumber,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
-    SpecialChars,
 )
-from wardwatch.sigmarules.backends.streaming import _reference_shape as reference_shape
-from wardwatch.sigmarules.backends.streaming import _shape as wildcard_shape
 from wardwatch.sigmarules.schema import ENRICHED
+from wardwatch.sigmarules.shapes import COMPARE_OPS, REGEX_FLAGS, glob_regex, reference_shape, wildcard_shape
 
 from wardwatch.config import Segment
 from wardwatch.errors import WardwatchError
 from wardwatch.segments import INTERNET, LOCAL, LOCAL_NETS
 
-_CMP = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-    CompareOperators.NEQ: "!=",
-}
-_RE_FLAGS = {
-    SigmaRegularExpressionFlag.IGNORECASE: "i",
-    SigmaRegularExpressionFlag.MULTILINE: "m",
-    SigmaRegularExpressionFlag.DOTALL: "s",
-}
 _ADDR_TEXT = "if(startsWith({c}, '::ffff:') AND position({c}, '.') > 0, substring({c}, 8), {c})"
 
 
@@ -330,7 +313,7 @@ class SigmaSqlBackend(TextQueryBackend):
     ) -> str:
         assert isinstance(cond.value, SigmaRegularExpression)
         rx = cond.value.regexp.to_plain(regex=True)
-        flags = "".join(sorted({_RE_FLAGS[f] for f in cond.value.flags}))
+        flags = "".join(sorted({REGEX_FLAGS[f] for f in cond.value.flags}))
         p = self.param(f"(?{flags}){rx}" if flags else rx, "String")
         return self._leaf(cond.field, lambda col, x: f"match({col.text(x)}, {p})")
 
@@ -351,7 +334,7 @@ class SigmaSqlBackend(TextQueryBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         assert isinstance(cond.value, SigmaCompareExpression)
-        op = _CMP[cond.value.op]
+        op = COMPARE_OPS[cond.value.op]
         p = self.param(float(cond.value.number.number), "Float64")
         return self._leaf(cond.field, lambda col, x: f"{col.number(x)} {op} {p}")
 
@@ -452,18 +435,7 @@ def _ipv6_range(net: Any) -> tuple[str, str]:
 
 def _glob_re(val: SigmaString, lower: bool) -> str:
     """An anchored RE2 pattern for a wildcard string (``.`` also matches newlines, as in streaming)."""
-    out = ["(?s)^"]
-    for p in val.s:
-        if isinstance(p, str):
-            out.append(re.escape(p.lower() if lower else p))
-        elif p is SpecialChars.WILDCARD_MULTI:
-            out.append(".*")
-        elif p is SpecialChars.WILDCARD_SINGLE:
-            out.append(".")
-        else:
-            raise Untranslatable(f"placeholder in value {val}")
-    out.append("$")
-    return "".join(out)
+    return "(?s)^" + glob_regex(val, lower, Untranslatable) + "$"
 
 
 # -- rules → queries ------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from sigma.conditions import (
     ConditionValueExpression,
 )
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
@@ -44,13 +43,12 @@ from sigma.types import (
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
-    SpecialChars,
 )
 from wardwatch.sigmarules import values as rt
 from wardwatch.sigmarules.regex import REFUSED_VI, WHY_EN, Regex, RegexError, with_flags
 from wardwatch.sigmarules.schema import ENRICHED, LIST_FIELDS
+from wardwatch.sigmarules.shapes import COMPARE_OPS, REGEX_FLAGS, glob_regex, reference_shape, wildcard_shape
 
 from wardwatch.errors import WardwatchError
 
@@ -62,18 +60,6 @@ class Unsupported(WardwatchError, ValueError):
     """The rule uses something this engine does not evaluate; the message says what."""
 
 
-_RE_FLAGS = {
-    SigmaRegularExpressionFlag.IGNORECASE: "i",
-    SigmaRegularExpressionFlag.MULTILINE: "m",
-    SigmaRegularExpressionFlag.DOTALL: "s",
-}
-_CMP = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-    CompareOperators.NEQ: "!=",
-}
 _INLINE_CONTAINS = 6  # more alternatives than this go into one regex
 
 
@@ -274,7 +260,7 @@ class Codegen:
             elif isinstance(val, SigmaString):
                 if val.contains_placeholder():
                     raise Unsupported(f"placeholder in value {val} (expand modifier without a pipeline)")
-                kind, lit = _shape(val)
+                kind, lit = wildcard_shape(val)
                 if kind == "eq":
                     eq_ci.append(lit.lower())
                 elif kind == "ends":
@@ -287,7 +273,7 @@ class Codegen:
                     need.add("t")
                     other.append(f"({t} is not None)")
                 else:
-                    regex_ci.append(_glob_regex(val, lower=True))
+                    regex_ci.append(glob_regex(val, True, Unsupported))
             elif isinstance(val, SigmaBool):
                 need.update("tl")
                 other.append(
@@ -306,7 +292,7 @@ class Codegen:
                 nets.append((bits, int(net.network_address), int(net.netmask)))
             elif isinstance(val, SigmaCompareExpression):
                 need.add("n")
-                op = _CMP[val.op]
+                op = COMPARE_OPS[val.op]
                 other.append(f"({n} is not None and {n} {op} {self.const(val.number.number)})")
             elif isinstance(val, SigmaFieldReference):
                 other.append(self._fieldref(s, val, elem))
@@ -353,7 +339,7 @@ class Codegen:
         return out[0] if len(out) == 1 else "(" + " or ".join(out) + ")"
 
     def _string(self, val: SigmaString, t: str, cased: bool) -> str:
-        kind, lit = _shape(val)
+        kind, lit = wildcard_shape(val)
         c = self.const(lit)
         if kind == "eq":
             return f"{t} == {c}"
@@ -365,7 +351,7 @@ class Codegen:
             return f"({t} is not None and {c} in {t})"
         if kind == "any":
             return f"({t} is not None)"
-        rx = Regex("(?s)" + _glob_regex(val, lower=False), full=True)
+        rx = Regex("(?s)" + glob_regex(val, False, Unsupported), full=True)
         return f"{self.const(rx)}({t})"
 
     def _fieldref(self, s: _Slot, val: SigmaFieldReference, elem: bool) -> str:
@@ -381,58 +367,13 @@ class Codegen:
             "starts": f"{low}.startswith({ol})",
             "ends": f"{low}.endswith({ol})",
             "eq": f"{low} == {ol}",
-        }[_reference_shape(val)]
+        }[reference_shape(val)]
         return f"({low} is not None and {ol} is not None and {test})"
 
     def keyword(self, value: Any) -> str:
         """A fieldless value, matched (contains, as full-text search does) against every field."""
         pred = _keyword_pred(value)
         return f"{self.const(rt.keyword_matcher(pred))}(r)"
-
-
-def _reference_shape(ref: SigmaFieldReference) -> str:
-    """How a field reference compares (``fieldref|startswith`` …): contains, starts, ends or eq."""
-    if ref.starts_with and ref.ends_with:
-        return "contains"
-    if ref.starts_with:
-        return "starts"
-    return "ends" if ref.ends_with else "eq"
-
-
-def _shape(val: SigmaString) -> tuple[str, str]:
-    """Classify a wildcard string: eq, starts, ends, contains (with its literal), any, or glob."""
-    parts = val.s
-    star = SpecialChars.WILDCARD_MULTI
-    if any(p is SpecialChars.WILDCARD_SINGLE for p in parts):
-        return "glob", ""
-    lits = [p for p in parts if isinstance(p, str)]
-    stars = [p for p in parts if p is star]
-    if not stars:
-        return "eq", "".join(lits)
-    if not lits:
-        return "any", ""
-    if len(lits) > 1:
-        return "glob", ""
-    first, last = parts[0] is star, parts[-1] is star
-    if len(parts) == 2:
-        return ("ends" if first else "starts"), lits[0]
-    if len(parts) == 3 and first and last:
-        return "contains", lits[0]
-    return "glob", ""
-
-
-def _glob_regex(val: SigmaString, lower: bool) -> str:
-    out = []
-    for p in val.s:
-        if isinstance(p, str):
-            out.append(re.escape(p.lower() if lower else p))
-        elif p is SpecialChars.WILDCARD_MULTI:
-            out.append(".*")
-        elif p is SpecialChars.WILDCARD_SINGLE:
-            out.append(".")
-        else:
-            raise Unsupported(f"placeholder in value {val}")
-    return "".join(out)
 
 
 def _keyword_pred(value: Any) -> Callable[[str], bool]:
@@ -448,7 +389,7 @@ def _keyword_pred(value: Any) -> Callable[[str], bool]:
         if value.contains_placeholder():
             raise Unsupported(f"placeholder in keyword {value}")
         cased = isinstance(value, SigmaCasedString)
-        return Regex(with_flags(_glob_regex(value, lower=False), "s" if cased else "is"))
+        return Regex(with_flags(glob_regex(value, False, Unsupported), "s" if cased else "is"))
     raise Unsupported(f"keyword value type {type(value).__name__}")
 
 
@@ -457,7 +398,7 @@ def sigma_regex(val: SigmaRegularExpression) -> Regex:
     compile rejects the rule with RE2's reason."""
     pattern = val.regexp.to_plain(regex=True)
     try:
-        return Regex(with_flags(pattern, "".join(_RE_FLAGS[f] for f in val.flags)))
+        return Regex(with_flags(pattern, "".join(REGEX_FLAGS[f] for f in val.flags)))
     except RegexError as e:
         raise Unsupported(
             f"{REFUSED_VI} · regular expression {pattern!r} is invalid: {e} ({WHY_EN})"
