@@ -141,10 +141,30 @@ MESSAGES: Mapping[str, Pair] = {
         "{frames:,} gói tin, {attacks} cuộc tấn công được chèn → {files}",
         "{frames:,} packets, {attacks} injected attacks → {files}",
     ),
+    "output.cannot": (
+        "không ghi được {option} {path}: {reason}",
+        "cannot write {option} {path}: {reason}",
+    ),
+    "output.is_input": (
+        "{option} {path} là tệp đầu vào {input}; ghi vào đó sẽ xoá dữ liệu gốc (chọn một tệp khác)",
+        "{option} {path} is the input {input}; writing it would destroy the original (choose another file)",
+    ),
     "rules.rejected": (
         "luật Sigma {path} không được nạp: {reason}",
         "Sigma rule {path} was not loaded: {reason}",
     ),
+}
+
+# Why a file could not be written or read, by errno name (the operating system's own text otherwise).
+OS_ERRORS: Mapping[str, Pair] = {
+    "ENOENT": ("thư mục chứa nó không tồn tại", "its folder does not exist"),
+    "ENOTDIR": ("một phần của đường dẫn không phải thư mục", "part of the path is not a folder"),
+    "EISDIR": ("đó là một thư mục, cần một tệp", "it is a folder, not a file"),
+    "EEXIST": ("đó là một tệp, cần một thư mục", "it is a file, not a folder"),
+    "EACCES": ("không có quyền ghi", "permission denied"),
+    "EPERM": ("không có quyền ghi", "permission denied"),
+    "EROFS": ("hệ thống tệp chỉ đọc", "read-only file system"),
+    "ENOSPC": ("hết chỗ trên đĩa", "no space left on the device"),
 }
 
 # The column words of the per-segment table (one per language).
@@ -177,10 +197,28 @@ def word(name: str) -> Pair:
     return _pair(WORDS, name, "word")
 
 
+def os_error(e: OSError) -> Pair:
+    """Why an operation on a file failed, as (vi, en)."""
+    import errno
+
+    name = errno.errorcode.get(e.errno or 0, "")
+    fallback = e.strerror or str(e)
+    return OS_ERRORS.get(name, (fallback, fallback))
+
+
 def text(key: str, **values: object) -> Pair:
-    """The message ``key`` with ``values`` filled in, as (vi, en)."""
+    """The message ``key`` with ``values`` filled in, as (vi, en). A value that is itself a (vi, en)
+    pair (a reason, a category name) fills each language with its own side."""
     vi, en = _pair(MESSAGES, key, "message")
-    return vi.format(**values), en.format(**values)
+
+    def side(i: int) -> dict[str, object]:
+        return {k: v[i] if _is_pair(v) else v for k, v in values.items()}  # type: ignore[index]
+
+    return vi.format(**side(0)), en.format(**side(1))
+
+
+def _is_pair(v: object) -> bool:
+    return isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, str) for x in v)
 
 
 def say(key: str, prefix: str = "", **values: object) -> str:

@@ -20,37 +20,22 @@ from pathlib import Path
 from typing import IO
 
 from wardwatch.errors import UsageError
+from wardwatch.i18n import os_error, text
 
 
 class OutputError(UsageError, ValueError):
     """An output path that must not or cannot be written; ``str()`` is the message for the user."""
 
 
-_REASONS = {
-    errno.ENOENT: ("thư mục chứa nó không tồn tại", "its folder does not exist"),
-    errno.ENOTDIR: ("một phần của đường dẫn không phải thư mục", "part of the path is not a folder"),
-    errno.EISDIR: ("đó là một thư mục, cần một tệp", "it is a folder, not a file"),
-    errno.EEXIST: ("đó là một tệp, cần một thư mục", "it is a file, not a folder"),
-    errno.EACCES: ("không có quyền ghi", "permission denied"),
-    errno.EPERM: ("không có quyền ghi", "permission denied"),
-    errno.EROFS: ("hệ thống tệp chỉ đọc", "read-only file system"),
-    errno.ENOSPC: ("hết chỗ trên đĩa", "no space left on the device"),
-}
-
-
 def _cannot(option: str, path: str | os.PathLike[str], e: OSError) -> OutputError:
-    vi, en = _REASONS.get(e.errno or 0, (e.strerror or str(e), e.strerror or str(e)))
     return OutputError(
-        f"không ghi được {option} {os.fspath(path)}: {vi}\ncannot write {option} {os.fspath(path)}: {en}"
+        "\n".join(text("output.cannot", option=option, path=os.fspath(path), reason=os_error(e)))
     )
 
 
 def _is_input(option: str, path: str | os.PathLike[str], inp: str | os.PathLike[str]) -> OutputError:
     return OutputError(
-        f"{option} {os.fspath(path)} là tệp đầu vào {os.fspath(inp)}; ghi vào đó sẽ xoá dữ liệu gốc"
-        " (chọn một tệp khác)\n"
-        f"{option} {os.fspath(path)} is the input {os.fspath(inp)}; writing it would destroy the original"
-        " (choose another file)"
+        "\n".join(text("output.is_input", option=option, path=os.fspath(path), input=os.fspath(inp)))
     )
 
 

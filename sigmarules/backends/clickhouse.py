@@ -1,6 +1,6 @@
 """Sigma rules as ClickHouse SQL over the store, for retro-hunting: a pySigma backend of ours.
 
-Rules are loaded, mapped and checked exactly as the streaming engine does (``detectors/sigma``:
+Rules are loaded, mapped and checked exactly as the streaming engine does (``sigmarules/ruleset.py``:
 the same loader, log sources, field map and rejections), then each rule's mapped condition tree is
 converted by ``SigmaSqlBackend``, a pySigma ``TextQueryBackend`` whose leaves emit ClickHouse
 expressions over the store's columns. Every value is a query parameter (``{p3:String}``): no rule

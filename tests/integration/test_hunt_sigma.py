@@ -1,5 +1,5 @@
 """Sigma retro-hunt: on the same stored records, each rule's SQL translation (``sigmarules/backends/clickhouse.py``)
-returns exactly the records the streaming engine (``detectors/sigma``) matches, compared by uid;
+returns exactly the records the streaming engine (``sigmarules/backends/streaming.py``) matches, compared by uid;
 injection attempts stay values; ``wardwatch hunt`` finds a rule added after the traffic was stored."""
 
 from __future__ import annotations
