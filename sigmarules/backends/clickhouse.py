@@ -78,7 +78,8 @@ class TableLike(Protocol):
     """What the backend reads of a store table (``wardwatch.store.schema.Table``): sigmarules sits
     below the store, so the store hands its tables in."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def column(self, name: str) -> Any: ...
 
