@@ -304,6 +304,35 @@ for _name, _cls in SECTIONS.items():
     declare_section(f"detectors.{_name}", _cls, load_settings if _name == "noise" else None)
 
 
+@dataclass(frozen=True)
+class CoverageSection:
+    """``detectors.coverage``: the coverage watchdog (``detectors/coverage.py``, docs/DETECTION.md)."""
+
+    enabled: bool = True
+    silent_after: float = setting(900.0, kind="duration", lo=1)  # traffic gone this long: sensor_silent
+    drops_rate: float = setting(100.0, lo=0)  # kernel drops per second over drops_window (0: off)
+    drops_share: float = setting(0.01, lo=0, hi=1)  # dropped share of the packets (0: off)
+    drops_min: int = setting(100, lo=1)  # fewer drops than this in a window never alert
+    drops_window: float = setting(60.0, kind="duration", lo=1)
+    segments: tuple[str, ...] | None = None  # watched segments; None: every configured one
+    sensors: bool = True  # also watch each sensor as a whole
+
+
+def load_coverage(config: Config) -> CoverageSection:
+    sec: CoverageSection = config.section("detectors.coverage", CoverageSection)
+    known = [s.name for s in config.segments]
+    for i, name in enumerate(sec.segments or ()):
+        if name not in known:
+            raise config.error(
+                ("detectors", "coverage", "segments", i),
+                f"no segment named {name!r} (expected one of {', '.join(known) or 'no segments are configured'})",
+            )
+    return sec
+
+
+declare_section("detectors.coverage", CoverageSection, load_coverage)
+
+
 def _in(ip: str | None, nets: Any) -> bool:
     if ip is None:
         return False

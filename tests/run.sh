@@ -30,6 +30,10 @@ command -v cc >/dev/null 2>&1 || apt_missing+=(gcc)
     2>/dev/null || apt_missing+=(python3-dev)
 # the Kafka TLS tests make a throwaway CA (deploy/kafka/broker.sh --tls)
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
+# doctor and deploy tests: network namespaces (ip netns), dropping CAP_NET_RAW (setpriv), the unit's check
+command -v ip >/dev/null 2>&1 || apt_missing+=(iproute2)
+command -v setpriv >/dev/null 2>&1 || apt_missing+=(util-linux)
+command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
 if [ "${#apt_missing[@]}" -gt 0 ]; then
     step "installing ${apt_missing[*]}"
     [ "$(id -u)" = 0 ] || die "${apt_missing[*]} missing and installing needs root"

@@ -35,6 +35,10 @@ CATEGORIES = (
     "policy_segmentation",
     "policy_airgap",
     "policy_dns_bypass",
+    # sensor health (the shared contract): a dark sensor looks exactly like a quiet network
+    "sensor_silent",
+    "sensor_drops",
+    "sensor_overload",
 )
 SEVERITIES = ("low", "medium", "high", "critical")
 FIELDS = (
