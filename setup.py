@@ -22,6 +22,7 @@ ROOMS = {  # the rooms, ground first; imports point down this list only (tests/u
     "wardwatch.console": "console",
     "wardwatch.dashboards": "dashboards",
     "wardwatch.tools": "tools",
+    "wardwatch.service": "service",  # `wardwatch serve`: the long-running loop and its local API
     "wardwatch.cli": "cli",
 }
 

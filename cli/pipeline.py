@@ -1,4 +1,5 @@
-"""The embedded pipeline, one process and no services: sensor → detectors → store.
+"""The embedded pipeline, one process and no services: sensor → detectors → store (the batch step,
+``service.flow.Flow``, is the one ``wardwatch serve`` runs forever).
 
     summary = run_pipeline(paths, config, store, counters, progress=print_line)
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wardwatch.store import Store, Writer
+from wardwatch.store import Store
 
 from wardwatch.config import Config
 from wardwatch.counters import Counters
@@ -60,14 +61,6 @@ class RunSummary:
         }
 
 
-def _index(config: Config) -> Any:
-    if not (config.feeds or config.allowlist.entries or config.allowlist.sources):
-        return None
-    from wardwatch.threatfeeds import load_index
-
-    return load_index(config)
-
-
 def run_pipeline(
     paths: Sequence[str | Path],
     config: Config,
@@ -79,47 +72,37 @@ def run_pipeline(
 ) -> RunSummary:
     from wardwatch.detectors import Engine
     from wardwatch.ingest.sensor import sense, sensor_config
+    from wardwatch.service.flow import Flow, feed_index, open_writer
 
     counters = counters if counters is not None else Counters()
-    engine = Engine.from_config(config, _index(config), counters) if detect else None
+    engine = Engine.from_config(config, feed_index(config), counters) if detect else None
     # inserts run on the writer's own thread, beside sensing and detection
-    writer = store.writer(counters, background=True)
-    if isinstance(writer, Writer):  # (the Kafka bus stands in for a writer and batches by itself)
-        writer.flush_seconds = store.settings.flush_seconds
+    writer = open_writer(store, counters)
+    flow = Flow(engine, writer)
     summary = RunSummary()
     started = last = time.perf_counter()
-    in_store = 0.0
     try:
         for records in sense(paths, counters, sensor_config(config)):
-            summary.records += len(records)
-            alerts = engine.process(records) if engine is not None else []
-            summary.alerts += len(alerts)
-            t = time.perf_counter()
-            writer.add_records(records)
-            if alerts:
-                writer.add_alerts(alerts)
+            flow.step(records)
             now = time.perf_counter()
-            in_store += now - t
             if progress is not None and now - last >= every:
                 last = now
                 progress(
                     Progress(
                         now - started,
                         counters.get("packets.read", 0),
-                        summary.records,
-                        summary.alerts,
+                        flow.records,
+                        flow.alerts,
                         getattr(writer, "committed", 0),
                     )
                 )
-        tail = engine.flush() if engine is not None else []
-        summary.alerts += len(tail)
-        t = time.perf_counter()
-        writer.add_alerts(tail)
-        writer.flush()
+        flow.finish()
     finally:
         writer.close()
     end = time.perf_counter()
-    summary.store_seconds = in_store + (end - t)
+    summary.records = flow.records
+    summary.alerts = flow.alerts
+    summary.store_seconds = flow.store_seconds
     summary.insert_seconds = writer.insert_seconds
     summary.seconds = end - started
     summary.stored = writer.written

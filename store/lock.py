@@ -12,6 +12,10 @@ when. The kernel releases the flock when the holder dies, however it dies (kill 
   dropped); what that process had not committed yet is not in the store. A warning says so;
 - flock busy: the holder is alive, or it died and processes it forked (sensor workers) still hold
   the inherited lock; the error names them.
+
+``wardwatch serve`` also writes where its local API listens (``announce``), so that ``query`` and
+``hunt`` find the running service (``serving``) and send their work there instead of failing on the
+lock. The file is owner-only, like the store, so the API's token in it is as private as the data.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class Holder:
     pid: int
     command: str
     since: float
+    api: str = ""  # a serving process's local API (``http://127.0.0.1:8477``), "" for the others
+    token: str = ""  # what that API asks of the store's owner in ``Authorization: Bearer``
 
     def describe(self) -> str:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since)) if self.since else "?"
@@ -61,7 +67,13 @@ def _alive(pid: int) -> bool:
 def _holder(text: bytes) -> Holder | None:
     try:
         d = orjson.loads(text)
-        return Holder(int(d["pid"]), str(d.get("command", "")), float(d.get("since", 0.0)))
+        return Holder(
+            int(d["pid"]),
+            str(d.get("command", "")),
+            float(d.get("since", 0.0)),
+            str(d.get("api", "")),
+            str(d.get("token", "")),
+        )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
 
@@ -159,6 +171,45 @@ class StoreLock:
             os.ftruncate(fd, 0)  # an empty file: closed properly, nothing stale
         finally:
             os.close(fd)  # closing the last descriptor drops the flock
+
+
+def announce(store_dir: Path, api: str, token: str) -> None:
+    """Add this process's API address and token to the lock file of the store it holds."""
+    path = Path(store_dir) / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    try:
+        me = _holder(os.pread(fd, 4096, 0))
+        if me is None or me.pid != os.getpid():
+            raise StoreError(f"{path}: this process does not hold the store; nothing to announce")
+        doc = {"pid": me.pid, "command": me.command, "since": me.since, "api": api, "token": token}
+        data = orjson.dumps(doc) + b"\n"
+        # longer than what it replaces: written in place, then cut, so a reader never sees it empty
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+
+
+def serving(store_dir: Path) -> Holder | None:
+    """The live process that holds the store at ``store_dir`` and announced an API, or None (nobody
+    holds it, the holder has no API, or it died: a lock file that outlived ``kill -9`` is ignored)."""
+    path = Path(store_dir) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        holder = _holder(os.pread(fd, 4096, 0))
+        if holder is None or not holder.api or holder.pid == os.getpid() or not _alive(holder.pid):
+            return None
+        try:  # a shared flock we can take means nobody holds the exclusive one: the holder is gone
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return holder
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def explain_chdb_lock(store_dir: Path, error: str) -> str:

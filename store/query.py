@@ -121,17 +121,35 @@ def check_read_only(store: Store, sql: str, params: dict[str, Any] | None = None
             )
 
 
-def read_only(store: Store, sql: str, params: dict[str, Any] | None = None) -> Iterator[bytes]:
+def read_only(
+    store: Store, sql: str, params: dict[str, Any] | None = None, shared: bool = False
+) -> Iterator[bytes]:
     """Rows of ``sql`` as JSON lines. The query is checked first (``check_read_only``), then runs with
     ``readonly = 1`` (ClickHouse rejects any write, DDL or change of settings) under the configured
-    time, row and memory limits (``store: {query: …}``)."""
+    time, row and memory limits (``store: {query: …}``).
+
+    ``shared``: the chdb session also writes (``wardwatch serve``), so ``readonly`` and the limits go
+    with this query alone rather than the session: ``SELECT * FROM (sql) SETTINGS …``, where (checked
+    on chdb 4.4) the outer query's settings win over any the inner one sets. ``sql`` passed the check
+    as one well-formed statement, so its brackets balance and it cannot close the wrapper early; a
+    statement that is not a SELECT does not parse inside it."""
     check_read_only(store, sql, params)
     try:
-        rows = store.rows(sql, params, readonly=True)
+        if shared and store.backend.kind == "chdb":
+            limits = {**store.settings.query_limits, "readonly": 1}
+            given = ", ".join(f"{k} = {_literal(v)}" for k, v in limits.items())
+            rows = store.rows(f"SELECT * FROM (\n{sql}\n) SETTINGS {given}", params)
+        else:
+            rows = store.rows(sql, params, readonly=True)
     except StoreError as e:
         raise StoreError(_explain(str(e))) from None
     for row in rows:
         yield orjson.dumps(row)
+
+
+def _literal(value: Any) -> str:
+    """A setting's value (from our own settings, never from the query) as SQL."""
+    return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "") + "'"
 
 
 def _explain(msg: str) -> str:

@@ -121,7 +121,7 @@ _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400,
 # declare the contents of the others. ``notify`` is reserved for the notify room and kept raw until it
 # declares its section; other future sections (report, http, inputs) are unknown until declared.
 GROUND_SECTIONS = ("data_dir", "segments", "feeds", "allowlist", "kafka", "clickhouse")
-ROOM_SECTIONS = ("detectors", "sensor", "store", "notify")
+ROOM_SECTIONS = ("detectors", "sensor", "store", "notify", "http")  # http: the service room
 TOP_LEVEL = GROUND_SECTIONS + ROOM_SECTIONS
 
 

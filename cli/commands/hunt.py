@@ -1,5 +1,6 @@
 """``wardwatch hunt --config FILE [--since 30d]``: look for past matches of today's feeds and Sigma
-rules in the stored records and store them as alerts marked ``retro``."""
+rules in the stored records and store them as alerts marked ``retro``. While ``wardwatch serve``
+holds the embedded store, the hunt runs inside the service (its API), with the feeds it has loaded."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import re
 import sys
 import time
+from typing import Any
 
 import orjson
 
@@ -36,8 +38,9 @@ def parse_since(text: str, now: float) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wardwatch.detectors import Engine
-    from wardwatch.hunt import hunt_feeds, hunt_sigma
+    from wardwatch.service.client import hunt as client_hunt
+    from wardwatch.service.client import running
+    from wardwatch.service.hunting import hunt
     from wardwatch.store import StoreError, open_store
     from wardwatch.threatfeeds import load_index
 
@@ -47,52 +50,47 @@ def run(args: argparse.Namespace) -> int:
     try:
         since = parse_since(args.since, now)
         config = load_config(args.config)
-        engine = Engine.from_config(config, None)
-        index = load_index(config)
-        store = open_store(config)
+        # `wardwatch serve` holds the embedded store: the hunt runs inside it, with its feed index
+        holder = running(config)
+        if holder is None:
+            index = load_index(config)
+            store = open_store(config)
     except (ValueError, StoreError) as e:  # ConfigError is a ValueError
         sys.stderr.write(f"wardwatch hunt: {e}\n")
         return 2
+    if holder is not None:
+        try:
+            result = client_hunt(holder, since, now + 1, args.dry_run)
+        except StoreError as e:
+            sys.stderr.write(f"wardwatch hunt: {e}\n")
+            return 1
+        return _report(result, args.dry_run)
     try:
-        alerts = hunt_feeds(store, index, engine.info, since, now + 1)
-        sigma = hunt_sigma(store, config, engine.info, since, now + 1)
-        alerts += sigma.alerts
-        for key, reason in sigma.rejected:
-            sys.stderr.write(f"wardwatch hunt: sigma rule {key} skipped: {reason}\n")
-        for key, err in sigma.errors:
-            sys.stderr.write(f"wardwatch hunt: sigma rule {key} failed in ClickHouse: {err}\n")
-        sys.stderr.write(
-            f"wardwatch hunt: sigma: {sigma.rules} rules and {sigma.correlations} correlations run,"
-            f" {len(sigma.alerts)} matches\n"
-        )
-        if args.dry_run:
-            for a in alerts:
-                sys.stdout.buffer.write(a.to_json() + b"\n")
-        else:
-            writer = store.writer()
-            writer.add_alerts(alerts, retro=True)
-            writer.flush()
-            stored = sum(writer.written.values())
-            sys.stderr.write(
-                f"wardwatch hunt: {len(alerts)} past matches, {stored} new retro alerts stored"
-                f" · {len(alerts)} kết quả, {stored} cảnh báo hồi tố mới\n"
-            )
-            for a in alerts:
-                sys.stdout.buffer.write(
-                    orjson.dumps(
-                        {
-                            "uid": a.uid,
-                            "rule": a.rule,
-                            "src_ip": a.src_ip,
-                            "indicator": a.indicator,
-                            "count": a.count,
-                        }
-                    )
-                    + b"\n"
-                )
+        result = hunt(store, config, index, since, now + 1, args.dry_run)
     except (ConfigError, StoreError) as e:
         sys.stderr.write(f"wardwatch hunt: {e}\n")
         return 2
     finally:
         store.close()
+    return _report(result, args.dry_run)
+
+
+def _report(result: dict[str, Any], dry_run: bool) -> int:
+    sigma = result["sigma"]
+    for key, reason in sigma["rejected"]:
+        sys.stderr.write(f"wardwatch hunt: sigma rule {key} skipped: {reason}\n")
+    for key, err in sigma["errors"]:
+        sys.stderr.write(f"wardwatch hunt: sigma rule {key} failed in ClickHouse: {err}\n")
+    sys.stderr.write(
+        f"wardwatch hunt: sigma: {sigma['rules']} rules and {sigma['correlations']} correlations run,"
+        f" {sigma['matches']} matches\n"
+    )
+    if not dry_run:
+        n, stored = result["matches"], result["stored"]
+        sys.stderr.write(
+            f"wardwatch hunt: {n} past matches, {stored} new retro alerts stored"
+            f" · {n} kết quả, {stored} cảnh báo hồi tố mới\n"
+        )
+    for a in result["alerts"]:
+        sys.stdout.buffer.write(orjson.dumps(a) + b"\n")
     return 0

@@ -1,10 +1,12 @@
 """``wardwatch query --config FILE "SQL" [--param name=value …]``: read-only SQL against the configured
-store; one JSON object a line. Values go in as ``{name:Type}`` parameters, never into the text."""
+store; one JSON object a line. Values go in as ``{name:Type}`` parameters, never into the text.
+While ``wardwatch serve`` holds the embedded store, the query goes through its local API."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wardwatch.service.client import query as client_query
+    from wardwatch.service.client import running
     from wardwatch.store import StoreError, open_store
     from wardwatch.store.query import read_only
 
@@ -30,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
         params[name] = value
     try:
         config = load_config(args.config)
+        # `wardwatch serve` holds the embedded store: it runs the query (same checks and limits)
+        holder = running(config)
+        if holder is not None:
+            return _print(client_query(holder, args.sql, params))
         # a reader: a missing store is an error, not a new empty store that answers 0
         store = open_store(config, create=False)
     except (ConfigError, StoreError) as e:
@@ -47,4 +55,21 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+    return 0
+
+
+def _print(lines: Iterator[bytes]) -> int:
+    """The service's answer, as a local query prints it (1 when the service refused it)."""
+    from wardwatch.store import StoreError
+
+    out = sys.stdout.buffer
+    try:
+        for line in lines:
+            out.write(line + b"\n")
+        out.flush()
+    except StoreError as e:
+        sys.stderr.write(f"wardwatch query: {e}\n")
+        return 1
+    except BrokenPipeError:
+        return 0
     return 0

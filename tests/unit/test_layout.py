@@ -20,7 +20,7 @@ TIERS = (
     ("store",),
     ("hunt",),
     ("notify", "report", "console", "dashboards"),
-    ("tools",),
+    ("tools", "service"),
     ("cli",),
 )
 TIER = {room: i for i, rooms in enumerate(TIERS) for room in rooms}

@@ -1,0 +1,52 @@
+"""The ``http:`` config section: where ``wardwatch serve`` listens.
+
+    http:
+      listen: 127.0.0.1:8477     # host:port (loopback by default); port 0 picks a free one
+      max_request: 1MB           # a larger request body is refused (413) before it is read
+      feeds_check: 1m            # how often the service looks for feed updates (each feed keeps
+                                 # its own `refresh`; local files are re-read when they change)
+
+The API serves ``/healthz`` and ``/metrics`` to anyone on the machine, and ``/query``, ``/hunt`` and
+``/replay`` only to a caller that shows the token written in the store's owner-only lock file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from wardwatch.config import Config, declare_section, setting
+
+
+@dataclass(frozen=True)
+class HttpSection:
+    listen: str = "127.0.0.1:8477"
+    max_request: int = setting(1 << 20, kind="size", lo=1024)
+    feeds_check: float = setting(60.0, kind="duration", lo=0.1, hi=86400)
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str
+    port: int
+    max_request: int
+    feeds_check: float
+
+
+def http_settings(config: Config) -> HttpSettings:
+    sec: HttpSection = config.section("http", HttpSection)
+    host, sep, port = sec.listen.rpartition(":")
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+        if not sep or not 0 <= number <= 65535:
+            raise ValueError
+    except ValueError:
+        raise config.error(
+            ("http", "listen"), f"expected an address and port such as 127.0.0.1:8477, got {sec.listen!r}"
+        ) from None
+    return HttpSettings(host, number, sec.max_request, sec.feeds_check)
+
+
+declare_section("http", HttpSection, http_settings)
