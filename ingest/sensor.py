@@ -10,40 +10,56 @@ direction-independent 5-tuple hash falls to it, so each connection's state lives
 process. The parent collects the workers' records batch by batch in a fixed order, so the output
 does not depend on scheduling; reader and decoder counters come from worker 0 alone (every worker
 sees the same frames), the analysers' counters are summed.
+
+Live capture (``sense_live``) runs the same pipeline over batches read from interfaces
+(``ingest.live``). There the kernel splits the connections (PACKET_FANOUT in hash mode), so each worker
+reads only its own share and decodes it whole. The clock follows the packets' timestamps and, when
+none arrive, the wall clock, so connections and DNS transactions are emitted on Zeek's timeouts while
+the capture runs. On stop, every frame already in the rings is read, every open connection and
+transaction flushed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from wardwatch.config import Config, declare_section
+from wardwatch.config import Config, declare_section, setting
 from wardwatch.counters import Counters
+from wardwatch.errors import UsageError
+from wardwatch.i18n import say, text
 
 from .app import AppConfig, AppTracker
-from .capture import read_captures
+from .capture import RawBatch, read_captures
 from .decode import DecodeConfig, Decoder
 from .decode.columns import PROTO_ICMP, PROTO_ICMP6, PacketBatch
 from .dns import DnsConfig, DnsTracker
 from .flows import FlowConfig, FlowMeter
+
+if TYPE_CHECKING:
+    from .live import Handle, LiveSource
 
 Record = dict[str, object]
 
 # Below this much input a second process costs more than it saves.
 PARALLEL_MIN_BYTES = 32 << 20
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_log = logging.getLogger("wardwatch.sensor")
 
 
 @dataclass
@@ -55,6 +71,20 @@ class SensorConfig:
     flows: FlowConfig = field(default_factory=FlowConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     app: AppConfig = field(default_factory=AppConfig)
+    # live capture (ingest/live): interfaces to watch, a BPF filter on all of them, and the sockets
+    interfaces: tuple[str, ...] = ()
+    bpf: str = ""
+    snaplen: int = setting(262144, lo=64, hi=262144)
+    promisc: bool = True
+    buffer_size: int = setting(64 << 20, kind="size", lo=1 << 16)  # each socket's ring
+    # once the sockets are open, a root sensor becomes this user (unset: stays as it was started)
+    user: str | None = None
+    # the longest the live sensor goes without yielding (an empty list when idle)
+    poll_interval: float = setting(0.5, kind="duration", lo=0.01, hi=60)
+
+
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
 
 
 def sensor_config(config: Config | None) -> SensorConfig:
@@ -126,15 +156,38 @@ def _sense_share(
     share: int,
     workers: int,
 ) -> Iterator[list[Record]]:
-    """The pipeline over the connections of one share (all of them when ``workers`` is 1).
+    """The pipeline over the connections of one share of capture files (all when ``workers`` is 1).
 
     Yields one list per capture batch (possibly empty) and a last one for the end of input, so the
     parallel parent can line the workers' outputs up batch by batch.
+    """
+
+    def mine(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+        return column_share(cols, workers) == share
+
+    batches = ((raw, None) for raw in read_captures(paths, input_counters, batch_frames=config.batch_frames))
+    yield from _pipeline(batches, input_counters, counters, config, mine if workers > 1 else None)
+
+
+def _pipeline(
+    batches: Iterable[tuple[RawBatch | None, float | None]],
+    input_counters: Counters,
+    counters: Counters,
+    config: SensorConfig,
+    select: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None,
+) -> Iterator[list[Record]]:
+    """read → decode → meter → DNS and applications, one list of finished records per batch.
+
+    Each item of ``batches`` is a batch of frames (or None: nothing arrived) and a clock reading:
+    None for capture files, where only the packets' timestamps move the clock; the wall clock for
+    live capture, which moves it when no packet arrives so that timeouts fire while idle. ``select``
+    keeps one worker's share of the decoded rows (capture files split in user space).
     """
     decoder = Decoder(input_counters, config.decode)
     meter = FlowMeter(counters, config.flows)
     dns = DnsTracker(counters, config.dns)
     app = AppTracker(counters, config.app)
+    clock = 0.0
 
     def analyse(batch: PacketBatch) -> list[Record]:
         if not len(batch):
@@ -145,23 +198,30 @@ def _sense_share(
         out += app.process(batch, assignment, meter)
         return out
 
-    def mine(cols: Mapping[str, np.ndarray]) -> np.ndarray:
-        return column_share(cols, workers) == share
+    def expire(now: float) -> list[Record]:
+        return dns.expire(now) + app.expire(now) + meter.expire(now)
 
-    for raw in read_captures(paths, input_counters, batch_frames=config.batch_frames):
-        input_counters.add("packets.read", len(raw))
-        if workers > 1:
-            # this share's rows only; the clock still follows every decoded row
-            batch, decoded, now = decoder.decode_selected(raw, mine)
+    for raw, wall in batches:
+        out: list[Record] = []
+        decoded, now = 0, 0.0
+        if raw is not None:
+            input_counters.add("packets.read", len(raw))
+            if select is not None:
+                # this share's rows only; the clock still follows every decoded row
+                batch, decoded, now = decoder.decode_selected(raw, select)
+            else:
+                batch = decoder.decode(raw)
+                decoded = len(batch)
+                now = float(batch.ts.max()) if decoded else 0.0
+            out = analyse(batch)
+        if wall is None:
+            if decoded:
+                out += expire(now)
         else:
-            batch = decoder.decode(raw)
-            decoded = len(batch)
-            now = float(batch.ts.max()) if decoded else 0.0
-        out = analyse(batch)
-        if decoded:
-            out += dns.expire(now)
-            out += app.expire(now)
-            out += meter.expire(now)
+            # never backwards: a frame from a slower interface may carry an older timestamp
+            clock = max(clock, now if decoded else 0.0, wall)
+            if clock:
+                out += expire(clock)
         yield out
     out = analyse(decoder.flush())
     out += dns.flush()
@@ -277,6 +337,184 @@ def _sense_parallel(
             if proc.is_alive():
                 proc.terminate()
             proc.join()
+        for pipe in pipes:
+            pipe.close()
+        for fd in lifeline:
+            if fd >= 0:
+                os.close(fd)
+
+
+def sense_live(config: SensorConfig, counters: Counters, stop: StopFlag) -> Iterator[list[Record]]:
+    """Yield lists of finished records from ``config.interfaces`` until ``stop.is_set()``.
+
+    The first (empty) list comes as soon as the sockets are open and privileges dropped; then one at
+    least every ``poll_interval``, empty while the network is idle, so the caller can run its timers.
+    Connections and DNS transactions come out on their timeouts while the capture runs. Once ``stop``
+    is set: every frame the kernel had put in the rings is read, every open connection and transaction
+    flushed and yielded, and the generator returns. Counters: ``packets.read``, ``capture.received``,
+    ``capture.kernel_drops`` and ``capture.interface_drops`` (also per interface), and
+    ``capture.after_stop`` (frames that arrived after the stop and were not read).
+    """
+    from .live import LiveSource, Options, close_handles, drop_privileges, open_handles
+
+    if not config.interfaces:
+        raise UsageError("\n".join(text("live.no_interfaces")))
+    workers = config.workers or max(1, min(4, len(os.sched_getaffinity(0))))
+    poll = float(config.poll_interval)
+    # a TPACKET_V3 block reaches user space when full or after this timeout: it bounds the latency
+    block_timeout = min(poll, 0.1)
+    options = Options(
+        interfaces=tuple(config.interfaces),
+        bpf=config.bpf,
+        snaplen=config.snaplen,
+        promisc=config.promisc,
+        buffer_size=config.buffer_size,
+        timeout_ms=max(1, int(block_timeout * 1000)),
+        batch_frames=config.batch_frames,
+    )
+    handles = open_handles(options, copies=workers)  # with CAP_NET_RAW, before giving it up
+    try:
+        user = drop_privileges(config.user)
+        _log.info(say("live.listening", names=", ".join(config.interfaces), workers=workers, user=user))
+        yield []
+        if workers == 1:
+            source = LiveSource(handles[0], counters, config.batch_frames)
+            batches = _live_batches(source, stop, poll, block_timeout)
+            yield from _pipeline(batches, counters, counters, config)
+        else:
+            yield from _sense_live_parallel(handles, config, counters, stop, poll, block_timeout)
+    finally:
+        for per_worker in handles:
+            close_handles(per_worker)
+
+
+def _live_batches(
+    source: LiveSource, stop: StopFlag, poll: float, block_timeout: float
+) -> Iterator[tuple[RawBatch | None, float]]:
+    # Frames can wait in a ring block up to its timeout before we see them, and a read takes a
+    # moment: the wall clock runs this far behind so that no connection times out while its next
+    # frame is still in the ring.
+    lag = poll + block_timeout
+    next_stats = 0.0
+    while not stop.is_set():
+        source.wait(poll)
+        batches = source.read()
+        if time.monotonic() >= next_stats:
+            source.stats()
+            next_stats = time.monotonic() + poll
+        wall = time.time() - lag
+        if not batches:
+            yield None, wall
+        for raw in batches:
+            yield raw, wall
+    for raw in source.drain(block_timeout, deadline=max(1.0, 10 * block_timeout)):
+        yield raw, time.time() - lag
+
+
+def _live_worker_main(
+    handles: list[Handle],
+    config: SensorConfig,
+    conn: Connection,
+    parent: int,
+    lifeline: tuple[int, int],
+    inherited: list[Connection],
+    stop: StopFlag,
+    poll: float,
+    block_timeout: float,
+) -> None:
+    os.close(lifeline[1])
+    for c in inherited:
+        with contextlib.suppress(OSError):
+            c.close()
+    _die_with_parent(parent, lifeline[0])
+    # Ctrl-C reaches the whole process group and systemd may signal the whole cgroup: the parent
+    # alone decides when to stop (``stop``), so that every worker flushes instead of dying mid-way.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Other workers' sockets (copied by the fork) stay open but untouched: closing one here would
+    # take it out of its fanout group for a moment and reshuffle the connections.
+    from .live import LiveSource
+
+    counters = Counters()
+    try:
+        source = LiveSource(handles, counters, config.batch_frames)
+        for records in _pipeline(
+            _live_batches(source, stop, poll, block_timeout), counters, counters, config
+        ):
+            conn.send(("records", records, dict(counters)))
+            counters.clear()  # the parent adds them up: only what is new goes over the pipe
+        conn.send(("done", [], dict(counters)))
+    except BaseException:  # the parent reports it; a worker must never die silently
+        conn.send(("error", traceback.format_exc(), {}))
+    finally:
+        conn.close()
+
+
+def _sense_live_parallel(
+    handles: list[list[Handle]],
+    config: SensorConfig,
+    counters: Counters,
+    stop: StopFlag,
+    poll: float,
+    block_timeout: float,
+) -> Iterator[list[Record]]:
+    from .live import CaptureError
+
+    # fork: the workers inherit the open sockets (opened with the privileges this process has
+    # already given up) and the imported modules
+    ctx = multiprocessing.get_context("fork")
+    stop_workers = ctx.Event()
+    pipes: list[Connection] = []
+    procs = []
+    lifeline = os.pipe()
+    try:
+        for share, mine in enumerate(handles):
+            recv, send = ctx.Pipe(duplex=False)
+            args = (
+                mine,
+                config,
+                send,
+                os.getpid(),
+                lifeline,
+                [*pipes, recv],
+                stop_workers,
+                poll,
+                block_timeout,
+            )
+            proc = ctx.Process(
+                target=_live_worker_main, args=args, name=f"wardwatch-capture-{share}", daemon=True
+            )
+            pipes.append(recv)
+            proc.start()
+            send.close()
+            procs.append(proc)
+        os.close(lifeline[0])
+        lifeline = (-1, lifeline[1])
+        live = dict(enumerate(pipes))
+        while live:
+            if stop.is_set():
+                stop_workers.set()
+            merged: list[Record] = []
+            for pipe in wait(list(live.values()), timeout=poll):
+                share = pipes.index(pipe)  # type: ignore[arg-type]
+                try:
+                    kind, payload, counts = pipe.recv()  # type: ignore[union-attr]
+                except EOFError:
+                    raise CaptureError(f"capture worker {share} exited without finishing") from None
+                if kind == "error":
+                    raise CaptureError(f"capture worker {share} failed:\n{payload}")
+                merged += payload
+                counters.update(counts)
+                if kind == "done":
+                    del live[share]
+            yield merged
+    finally:
+        stop_workers.set()
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
         for pipe in pipes:
             pipe.close()
         for fd in lifeline:

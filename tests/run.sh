@@ -28,6 +28,9 @@ command -v mvn >/dev/null 2>&1 || apt_missing+=(maven)
 command -v cc >/dev/null 2>&1 || apt_missing+=(gcc)
 "$PY" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
     2>/dev/null || apt_missing+=(python3-dev)
+# live capture tests replay captures into a veth pair (tests/integration/test_live_*.py, bench/bench_live.py)
+command -v tcpreplay >/dev/null 2>&1 || apt_missing+=(tcpreplay)
+command -v tcpdump >/dev/null 2>&1 || apt_missing+=(tcpdump)
 # the Kafka TLS tests make a throwaway CA (deploy/kafka/broker.sh --tls)
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 # doctor and deploy tests: network namespaces (ip netns), dropping CAP_NET_RAW (setpriv), the unit's check
