@@ -16,10 +16,13 @@ from wardwatch.cli.commands import COMMANDS
 from wardwatch import __version__
 from wardwatch.errors import WardwatchError
 from wardwatch.files import PRIVATE_UMASK
+from wardwatch.i18n import os_error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wardwatch", description="Network security monitoring for hospitals")
+    parser = argparse.ArgumentParser(
+        prog="wardwatch", description="Network security monitoring for hospitals"
+    )
     parser.add_argument("--version", action="version", version=f"wardwatch {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _everywhere(p: argparse.ArgumentParser) -> None:
     have = {s for a in p._actions for s in a.option_strings}
     if "-v" not in have and "--verbose" not in have:
-        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+        p.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+        )
     if "--version" not in have:
         p.add_argument("--version", action="version", version=f"wardwatch {__version__}")
     for a in p._actions:
@@ -56,6 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WardwatchError as e:
         sys.stderr.write(f"\nwardwatch {args.command}: {e}\n")
         return e.exit_code
+    except OSError as e:
+        # a file or socket the command needed (permission, a full disk…): the reason in words, no traceback
+        vi, en = os_error(e)
+        where = f" {e.filename}" if e.filename else ""
+        sys.stderr.write(
+            f"\nwardwatch {args.command}:{where}: {vi}\nwardwatch {args.command}:{where}: {en}\n"
+        )
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write(f"\nwardwatch {args.command}: interrupted · đã dừng\n")
         return 130

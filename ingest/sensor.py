@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
@@ -495,10 +495,11 @@ def _sense_live_parallel(
             if stop.is_set():
                 stop_workers.set()
             merged: list[Record] = []
-            for pipe in wait(list(live.values()), timeout=poll):
-                share = pipes.index(pipe)  # type: ignore[arg-type]
+            for ready in wait(list(live.values()), timeout=poll):
+                pipe = cast(Connection, ready)
+                share = pipes.index(pipe)
                 try:
-                    kind, payload, counts = pipe.recv()  # type: ignore[union-attr]
+                    kind, payload, counts = pipe.recv()
                 except EOFError:
                     raise CaptureError(f"capture worker {share} exited without finishing") from None
                 if kind == "error":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import secrets
 import signal
@@ -84,7 +85,20 @@ class Service:
         config = self.config = self.load(self.config_path)
         http = http_settings(config)
         sensor = self._sensor_source(config)
-        self.store = self._open_store(config)
+        feed: Iterator[list[dict[str, Any]]] | None = None
+        if sensor is not None:
+            self._hand_over(config)
+            feed = sensor()
+            # The first (empty) yield comes once the capture sockets are open and privileges are dropped
+            # (``sensor.user``): from here on every file, the store's first, is the capture user's.
+            next(feed, None)
+        try:
+            self.store = self._open_store(config)
+        except BaseException:
+            self.stop.set()
+            if feed is not None:
+                feed.close()
+            raise
         try:
             self.metrics = Metrics(self)
             if hasattr(self.store, "backend"):  # chdb or a server: time every insert
@@ -103,7 +117,7 @@ class Service:
                     target=self._chores, args=(http.feeds_check,), name="wardwatch-reloader", daemon=True
                 ).start()
                 with self._signals():
-                    self._loop(sensor)
+                    self._loop(feed)
                     self.flow.finish()
             finally:
                 api.stop()
@@ -131,6 +145,28 @@ class Service:
             raise UsageError("\n".join(text("serve.no_live"))) from None
         self.live = True
         return lambda: sense_live(sc, self.counters, self.stop)
+
+    def _hand_over(self, config: Config) -> None:
+        """Running as root with ``sensor.user`` set, the capture drops to that user once its sockets are
+        open; give ``data_dir`` (store, feeds, state, spool) to that user first, or the service could
+        no longer write what it created as root. Owner-only modes are kept."""
+        import pwd
+
+        from wardwatch.ingest.sensor import sensor_config
+
+        user = getattr(sensor_config(config), "user", None)
+        if os.geteuid() != 0 or not user:
+            return
+        try:
+            pw = pwd.getpwnam(user)
+        except KeyError:
+            raise UsageError("\n".join(text("live.no_user", user=user))) from None
+        root = Path(config.data_dir)
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder, _dirs, files in os.walk(root):
+            os.chown(folder, pw.pw_uid, pw.pw_gid)
+            for name in files:
+                os.chown(os.path.join(folder, name), pw.pw_uid, pw.pw_gid, follow_symlinks=False)
 
     def _open_store(self, config: Config) -> Any:
         if config.kafka is not None:
@@ -169,12 +205,12 @@ class Service:
                 signal.signal(s, h)
 
     # -- the loop ----------------------------------------------------------------------------------
-    def _loop(self, sensor: Callable[[], Iterator[list[dict[str, Any]]]] | None) -> None:
+    def _loop(self, feed: Iterator[list[dict[str, Any]]] | None) -> None:
         assert self.flow is not None
         self._next_tick = time.monotonic() + TICK
-        if sensor is not None:
+        if feed is not None:
             # the live sensor returns once ``stop`` is set, after flushing what it holds
-            for records in sensor():
+            for records in feed:
                 self._step(records)
             return
         self._replays.put(self.pcaps)
@@ -335,7 +371,7 @@ class Service:
             when = store.meta(feed.name).get("fetched_at")
             try:
                 out[feed.name] = (
-                    now - datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+                    now - datetime.strptime(str(when), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
                 )
             except (TypeError, ValueError):
                 out[feed.name] = None

@@ -32,7 +32,7 @@ def drop_privileges(user: str | None) -> str:
         try:
             pw = pwd.getpwnam(user)
         except KeyError:
-            raise UsageError(text("live.no_user", user=user)[1]) from None
+            raise UsageError("\n".join(text("live.no_user", user=user))) from None
         try:
             os.setgroups([])
             os.setgid(pw.pw_gid)
@@ -40,7 +40,7 @@ def drop_privileges(user: str | None) -> str:
         except OSError as e:
             raise CaptureError("\n".join(text("live.setuid_failed", user=user, error=str(e)))) from e
         if os.geteuid() == 0 or os.getuid() == 0:  # never carry on as root believing otherwise
-            raise CaptureError(text("live.setuid_failed", user=user, error="still root")[1])
+            raise CaptureError("\n".join(text("live.setuid_failed", user=user, error="still root")))
         return user
     _clear_capabilities()
     return pwd.getpwuid(os.geteuid()).pw_name

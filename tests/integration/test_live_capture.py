@@ -10,14 +10,11 @@ Every wait is on a state (a line the sensor prints, a counter it reports), never
 from __future__ import annotations
 
 import collections
-import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ import pytest
 from wardwatch.ingest.capture import read_captures
 
 from tests.conftest import TESTDATA
+from tests.integration.netns import sh as _sh
 from wardwatch.counters import Counters
 
 pytestmark = pytest.mark.integration
@@ -42,45 +40,6 @@ sensor:
 TIME_FIELDS = {"ts", "uid", "duration", "rtt", "orig_bytes", "resp_bytes"}
 DEADLINE = 180.0  # seconds; generous: a busy shared machine must not fail a correct sensor
 WARDWATCH = [sys.executable, "-c", "import sys; from wardwatch.cli import main; sys.exit(main())"]
-
-
-def _need(*tools: str) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("live capture tests need root (network namespaces, AF_PACKET)")
-    for tool in tools:
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (tests/run.sh installs it from Debian)")
-
-
-def _sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
-@pytest.fixture(scope="session")
-def veth() -> Iterator[tuple[str, str, str]]:
-    """(namespace, outer interface in this namespace, inner interface in the namespace), quiet."""
-    _need("ip", "tcpreplay", "tcpdump", "mergecap")
-    tag = f"{os.getpid() % 100000}"
-    ns, outer, inner = f"wwlive{tag}", f"wwl{tag}o", f"wwl{tag}i"
-    try:
-        _sh("ip", "netns", "add", ns)
-        _sh("ip", "link", "add", outer, "type", "veth", "peer", "name", inner)
-        _sh("ip", "link", "set", inner, "netns", ns)
-        # no IPv6 (router solicitations, MLD) and no addresses: only the replayed frames cross the link;
-        # the largest MTU, because captures hold frames bigger than Ethernet's (offloaded segments)
-        _sh("sysctl", "-qw", f"net.ipv6.conf.{outer}.disable_ipv6=1")
-        _sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{inner}.disable_ipv6=1")
-        _sh("ip", "link", "set", outer, "mtu", "65535", "up")
-        _sh("ip", "netns", "exec", ns, "ip", "link", "set", inner, "mtu", "65535", "up")
-    except subprocess.CalledProcessError as e:
-        _sh("ip", "link", "del", outer, check=False)
-        _sh("ip", "netns", "del", ns, check=False)
-        pytest.skip(f"cannot make a network namespace and veth pair here: {e.stderr.strip()}")
-    try:
-        yield ns, outer, inner
-    finally:
-        _sh("ip", "link", "del", outer, check=False)
-        _sh("ip", "netns", "del", ns, check=False)
 
 
 @pytest.fixture(scope="session")
