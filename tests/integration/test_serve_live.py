@@ -327,3 +327,40 @@ def test_watchdog_alerts_for_the_segment_that_falls_silent(
     got = _wait("a sensor_silent alert for the wards", lambda: "wards" in (seen := silent()) and seen)
     assert "office" not in got
     assert s.stop() == 0, s.stderr
+
+
+def test_sighup_with_a_new_feed_alerts_on_the_next_match_without_a_gap_in_capture(
+    veth: tuple[str, str, str], synth: Any, tmp_path: Path, service: Callable[[Path], LiveService]
+) -> None:
+    ns, outer, inner = veth
+    frames = _frames(synth.pcap)
+    config = _config(synth, tmp_path / "hup", inner, coverage={"enabled": False})
+    late = "SELECT count() AS n FROM alerts WHERE category = 'threat_feed_domain' AND indicator = 'zalo.me'"
+    s = service(config)
+    _replay(outer, synth.pcap, pps="20000")
+    _wait("the first replay to be captured", lambda: s.health()["packets"] >= frames)
+
+    (tmp_path / "late.txt").write_text("zalo.me\n")
+    cfg = yaml.safe_load(config.read_text())
+    cfg["feeds"].append(
+        {"name": "late", "path": str(tmp_path / "late.txt"), "format": "domains", "trusted": True}
+    )
+    config.write_text(yaml.safe_dump(cfg))
+    s.proc.send_signal(signal.SIGHUP)
+    _wait("the reload", lambda: s.health()["reloads"].get("applied") == 1)
+
+    _replay(outer, synth.pcap, pps="20000")
+    _wait("the second replay to be captured", lambda: s.health()["packets"] >= 2 * frames)
+    assert s.health()["packets"] == 2 * frames  # the reload cost no packet
+    through_api = s.cli("query", "--config", str(config), late)  # the store is the service's: via its API
+    assert through_api.returncode == 0, through_api.stderr
+    assert s.stop() == 0, s.stderr
+    q = subprocess.run(
+        [*WARDWATCH, "query", "--config", str(config), late],
+        cwd=config.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert q.returncode == 0, q.stderr
+    assert json.loads(q.stdout)["n"] > 0  # lookups of zalo.me in the second replay matched the new feed
