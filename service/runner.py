@@ -96,8 +96,9 @@ class Service:
             self.store = self._open_store(config)
         except BaseException:
             self.stop.set()
-            if feed is not None:
-                feed.close()
+            close = getattr(feed, "close", None)  # a generator: stops the capture and its workers
+            if close is not None:
+                close()
             raise
         try:
             self.metrics = Metrics(self)
