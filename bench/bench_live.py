@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from wardwatch.tools.netns import veth_pair
+
 WARDWATCH = [sys.executable, "-c", "import sys; from wardwatch.cli import main; sys.exit(main())"]
 
 
@@ -134,17 +136,10 @@ def main() -> int:
         sh(*WARDWATCH, "synth", "--out", str(tmp), "--sessions", "60")
         capture = tmp / "hospital.pcap"
     frames, size = frames_in(capture), capture.stat().st_size
-    tag = str(os.getpid() % 100000)
-    ns, outer, inner = f"wwbench{tag}", f"wwb{tag}o", f"wwb{tag}i"
     results: dict = {"capture": str(capture), "frames": frames, "workers": args.workers, "steps": []}
+    pair = veth_pair(f"b{os.getpid() % 100000}")
+    ns, outer, inner = pair.__enter__()
     try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "add", outer, "type", "veth", "peer", "name", inner)
-        sh("ip", "link", "set", inner, "netns", ns)
-        sh("sysctl", "-qw", f"net.ipv6.conf.{outer}.disable_ipv6=1")
-        sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{inner}.disable_ipv6=1")
-        sh("ip", "link", "set", outer, "mtu", "65535", "up")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", inner, "mtu", "65535", "up")
         for rate in args.rates.split(","):
             speed = ["--topspeed"] if rate == "top" else ["--mbps", rate]
             mbps = 1000.0 if rate == "top" else float(rate)
@@ -194,8 +189,7 @@ def main() -> int:
         results["rss_kib"] = rss
         results["rss_kernel_drops"] = counters.get("capture", {}).get("kernel_drops", 0)
     finally:
-        sh("ip", "link", "del", outer, check=False)
-        sh("ip", "netns", "del", ns, check=False)
+        pair.__exit__(None, None, None)
     print(json.dumps(results, indent=1))
     return 0
 

@@ -230,6 +230,17 @@ def _pipeline(
     yield out
 
 
+def _worker_start(parent: int, lifeline: tuple[int, int], inherited: list[Connection]) -> None:
+    """A forked worker's first step. What the fork copied of the parent's side goes: the lifeline's
+    write end (the parent's alone, or its EOF would never come) and the read ends of the pipes (so a
+    dead parent means a broken pipe here, not a send blocked for ever); then it dies with its parent."""
+    os.close(lifeline[1])
+    for c in inherited:
+        with contextlib.suppress(OSError):
+            c.close()
+    _die_with_parent(parent, lifeline[0])
+
+
 def _die_with_parent(parent: int, lifeline: int) -> None:
     """End this worker as soon as the process that forked it is gone, even by ``kill -9``.
 
@@ -265,14 +276,7 @@ def _worker_main(
     lifeline: tuple[int, int],
     inherited: list[Connection],
 ) -> None:
-    # what the fork copied of the parent's side: the lifeline's write end (the parent's alone, or
-    # its EOF would never come) and the read ends of the pipes (so a dead parent means a broken pipe
-    # here, not a send blocked for ever)
-    os.close(lifeline[1])
-    for c in inherited:
-        with contextlib.suppress(OSError):
-            c.close()
-    _die_with_parent(parent, lifeline[0])
+    _worker_start(parent, lifeline, inherited)
     input_counters, counters = Counters(), Counters()
     try:
         for records in _sense_share(paths, input_counters, counters, config, share, workers):
@@ -422,11 +426,7 @@ def _live_worker_main(
     poll: float,
     block_timeout: float,
 ) -> None:
-    os.close(lifeline[1])
-    for c in inherited:
-        with contextlib.suppress(OSError):
-            c.close()
-    _die_with_parent(parent, lifeline[0])
+    _worker_start(parent, lifeline, inherited)
     # Ctrl-C reaches the whole process group and systemd may signal the whole cgroup: the parent
     # alone decides when to stop (``stop``), so that every worker flushes instead of dying mid-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

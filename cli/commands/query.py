@@ -44,18 +44,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"wardwatch query: {e}\n")
         return 2
     try:
-        out = sys.stdout.buffer
-        for line in read_only(store, args.sql, params):
-            out.write(line + b"\n")
-        out.flush()
-    except StoreError as e:
-        sys.stderr.write(f"wardwatch query: {e}\n")
-        return 1
-    except BrokenPipeError:
-        return 0
+        return _print(read_only(store, args.sql, params))
     finally:
         store.close()
-    return 0
 
 
 def _print(lines: Iterator[bytes]) -> int:

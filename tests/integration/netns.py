@@ -1,9 +1,6 @@
-"""A network namespace and a veth pair for live-capture tests: only replayed frames cross the link.
-
-The session fixture ``veth`` (tests/integration/conftest.py) yields (namespace, outer, inner):
-``tcpreplay`` sends on ``outer`` in this namespace, the sensor or the service captures ``inner``
-inside the namespace (``ip netns exec NS …``), whose loopback is up for the service's local API.
-"""
+"""Live-capture test helpers. The session fixture ``veth`` (tests/integration/conftest.py) yields
+(namespace, outer, inner) from ``wardwatch.tools.netns.veth_pair``: ``tcpreplay`` sends on ``outer``,
+the sensor or the service captures ``inner`` inside the namespace."""
 
 from __future__ import annotations
 
@@ -14,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from wardwatch.tools.netns import NetnsError
+from wardwatch.tools.netns import veth_pair as _tools_veth_pair
 
 
 def need(*tools: str) -> None:
@@ -30,24 +29,13 @@ def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def veth_pair(tag: str) -> Iterator[tuple[str, str, str]]:
-    ns, outer, inner = f"ww{tag}", f"ww{tag}o", f"ww{tag}i"
+    """wardwatch.tools.netns.veth_pair, skipping the test where a namespace cannot be made."""
     try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "add", outer, "type", "veth", "peer", "name", inner)
-        sh("ip", "link", "set", inner, "netns", ns)
-        # no IPv6 (router solicitations, MLD) and no addresses: only the replayed frames cross the link;
-        # the largest MTU, because captures hold frames bigger than Ethernet's (offloaded segments)
-        sh("sysctl", "-qw", f"net.ipv6.conf.{outer}.disable_ipv6=1")
-        sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{inner}.disable_ipv6=1")
-        sh("ip", "link", "set", outer, "mtu", "65535", "up")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", inner, "mtu", "65535", "up")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-    except subprocess.CalledProcessError as e:
-        sh("ip", "link", "del", outer, check=False)
-        sh("ip", "netns", "del", ns, check=False)
-        pytest.skip(f"cannot make a network namespace and veth pair here: {e.stderr.strip()}")
+        pair = _tools_veth_pair(tag)
+        names = pair.__enter__()
+    except NetnsError as e:
+        pytest.skip(str(e))
     try:
-        yield ns, outer, inner
+        yield names
     finally:
-        sh("ip", "link", "del", outer, check=False)
-        sh("ip", "netns", "del", ns, check=False)
+        pair.__exit__(None, None, None)
