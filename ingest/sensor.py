@@ -230,6 +230,31 @@ def _pipeline(
     yield out
 
 
+def _reap(
+    procs: Sequence[multiprocessing.process.BaseProcess],
+    pipes: Sequence[Connection],
+    lifeline: tuple[int, int],
+    grace: float | None,
+) -> None:
+    """End the workers and close the parent's ends. ``grace``: seconds a worker gets to finish on its own
+    (live workers flush when told to stop) before it is killed; None: terminate it at once."""
+    for proc in procs:
+        if grace is None:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+            continue
+        proc.join(timeout=grace)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    for pipe in pipes:
+        pipe.close()
+    for fd in lifeline:
+        if fd >= 0:
+            os.close(fd)
+
+
 def _worker_start(parent: int, lifeline: tuple[int, int], inherited: list[Connection]) -> None:
     """A forked worker's first step. What the fork copied of the parent's side goes: the lifeline's
     write end (the parent's alone, or its EOF would never come) and the read ends of the pipes (so a
@@ -337,15 +362,7 @@ def _sense_parallel(
             if merged:
                 yield merged
     finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
-        for pipe in pipes:
-            pipe.close()
-        for fd in lifeline:
-            if fd >= 0:
-                os.close(fd)
+        _reap(procs, pipes, lifeline, grace=None)
 
 
 def sense_live(config: SensorConfig, counters: Counters, stop: StopFlag) -> Iterator[list[Record]]:
@@ -511,13 +528,4 @@ def _sense_live_parallel(
             yield merged
     finally:
         stop_workers.set()
-        for proc in procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-        for pipe in pipes:
-            pipe.close()
-        for fd in lifeline:
-            if fd >= 0:
-                os.close(fd)
+        _reap(procs, pipes, lifeline, grace=5.0)

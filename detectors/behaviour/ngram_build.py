@@ -36,8 +36,14 @@ def fold(text: str) -> str:
 
 
 def corpus(seed: int = 7) -> list[str]:
-    from english_words import get_english_words_set  # type: ignore[import-untyped]
-    from faker import Faker
+    # build-time only (the shipped model is data/ngram.json.gz): neither is a dependency of the package
+    try:
+        from english_words import get_english_words_set  # type: ignore[import-untyped]
+        from faker import Faker
+    except ImportError as e:
+        raise SystemExit(
+            f"rebuilding the n-gram model needs the build-only packages: pip install english-words faker, or pip install .[model] ({e})"
+        ) from None
 
     words = sorted(w for w in get_english_words_set(["web2"], lower=True, alpha=True) if len(w) >= 2)
     rnd = random.Random(seed)
