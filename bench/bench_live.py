@@ -57,8 +57,12 @@ def rss_kib(pid: int) -> int:
 
 
 class Sensor:
-    def __init__(self, ns: str, iface: str, workers: int, out: str = "/dev/null") -> None:
+    def __init__(
+        self, ns: str, iface: str, workers: int, out: str = "/dev/null", config: Path | None = None
+    ) -> None:
         cmd = ["ip", "netns", "exec", ns, *WARDWATCH, "sensor", "--interface", iface, "--out", out]
+        if config is not None:
+            cmd += ["--config", str(config)]
         self.proc = subprocess.Popen(
             [*cmd, "--workers", str(workers), "--progress"], stderr=subprocess.PIPE, text=True
         )
@@ -126,6 +130,7 @@ def main() -> int:
     ap.add_argument("--rates", default="50,100,200,400,800,top", help="Mbit/s steps, 'top' for --topspeed")
     ap.add_argument("--seconds", type=float, default=10.0, help="replay length per step")
     ap.add_argument("--rss-packets", default="1000000,10000000")
+    ap.add_argument("--config", type=Path, help="a wardwatch config whose sensor: section the sensor uses")
     ap.add_argument("--rss-mbps", default="200", help="replay rate while memory is measured")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -144,7 +149,7 @@ def main() -> int:
             speed = ["--topspeed"] if rate == "top" else ["--mbps", rate]
             mbps = 1000.0 if rate == "top" else float(rate)
             loops = max(1, int(mbps * 1e6 / 8 * args.seconds / size)) if rate != "top" else 20
-            sensor = Sensor(ns, inner, args.workers)
+            sensor = Sensor(ns, inner, args.workers, config=args.config)
             dump = tcpdump_start(ns, inner)
             done = sh("tcpreplay", "-i", outer, *speed, "--loop", str(loops), str(capture))
             sent = frames * loops
@@ -164,7 +169,7 @@ def main() -> int:
             results["steps"].append(step)
             print(json.dumps(step), flush=True)
         marks = [int(x) for x in args.rss_packets.split(",")]
-        sensor = Sensor(ns, inner, args.workers)
+        sensor = Sensor(ns, inner, args.workers, config=args.config)
         replay = subprocess.Popen(
             [
                 "tcpreplay",
