@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -230,6 +230,30 @@ def _pipeline(
     yield out
 
 
+def _spawn(
+    ctx: Any,
+    target: Callable[..., None],
+    name: str,
+    count: int,
+    pipes: list[Connection],
+    procs: list[multiprocessing.process.BaseProcess],
+    lifeline: tuple[int, int],
+    args_of: Callable[[int, Connection, list[Connection]], tuple[Any, ...]],
+) -> None:
+    """Fork ``count`` workers, each with a pipe back; ``args_of(share, send end, parent ends the worker
+    must close)`` makes a worker's arguments. The lifeline's read end then belongs to the workers alone."""
+    for share in range(count):
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=target, args=args_of(share, send, [*pipes, recv]), name=f"{name}-{share}", daemon=True
+        )
+        pipes.append(recv)
+        proc.start()
+        send.close()
+        procs.append(proc)
+    os.close(lifeline[0])
+
+
 def _reap(
     procs: Sequence[multiprocessing.process.BaseProcess],
     pipes: Sequence[Connection],
@@ -319,27 +343,16 @@ def _sense_parallel(
     # fork: the workers inherit the imported modules, and the capture files are read by path.
     ctx = multiprocessing.get_context("fork")
     pipes: list[Connection] = []
-    procs = []
+    procs: list[multiprocessing.process.BaseProcess] = []
     lifeline = os.pipe()  # the workers watch its read end; only this process keeps the write end
     try:
-        for share in range(workers):
-            recv, send = ctx.Pipe(duplex=False)
-            args = (
-                [str(p) for p in paths],
-                config,
-                share,
-                workers,
-                send,
-                os.getpid(),
-                lifeline,
-                [*pipes, recv],
-            )
-            proc = ctx.Process(target=_worker_main, args=args, name=f"wardwatch-sensor-{share}", daemon=True)
-            pipes.append(recv)
-            proc.start()
-            send.close()
-            procs.append(proc)
-        os.close(lifeline[0])
+        files = [str(p) for p in paths]
+        _spawn(
+            ctx, _worker_main, "wardwatch-sensor", workers, pipes, procs, lifeline,
+            lambda share, send, inherited: (
+                files, config, share, workers, send, os.getpid(), lifeline, inherited
+            ),
+        )  # fmt: skip
         lifeline = (-1, lifeline[1])
         live = list(range(workers))
         while live:
@@ -482,30 +495,16 @@ def _sense_live_parallel(
     ctx = multiprocessing.get_context("fork")
     stop_workers = ctx.Event()
     pipes: list[Connection] = []
-    procs = []
+    procs: list[multiprocessing.process.BaseProcess] = []
     lifeline = os.pipe()
     try:
-        for share, mine in enumerate(handles):
-            recv, send = ctx.Pipe(duplex=False)
-            args = (
-                mine,
-                config,
-                send,
-                os.getpid(),
-                lifeline,
-                [*pipes, recv],
-                stop_workers,
-                poll,
+        _spawn(
+            ctx, _live_worker_main, "wardwatch-capture", len(handles), pipes, procs, lifeline,
+            lambda share, send, inherited: (
+                handles[share], config, send, os.getpid(), lifeline, inherited, stop_workers, poll,
                 block_timeout,
-            )
-            proc = ctx.Process(
-                target=_live_worker_main, args=args, name=f"wardwatch-capture-{share}", daemon=True
-            )
-            pipes.append(recv)
-            proc.start()
-            send.close()
-            procs.append(proc)
-        os.close(lifeline[0])
+            ),
+        )  # fmt: skip
         lifeline = (-1, lifeline[1])
         live = dict(enumerate(pipes))
         while live:

@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +35,7 @@ from wardwatch.ingest.capture import read_captures  # noqa: E402
 from wardwatch.tools.synth import generate  # noqa: E402
 
 from tests.integration.netns import sh  # noqa: E402
+from tests.integration.waiting import wait_for  # noqa: E402
 from wardwatch.counters import Counters  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -77,14 +77,7 @@ STEADY = (
 
 
 def _wait(what: str, cond: Callable[[], Any], deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    return wait_for(what, cond, deadline, step=0.2)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ pytest.importorskip("chdb")
 pytest.importorskip("prometheus_client")
 
 from wardwatch.tools.synth import generate  # noqa: E402
+
+from tests.integration.waiting import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -60,14 +61,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _wait(what: str, cond: Callable[[], Any], deadline: float = 120.0) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    return wait_for(what, cond, deadline, step=0.1)
 
 
 class Served:
