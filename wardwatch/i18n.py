@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from wardwatch import catalogue
+
 Pair = tuple[str, str]
 
 # Every alert category of wardwatch.alerts.CATEGORIES (a unit test keeps the two in step).
@@ -87,8 +89,10 @@ ZONES: Mapping[str, Pair] = {
     "iot": ("Vùng thiết bị IoT", "IoT devices"),
 }
 
-# CLI messages: str.format templates, the same placeholders on both sides.
-MESSAGES: Mapping[str, Pair] = {
+# CLI messages: str.format templates, the same placeholders on both sides. The people's rooms
+# (notify, report, console, dashboards) keep their words in ``wardwatch/catalogue/<room>.py``;
+# ``MESSAGES`` below is the one merged catalogue, and a key defined twice is an error at import.
+_CORE: Mapping[str, Pair] = {
     # live capture (ingest/live)
     "live.no_pcapy": (
         "thiếu thư viện bắt gói pcapy-ng ({error}): cài lại wardwatch",
@@ -369,6 +373,19 @@ WORDS: Mapping[str, Pair] = {
     "hosts": ("máy", "hosts"),
     "per_log": ("theo loại bản ghi; phân vùng quan trọng nhất trước", "per log; most critical segment first"),
 }
+
+
+def _merge(*parts: Mapping[str, Pair]) -> dict[str, Pair]:
+    merged: dict[str, Pair] = {}
+    for part in parts:
+        for key, pair in part.items():
+            if key in merged:
+                raise RuntimeError(f"wardwatch.i18n: message {key!r} is defined twice")
+            merged[key] = pair
+    return merged
+
+
+MESSAGES: Mapping[str, Pair] = _merge(_CORE, *catalogue.PARTS)
 
 
 def _pair(table: Mapping[str, Pair], key: str, kind: str) -> Pair:

@@ -46,3 +46,13 @@ def test_say_gives_a_vietnamese_line_then_an_english_line() -> None:
     ]
     with pytest.raises(KeyError, match="no message"):
         i18n.text("no.such.message")
+
+
+def test_catalogue_parts_merge_and_refuse_a_key_defined_twice() -> None:
+    from wardwatch import catalogue
+
+    for part in catalogue.PARTS:
+        for key in part:
+            assert i18n.MESSAGES[key] == part[key]
+    with pytest.raises(RuntimeError, match="defined twice"):
+        i18n._merge({"a.b": ("x", "y")}, {"a.b": ("z", "w")})
