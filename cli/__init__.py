@@ -18,6 +18,8 @@ from wardwatch.errors import WardwatchError
 from wardwatch.files import PRIVATE_UMASK
 from wardwatch.i18n import os_error
 
+log = logging.getLogger("wardwatch.cli")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -63,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except OSError as e:
         # a file or socket the command needed (permission, a full disk…): the reason in words, no traceback
+        log.debug("%s", e, exc_info=True)  # -v shows where
         vi, en = os_error(e)
         where = f" {e.filename}" if e.filename else ""
         sys.stderr.write(

@@ -1,6 +1,7 @@
-"""The coverage watchdog: a segment or sensor that had traffic and falls silent, or a sensor whose
-kernel drops pass a threshold, raises an alert of its own (``sensor_silent``, ``sensor_drops``),
-because a dark sensor looks exactly like a quiet network.
+"""The coverage watchdog: a segment or sensor that had traffic and falls silent, a sensor whose
+kernel drops pass a threshold, or one that has to stop tracking connections because its state tables
+are full, raises an alert of its own (``sensor_silent``, ``sensor_drops``, ``sensor_overload``),
+because a dark or half-blind sensor looks exactly like a quiet network.
 
 It is driven by the service's clock, not by the records' times, so it takes ``now`` as an argument
 (tests pass a fake clock)::
@@ -8,12 +9,13 @@ It is driven by the service's clock, not by the records' times, so it takes ``no
     watchdog = CoverageWatchdog.from_config(config, counters, sensor="sensor-1")
     watchdog.observe(records, now)                      # after each batch of records
     alerts = watchdog.tick(now, drops={"eth1": 1234},   # every few seconds; cumulative counters
-                           packets={"eth1": 9_000_000})
+                           packets={"eth1": 9_000_000},
+                           shed={"sensor-1": {"flows.evicted": 52_000}})
 
 One alert per silence (or drop) episode: the watch re-arms when traffic comes back (or the drops fall
 below the threshold for a window). A segment or sensor that never had traffic never alerts: an unused
 segment is not a dark one. Counters: ``coverage.silent``, ``coverage.recovered``, ``coverage.drops``,
-``coverage.drops_reset``. Settings: ``detectors.coverage`` (``settings.CoverageSection``).
+``coverage.drops_reset``, ``coverage.overload``. Settings: ``detectors.coverage`` (``settings.CoverageSection``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ class _Drops:
     alerted: bool = False
 
 
+def _slide(samples: deque[Any], now: float, window: float) -> None:
+    """Keep the newest sample that is at least ``window`` old as the base, and nothing older."""
+    while len(samples) > 2 and now - samples[1][0] >= window:
+        samples.popleft()
+
+
 class CoverageWatchdog:
     name = "coverage"
 
@@ -81,6 +89,7 @@ class CoverageWatchdog:
         self.seen_segments: dict[str, _Watch] = {}
         self.seen_sensors: dict[str, _Watch] = {}
         self._drops: dict[str, _Drops] = {}
+        self._shed: dict[str, _Drops] = {}
         self._seg_of: dict[str, str | None] = {}  # address → segment name, bounded below
 
     @classmethod
@@ -142,13 +151,15 @@ class CoverageWatchdog:
         now: float,
         drops: Mapping[str, int] | None = None,
         packets: Mapping[str, int] | None = None,
+        shed: Mapping[str, Mapping[str, int]] | None = None,
     ) -> list[Alert]:
         """The alerts due at ``now``.
 
         ``drops``: per sensor or interface, the kernel's cumulative count of packets it dropped since
         the capture started (libpcap's ``ps_drop``, PACKET_STATISTICS summed); ``packets``: the
         cumulative count of packets delivered to wardwatch on the same keys, for the share. A count
-        that goes down (the capture was reopened) starts the window over."""
+        that goes down (the capture was reopened) starts the window over. ``shed``: per sensor, the
+        cumulative counts of work it saw but stopped tracking for want of room (by counter name)."""
         if not self.o.enabled:
             return []
         out: list[Alert] = []
@@ -165,7 +176,49 @@ class CoverageWatchdog:
             a = self._judge_drops(name, now, total, (packets or {}).get(name))
             if a is not None:
                 out.append(a)
+        for name, counts in (shed or {}).items():
+            a = self._judge_overload(name, now, counts)
+            if a is not None:
+                out.append(a)
         return out
+
+    def _judge_overload(self, name: str, now: float, counts: Mapping[str, int]) -> Alert | None:
+        """One ``sensor_overload`` per episode: at least ``overload_min`` shed within the window."""
+        if self.o.overload_min <= 0:
+            return None
+        total = sum(int(v) for v in counts.values())
+        d = self._shed.setdefault(name, _Drops())
+        s = d.samples
+        if s and total < s[-1][1]:
+            s.clear()  # the sensor started over (a restart of its workers)
+        s.append((now, total, None))
+        _slide(s, now, self.o.overload_window)
+        t0, base, _ = s[0]
+        if len(s) == 1:
+            base = 0  # what was shed before the first sample (since the capture started) counts too
+        shed_now = total - base
+        span = now - t0
+        if shed_now < self.o.overload_min:
+            if d.alerted and span >= self.o.overload_window:
+                d.alerted = False  # a whole window below the threshold: the episode is over
+            return None
+        if d.alerted:
+            return None
+        d.alerted = True
+        self.counters.add("coverage.overload")
+        what = ", ".join(f"{k} {int(v)}" for k, v in sorted(counts.items()) if v)
+        evidence = {
+            "sensor": name,
+            "shed": shed_now,
+            "window": round(span, 3),
+            "counters": {k: int(v) for k, v in sorted(counts.items())},
+            "threshold": {"min": self.o.overload_min, "window": self.o.overload_window},
+        }
+        sensor = IpInfo(NO_ADDRESS, None, LOCAL, DEFAULT_CRITICALITY, external=False)
+        return make_alert(
+            "coverage.overload", now, sensor, None, f"sensor:{name}", evidence,
+            sensor=name, shed=shed_now, window=int(round(span)), what=what or "-",
+        )  # fmt: skip
 
     def _judge_drops(self, name: str, now: float, total: int, delivered: int | None) -> Alert | None:
         d = self._drops.setdefault(name, _Drops())
@@ -176,9 +229,7 @@ class CoverageWatchdog:
             s.clear()  # the counters started over: a new capture, not negative drops
             self.counters.add("coverage.drops_reset")
         s.append((now, int(total), None if delivered is None else int(delivered)))
-        # keep the newest sample that is at least a window old as the base, and nothing older
-        while len(s) > 2 and now - s[1][0] >= self.o.drops_window:
-            s.popleft()
+        _slide(s, now, self.o.drops_window)
         t0, d0, p0 = s[0]
         lost = int(total) - d0
         span = now - t0

@@ -314,6 +314,11 @@ class CoverageSection:
     drops_share: float = setting(0.01, lo=0, hi=1)  # dropped share of the packets (0: off)
     drops_min: int = setting(100, lo=1)  # fewer drops than this in a window never alert
     drops_window: float = setting(60.0, kind="duration", lo=1)
+    # sensor_overload: connections, DNS transactions or fragments the sensor saw but had to stop
+    # tracking because a state table was full (counted by the sensor, see ingest.sensor.SHED_COUNTERS),
+    # at least this many within overload_window (0: off)
+    overload_min: int = setting(1000, lo=0)
+    overload_window: float = setting(300.0, kind="duration", lo=1)
     segments: tuple[str, ...] | None = None  # watched segments; None: every configured one
     sensors: bool = True  # also watch each sensor as a whole
 

@@ -6,6 +6,8 @@ loopback need nothing more).
     POST /query     {"sql": "...", "params": {...}} → one JSON row a line         (token)
     POST /hunt      {"since": s, "until": s, "dry_run": false} → the hunt's JSON  (token)
     POST /replay    {"pcap": ["/path/a.pcap", ...]} → 202, replayed in turn       (token)
+    GET|POST /ack   a notification's signed link (notify/endpoints.py)             (the link)
+    POST /alerts/event, /alerts/silence   alert state from `wardwatch alerts`      (token)
 
 The token is in the store's owner-only lock file (``store/lock.py``): whoever may read the store
 may ask the service to read it. A bad request gets a 4xx and a JSON ``{"error": …}``, never a
@@ -53,6 +55,8 @@ class Api:
         self.token = token
         self.get: dict[str, Callable[[], tuple[int, str, bytes]]] = {}
         self.post: dict[str, Handler] = {}
+        # routes that check their own credentials (notify's signed links): (method, query, raw body)
+        self.public: dict[str, Callable[[str, str, bytes], tuple[int, str, bytes]]] = {}
         self._busy = threading.BoundedSemaphore(MAX_BUSY)
         api = self
 
@@ -121,7 +125,9 @@ class Api:
         self._reply(req, status, body, ctype)
 
     def _route(self, req: BaseHTTPRequestHandler, method: str) -> tuple[int, str, bytes]:
-        path = req.path.split("?", 1)[0]
+        path, _, query = req.path.partition("?")
+        if path in self.public:
+            return self.public[path](method, query, self._raw(req) if method == "POST" else b"")
         if path in self.get:
             if method != "GET":
                 raise BadRequest(f"{path} answers GET only", 405)
@@ -140,6 +146,16 @@ class Api:
         return self.post[path](self._body(req))
 
     def _body(self, req: BaseHTTPRequestHandler) -> dict[str, Any]:
+        raw = self._raw(req)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            raise BadRequest(f"the body is not JSON: {e}") from None
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object")
+        return body
+
+    def _raw(self, req: BaseHTTPRequestHandler) -> bytes:
         length = req.headers.get("Content-Length")
         if length is None:
             raise BadRequest("a POST needs a Content-Length", 411)
@@ -154,13 +170,7 @@ class Api:
         raw = req.rfile.read(n)
         if len(raw) < n:
             raise BadRequest("the request body ended early")
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            raise BadRequest(f"the body is not JSON: {e}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("the body must be a JSON object")
-        return body
+        return bytes(raw)
 
     def _reply(
         self, req: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str = "application/json"

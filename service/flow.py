@@ -67,10 +67,16 @@ class Flow:
             self.alerts += len(alerts)
             self.writer.add_alerts(alerts)
 
-    def tick(self, now: float, drops: dict[str, int], packets: dict[str, int]) -> None:
+    def tick(
+        self,
+        now: float,
+        drops: dict[str, int],
+        packets: dict[str, int],
+        shed: dict[str, dict[str, int]] | None = None,
+    ) -> None:
         """The clock-driven work between batches: coverage alerts, behaviour state saved when due."""
         for w in self.watchdogs:
-            self.store_alerts(w.tick(now, drops=drops, packets=packets))
+            self.store_alerts(w.tick(now, drops=drops, packets=packets, shed=shed))
         from wardwatch.detectors.behaviour.persist import Persisting
 
         for d in getattr(self.engine, "detectors", ()):

@@ -34,9 +34,11 @@ from wardwatch.errors import UsageError, WardwatchError
 from wardwatch.i18n import text
 
 from .api import Api, BadRequest, json_reply
+from .clickhouse_http import start_endpoint
 from .flow import Flow, feed_index, open_writer
 from .metrics import CONTENT_TYPE, INTERFACE_PACKETS, KERNEL_DROPS, Metrics, TimedBackend, per_interface
 from .settings import http_settings
+from .systemd import Notifier
 
 log = logging.getLogger(__name__)
 TICK = 2.0  # seconds between the clock-driven chores (coverage watchdog, behaviour state saves)
@@ -79,9 +81,13 @@ class Service:
         self.replays_done = 0
         self.reloads = {"applied": 0, "refused": 0, "feeds": 0}
         self.last_reload_error = ""
+        self.oncall: Any = None  # notify/'s thread (on-call notification), when receivers are configured
+        self.notifier = Notifier()  # systemd's READY/RELOADING/STOPPING/WATCHDOG (nothing outside it)
 
     # -- start and stop ----------------------------------------------------------------------------
     def run(self) -> int:
+        self.config_path = os.path.abspath(self.config_path)  # SIGHUP reads it again, whatever the cwd
+        euid = os.geteuid()
         config = self.config = self.load(self.config_path)
         http = http_settings(config)
         sensor = self._sensor_source(config)
@@ -92,6 +98,10 @@ class Service:
             # The first (empty) yield comes once the capture sockets are open and privileges are dropped
             # (``sensor.user``): from here on every file, the store's first, is the capture user's.
             next(feed, None)
+            if os.geteuid() != euid:
+                # The folder we were started from may be closed to the capture user, and libraries
+                # imported from now on (chdb) return to it: work from data_dir, as a daemon should.
+                os.chdir(config.data_dir)
         try:
             self.store = self._open_store(config)
         except BaseException:
@@ -107,13 +117,17 @@ class Service:
             self.index = feed_index(config)
             self.flow = Flow(self._engine(config, self.index), open_writer(self.store, self.counters))
             self.flow.watchdogs = self._watchdogs(config)
+            self.oncall = self._oncall(config)
             token = secrets.token_urlsafe(32)
             api = Api(http.host, http.port, http.max_request, token)
             self._routes(api)
             api.start()
+            clickhouse = None  # Grafana's way into the embedded store (http.clickhouse), when configured
             try:
+                clickhouse = start_endpoint(self.store, http.clickhouse)
                 self._announce(api.address, token)
                 say_log("serve.listening", address=api.address, pid=_pid())
+                self.notifier.ready(self._status())
                 threading.Thread(
                     target=self._chores, args=(http.feeds_check,), name="wardwatch-reloader", daemon=True
                 ).start()
@@ -122,9 +136,14 @@ class Service:
                     self.flow.finish()
             finally:
                 api.stop()
+                if clickhouse is not None:
+                    clickhouse.stop()
+                if self.oncall is not None:
+                    self.oncall.stop()  # what is not sent stays in the store's outbox for the next start
                 self.flow.writer.close()
         finally:
             self.store.close()  # (chdb: the lock file is emptied: closed properly)
+            self.notifier.close()
         say_log("serve.stopped", records=self.flow.records, alerts=self.flow.alerts)
         return 0
 
@@ -190,6 +209,7 @@ class Service:
         def stop(signum: int, frame: object) -> None:
             if not self.stop.is_set():
                 say_log("serve.stopping", signal=signal.Signals(signum).name)
+                self.notifier.stopping()
             self.stop.set()
 
         def reload(signum: int, frame: object) -> None:
@@ -247,14 +267,22 @@ class Service:
         if records:
             self.last_packet = time.time()
         self.flow.step(records)
+        self.notifier.ping()
         while not self._pending.empty():
             self._apply(*self._pending.get_nowait())
         if time.monotonic() >= self._next_tick:
             self._next_tick = time.monotonic() + TICK
             counters = dict(self.counters)
+            from wardwatch.ingest.sensor import SHED_COUNTERS
+
+            shed = {self.store.settings.sensor: {k: counters.get(k, 0) for k in SHED_COUNTERS}}
             self.flow.tick(
-                time.time(), per_interface(counters, KERNEL_DROPS), per_interface(counters, INTERFACE_PACKETS)
+                time.time(),
+                per_interface(counters, KERNEL_DROPS),
+                per_interface(counters, INTERFACE_PACKETS),
+                shed,
             )
+            self.notifier.status(self._status())
 
     # -- engines, reloads and feeds ------------------------------------------------------------------
     def _engine(self, config: Config, index: Any) -> Any:
@@ -302,12 +330,14 @@ class Service:
             self.reloads["applied"] += 1
             self.counters.add("service.reload_applied")
             say_log("serve.reloaded", later=", ".join(later) or "-")
+            self.notifier.ready(self._status())
         else:
             self.reloads["feeds"] += 1
             self.counters.add("service.reload_feeds")
             say_log("serve.feeds_updated")
 
     def _refused(self, reason: str) -> None:
+        self.notifier.ready(self._status())  # the old config goes on: the reload is over
         self.reloads["refused"] += 1
         self.counters.add("service.reload_refused")
         self.last_reload_error = reason
@@ -328,6 +358,7 @@ class Service:
     def _prepare_reload(self) -> None:
         from wardwatch.detectors import Engine
 
+        self.notifier.reloading()
         try:
             config = self.load(self.config_path)
             http_settings(config)
@@ -355,6 +386,15 @@ class Service:
         self._pending.put(("feeds", config, index))
 
     # -- what the API shows --------------------------------------------------------------------------
+    def _status(self) -> str:
+        """One line for ``systemctl status`` (English: systemd shows it as it is)."""
+        flow = self.flow
+        mode = "live" if self.live else "replay"
+        return (
+            f"{mode}: {self.counters.get('packets.read', 0)} packets, "
+            f"{flow.records if flow else 0} records, {flow.alerts if flow else 0} alerts"
+        )
+
     def feed_ages(self) -> dict[str, float | None]:
         config = self.config
         if config is None:
@@ -420,6 +460,19 @@ class Service:
         api.post["/query"] = self._query
         api.post["/hunt"] = self._hunt
         api.post["/replay"] = self._replay_request
+        if hasattr(self.store, "rows") and self.config is not None:  # notify/: signed links, `alerts ack`
+            from wardwatch.notify.endpoints import mount
+
+            mount(api, self.store, self.config)
+
+    def _oncall(self, config: Config) -> Any:
+        """On-call notification (notify/) on its own thread over the embedded store; with Kafka the
+        service holds no store, and `wardwatch notify` runs beside the ClickHouse server instead."""
+        if not hasattr(self.store, "rows"):
+            return None
+        from wardwatch.notify import start
+
+        return start(self.store, config, self.counters)
 
     def _embedded(self) -> Any:
         if not hasattr(self.store, "rows"):

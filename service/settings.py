@@ -5,6 +5,10 @@
       max_request: 1MB           # a larger request body is refused (413) before it is read
       feeds_check: 1m            # how often the service looks for feed updates (each feed keeps
                                  # its own `refresh`; local files are re-read when they change)
+      clickhouse:                # off unless set: a ClickHouse-compatible read-only endpoint on the
+        listen: 127.0.0.1:8123   # embedded store, for Grafana (service/clickhouse_http.py,
+        user: grafana            # docs/DASHBOARDS.md)
+        password: "…"            # or password_file: FILE
 
 The API serves ``/healthz`` and ``/metrics`` to anyone on the machine, and ``/query``, ``/hunt`` and
 ``/replay`` only to a caller that shows the token written in the store's owner-only lock file.
@@ -17,12 +21,15 @@ from dataclasses import dataclass
 
 from wardwatch.config import Config, declare_section, setting
 
+from .clickhouse_settings import ClickhouseSection, EndpointSettings, endpoint_settings
+
 
 @dataclass(frozen=True)
 class HttpSection:
     listen: str = "127.0.0.1:8477"
     max_request: int = setting(1 << 20, kind="size", lo=1024)
     feeds_check: float = setting(60.0, kind="duration", lo=0.1, hi=86400)
+    clickhouse: ClickhouseSection | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class HttpSettings:
     port: int
     max_request: int
     feeds_check: float
+    clickhouse: EndpointSettings | None = None
 
 
 def http_settings(config: Config) -> HttpSettings:
@@ -46,7 +54,12 @@ def http_settings(config: Config) -> HttpSettings:
         raise config.error(
             ("http", "listen"), f"expected an address and port such as 127.0.0.1:8477, got {sec.listen!r}"
         ) from None
-    return HttpSettings(host, number, sec.max_request, sec.feeds_check)
+    clickhouse = None
+    if sec.clickhouse is not None:
+        clickhouse = endpoint_settings(
+            sec.clickhouse, lambda key, msg: config.error(("http", "clickhouse", key), msg)
+        )
+    return HttpSettings(host, number, sec.max_request, sec.feeds_check, clickhouse)
 
 
 declare_section("http", HttpSection, http_settings)

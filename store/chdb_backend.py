@@ -117,6 +117,12 @@ class ChdbBackend:
         data = res.bytes() if hasattr(res, "bytes") else bytes(res)
         return [orjson.loads(line) for line in data.splitlines() if line.strip()]
 
+    def raw(self, sql: str, fmt: str, params: Params | None = None) -> bytes:
+        """The result of ``sql`` in the ClickHouse output format ``fmt`` (Native, RowBinary…), as
+        bytes: the ClickHouse-compatible endpoint (service/clickhouse_http.py) hands them on as is."""
+        res = self._query(sql, fmt, params)
+        return res.bytes() if hasattr(res, "bytes") else bytes(res)
+
     def set_readonly(self) -> None:
         """Reject every write and DDL from now on (for the session's life: ``readonly`` cannot be
         turned off again, which is the point), under the query limits: set before ``readonly``,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 TS = "DateTime64(6, 'UTC')"
 
 
@@ -285,8 +285,80 @@ ALERTS = Table(
 )
 
 TABLES: tuple[Table, ...] = (DNS, CONN, TLS, HTTP, LOGIN, ALERTS)
+
+# Notification state (notify/, schema version 3): append-only rows, read by the newest version.
+# An alert's state is the latest of its events (``argMax(state, ts)``; no event: ``new``), so that
+# chdb and a ClickHouse cluster give several analysts one answer without row updates.
+ALERT_EVENTS = Table(
+    "alert_events",
+    (
+        _c("ts", TS, "ts", codec="Delta, ZSTD(1)"),
+        _c("alert_uid", "String"),
+        _c("state", "LowCardinality(String)"),  # new notified acknowledged resolved false_positive silenced
+        _c("who", "String"),
+        _c("note", "String", codec="ZSTD(1)"),
+        _c("message", "String"),  # the outbox message that notified it, or the silence's id
+        _c("ingest_time", "DateTime", default="now()", codec="Delta, ZSTD(1)"),
+    ),
+    order_by="alert_uid, ts, state, who",
+    key=("alert_uid", "ts", "state", "who"),
+    partition_by="toYYYYMM(ts)",
+    retention="alerts",
+    since=3,
+)
+# The outbox: one message per route and group (or escalation step); each change of its delivery
+# status is a new row with a higher ``version`` (ReplacingMergeTree; read with FINAL).
+NOTIFY_OUTBOX = Table(
+    "notify_outbox",
+    (
+        _c("id", "String"),
+        _c("created", TS, "ts"),
+        _c("route", "String"),
+        _c("receiver", "LowCardinality(String)"),
+        _c("group_key", "String"),
+        _c("kind", "LowCardinality(String)"),  # notify | escalation
+        _c("level", "UInt8", "int"),
+        _c("root", "String"),  # the first message of an escalation chain
+        _c("uids", "Array(String)", "strs", codec="ZSTD(1)"),
+        _c("doc", "String", codec="ZSTD(3)"),  # the message's content as JSON (no payloads)
+        _c("status", "LowCardinality(String)"),  # pending | sent | failed
+        _c("attempts", "UInt32", "int"),
+        _c("next_try", TS, "ts"),
+        _c("last_error", "String"),
+        _c("sent_at", TS, "ts"),
+        _c("version", "UInt64", "int"),
+        _c("ingest_time", "DateTime", default="now()", codec="Delta, ZSTD(1)"),
+    ),
+    order_by="id",
+    key=("id",),
+    version="version",
+    partition_by="toYYYYMM(created)",  # every version of a message in one partition, or none collapse
+    retention="alerts",
+    since=3,
+)
+NOTIFY_SILENCES = Table(
+    "notify_silences",
+    (
+        _c("id", "String"),
+        _c("created", TS, "ts"),
+        _c("matchers", "Array(String)", "strs"),
+        _c("starts", TS, "ts"),
+        _c("ends", TS, "ts"),
+        _c("author", "String"),
+        _c("comment", "String"),
+        _c("version", "UInt64", "int"),
+        _c("ingest_time", "DateTime", default="now()", codec="Delta, ZSTD(1)"),
+    ),
+    order_by="id",
+    key=("id",),
+    version="version",
+    partition_by="toYYYYMM(created)",
+    retention="alerts",
+    since=3,
+)
+STATE_TABLES: tuple[Table, ...] = (ALERT_EVENTS, NOTIFY_OUTBOX, NOTIFY_SILENCES)
 BY_LOG = {t.log: t for t in TABLES if t.log}
-BY_NAME = {t.name: t for t in TABLES}
+BY_NAME = {t.name: t for t in TABLES + STATE_TABLES}
 
 _SUM = "SimpleAggregateFunction(sum, UInt64)"
 _LAST = "last_ingest SimpleAggregateFunction(max, DateTime)"
@@ -382,7 +454,40 @@ TALKERS_MINUTE = View(
     ),
 )
 
-VIEWS: tuple[View, ...] = (PDNS, DNS_MINUTE, ALERTS_MINUTE, TALKERS_MINUTE)
+# Internet destinations (dashboards/, schema version 4): connections and bytes per responder outside
+# the private ranges, per hour (plain sums: every column stays readable text for privacy checks); the dashboards' "internet destinations" panel read
+# 22 M raw connections in 2.2 s, this in a fraction of that.
+_PRIVATE = " OR ".join(
+    f"id_resp_h BETWEEN toIPv6('{lo}') AND toIPv6('{hi}')"
+    for lo, hi in (
+        ("::ffff:10.0.0.0", "::ffff:10.255.255.255"),
+        ("::ffff:172.16.0.0", "::ffff:172.31.255.255"),
+        ("::ffff:192.168.0.0", "::ffff:192.168.255.255"),
+        ("::ffff:100.64.0.0", "::ffff:100.127.255.255"),
+        ("::ffff:127.0.0.0", "::ffff:127.255.255.255"),
+        ("::ffff:169.254.0.0", "::ffff:169.254.255.255"),
+        ("fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+    )
+)
+DESTS_HOUR = View(
+    "dests_hour",
+    "conn",
+    _cols(f"hour DateTime('UTC'), {_META}, resp_h IPv6, conns SUM, orig_bytes SUM, resp_bytes SUM, {_LAST}"),
+    engine="AggregatingMergeTree",
+    order_by="segment, hour, resp_h, sensor, site",
+    partition_by="toYYYYMM(hour)",
+    select=(
+        "SELECT toStartOfHour(ts) AS hour, sensor, site, segment, id_resp_h AS resp_h,\n"
+        "       countIf(NOT interim) AS conns, sumIf(ifNull(orig_bytes, 0), NOT interim) AS orig_bytes,\n"
+        "       sumIf(ifNull(resp_bytes, 0), NOT interim) AS resp_bytes, max(ingest_time) AS last_ingest\n"
+        f"FROM conn\nWHERE NOT ({_PRIVATE})\n"
+        "GROUP BY hour, sensor, site, segment, resp_h"
+    ),
+    since=4,
+)
+
+VIEWS: tuple[View, ...] = (PDNS, DNS_MINUTE, ALERTS_MINUTE, TALKERS_MINUTE, DESTS_HOUR)
 RETENTION_DEFAULTS = {"raw": 30, "rollups": 400, "alerts": 730}
 
 
@@ -394,7 +499,7 @@ def message_fields(table: Table) -> dict[str, str]:
 
 def all_objects() -> list[str]:
     """Every table and view name the schema creates, plus the migrations table."""
-    return [t.name for t in TABLES] + [n for v in VIEWS for n in (v.name, v.view_name)]
+    return [t.name for t in TABLES + STATE_TABLES] + [n for v in VIEWS for n in (v.name, v.view_name)]
 
 
 @dataclass

@@ -31,6 +31,8 @@ command -v cc >/dev/null 2>&1 || apt_missing+=(gcc)
 # live capture tests replay captures into a veth pair (tests/integration/test_live_*.py, bench/bench_live.py)
 command -v tcpreplay >/dev/null 2>&1 || apt_missing+=(tcpreplay)
 command -v tcpdump >/dev/null 2>&1 || apt_missing+=(tcpdump)
+# notify/ sends to a real Alertmanager (tests/integration/test_notify_channels.py)
+command -v prometheus-alertmanager >/dev/null 2>&1 || apt_missing+=(prometheus-alertmanager)
 # the Kafka TLS tests make a throwaway CA (deploy/kafka/broker.sh --tls)
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 # doctor and deploy tests: network namespaces (ip netns), dropping CAP_NET_RAW (setpriv), the unit's check

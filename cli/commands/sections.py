@@ -17,6 +17,7 @@ def check_sections(config: Config) -> list[str]:
     import wardwatch.detectors.behaviour.options  # noqa: F401
     import wardwatch.detectors.settings  # noqa: F401
     import wardwatch.ingest.sensor  # noqa: F401
+    import wardwatch.notify.settings  # noqa: F401
     import wardwatch.service.settings  # noqa: F401
     import wardwatch.sigmarules.settings  # noqa: F401
     import wardwatch.store.settings  # noqa: F401

@@ -128,6 +128,13 @@ class FlowMeter:
     def __len__(self) -> int:
         return len(self._conns)
 
+    @property
+    def retired(self) -> list[int]:
+        """Ids of the connections whose final records the last expire() or flush() returned: they
+        will never be seen again (a later packet of the same 5-tuple opens a new id), so whoever
+        keeps state by id may drop theirs."""
+        return self._retired
+
     # -- timers ----------------------------------------------------------------------------------
     def _timeout(self, conn: Conn) -> float:
         cfg = self.config

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from wardwatch.ingest.capture import read_captures
 
-from tests.integration.netns import need, veth_pair
+from tests.conftest import TESTDATA
+from tests.integration.netns import need, sh, veth_pair
+from wardwatch.counters import Counters
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +20,39 @@ def veth() -> Iterator[tuple[str, str, str]]:
     need("ip", "tcpreplay", "tcpdump", "mergecap")
     with veth_pair(f"live{os.getpid() % 100000}") as pair:
         yield pair
+
+
+@pytest.fixture(scope="session")
+def shared_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared Ethernet captures (a veth carries Ethernet only), merged in time order into one file.
+
+    In time order, not end to end: the replay gives frames rising timestamps, and a file whose clock
+    jumped back would split connections the live sensor sees as one."""
+    if not TESTDATA.exists():
+        pytest.skip(f"test material not found: {TESTDATA} (expected ../shared/testdata beside the project)")
+    candidates = sorted(
+        [
+            *TESTDATA.glob("dpkt/*.pcap"),
+            *TESTDATA.glob("suricata-verify/pcaps/*.pcap"),
+            *TESTDATA.glob("suricata-verify/tests/*/*.pcap"),
+        ]
+    )
+    chosen = []
+    for path in candidates:
+        problems = Counters()
+        batches = list(read_captures([path], problems))
+        if (
+            problems
+            or not batches
+            or not all(
+                (b.linktype == 1).all() and (b.caplen >= 14).all() and (b.caplen <= 65535).all()
+                for b in batches
+            )
+        ):
+            continue
+        chosen.append(path)
+    if not chosen:
+        pytest.skip(f"no Ethernet capture under {TESTDATA}")
+    out = tmp_path_factory.mktemp("live-shared") / "shared.pcap"
+    sh("mergecap", "-F", "pcap", "-w", str(out), *map(str, chosen[:40]))
+    return out

@@ -22,7 +22,6 @@ import orjson
 import pytest
 from wardwatch.ingest.capture import read_captures
 
-from tests.conftest import TESTDATA
 from tests.integration.netns import sh as _sh
 from wardwatch.counters import Counters
 
@@ -56,42 +55,6 @@ def synth_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [*WARDWATCH, "synth", "--out", str(out), "--sessions", "60"], check=True, capture_output=True
     )
     return out / "hospital.pcap"
-
-
-@pytest.fixture(scope="session")
-def shared_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared Ethernet captures (a veth carries Ethernet only), merged in time order into one file.
-
-    In time order, not end to end: the replay gives frames rising timestamps, and a file whose clock
-    jumped back would split connections the live sensor sees as one."""
-    if not TESTDATA.exists():
-        pytest.skip(f"test material not found: {TESTDATA} (expected ../shared/testdata beside the project)")
-    candidates = sorted(
-        [
-            *TESTDATA.glob("dpkt/*.pcap"),
-            *TESTDATA.glob("suricata-verify/pcaps/*.pcap"),
-            *TESTDATA.glob("suricata-verify/tests/*/*.pcap"),
-        ]
-    )
-    chosen = []
-    for path in candidates:
-        problems = Counters()
-        batches = list(read_captures([path], problems))
-        if (
-            problems
-            or not batches
-            or not all(
-                (b.linktype == 1).all() and (b.caplen >= 14).all() and (b.caplen <= 65535).all()
-                for b in batches
-            )
-        ):
-            continue
-        chosen.append(path)
-    if not chosen:
-        pytest.skip(f"no Ethernet capture under {TESTDATA}")
-    out = tmp_path_factory.mktemp("live-shared") / "shared.pcap"
-    _sh("mergecap", "-F", "pcap", "-w", str(out), *map(str, chosen[:40]))
-    return out
 
 
 def _frames(path: Path) -> int:

@@ -15,8 +15,10 @@ import contextlib
 import http.client
 import json
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -325,3 +327,66 @@ def test_shared_session_query_keeps_its_limits_and_the_session_writable(synth: A
         store.backend.execute("DROP TABLE serve_probe")
     finally:
         store.close()
+
+
+# -- systemd: deploy/wardwatch.service is Type=notify; a datagram socket stands where systemd's would be
+class Listener:
+    """systemd's side: every datagram the service sends, as a dict of its KEY=VALUE lines."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.messages: list[dict[str, str]] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while not self.done.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            self.messages.append(dict(line.split("=", 1) for line in data.decode().splitlines()))
+
+    def seen(self, key: str) -> list[dict[str, str]]:
+        return [m for m in list(self.messages) if key in m]
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_ready_watchdog_reload_and_stopping_reach_systemd(
+    synth: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listener = Listener(tmp_path / "notify.sock")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")  # a ping every 0.2 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    config = _config(synth, tmp_path / "a")
+    try:
+        with serving(config, "--pcap", str(synth.pcap)) as s:
+            ready = _wait("READY=1", lambda: listener.seen("READY"))
+            assert ready[0]["READY"] == "1" and "records" in ready[0]["STATUS"]
+            assert not listener.seen("STOPPING")
+            _wait("the replay to end", lambda: s.health()["replays_done"] >= 1)
+            # the loop turns (idle after the replay) and keeps pinging the watchdog
+            pings = len(listener.seen("WATCHDOG"))
+            _wait("more watchdog pings", lambda: len(listener.seen("WATCHDOG")) >= pings + 3)
+
+            s.proc.send_signal(signal.SIGHUP)  # the same config: a reload that applies
+            _wait("the reload", lambda: s.health()["reloads"]["applied"] == 1)
+            reloading = listener.seen("RELOADING")
+            assert len(reloading) == 1 and int(reloading[0]["MONOTONIC_USEC"]) > 0
+            # READY=1 again after the reload, and after it in time
+            wait_for("READY after RELOADING", lambda: listener.seen("READY")[1:] or None, 30, step=0.1)
+            order = [k for m in list(listener.messages) for k in m if k in ("READY", "RELOADING")]
+            assert order == ["READY", "RELOADING", "READY"]
+            assert s.stop() == 0, s.stderr
+        stopping = _wait("STOPPING=1", lambda: listener.seen("STOPPING"))
+        assert stopping[0]["STOPPING"] == "1"
+    finally:
+        listener.close()

@@ -15,7 +15,7 @@ from wardwatch.store.backend import StoreError  # noqa: E402
 from wardwatch.store.chdb_backend import ChdbBackend  # noqa: E402
 from wardwatch.store.migrations import SchemaTooNew, migrate  # noqa: E402
 from wardwatch.store.query import conn_names, read_only, top_domains  # noqa: E402
-from wardwatch.store.schema import all_objects  # noqa: E402
+from wardwatch.store.schema import SCHEMA_VERSION, all_objects  # noqa: E402
 
 from wardwatch.config import parse_config  # noqa: E402
 
@@ -39,7 +39,7 @@ def _schema(backend: ChdbBackend) -> dict[str, str]:
 
 def test_migrations_fresh_and_upgrade_end_in_same_schema(tmp_path: Path) -> None:
     fresh = ChdbBackend(tmp_path / "fresh")
-    assert migrate(fresh) == [1, 2]
+    assert migrate(fresh) == list(range(1, SCHEMA_VERSION + 1))  # every migration, in order
     assert migrate(fresh) == []  # re-running is a no-op
     want = _schema(fresh)
     fresh.close()
@@ -52,7 +52,7 @@ def test_migrations_fresh_and_upgrade_end_in_same_schema(tmp_path: Path) -> None
     )
     old.close()
     old = ChdbBackend(tmp_path / "old")  # the next code version opens the older store
-    assert migrate(old) == [2]
+    assert migrate(old) == list(range(2, SCHEMA_VERSION + 1))
     assert _schema(old) == want
     old.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', now())")
     with pytest.raises(SchemaTooNew, match="schema version 99, newer than this wardwatch knows"):

@@ -155,3 +155,37 @@ def test_the_categories_have_words_in_both_languages() -> None:
     for name in ("sensor_silent", "sensor_drops", "sensor_overload"):
         vi, en = category(name)
         assert vi != en and "_" not in vi
+
+
+def test_state_shed_for_want_of_room_raises_one_sensor_overload_per_episode() -> None:
+    counters = Counters()
+    w = _watchdog(counters=counters)
+    quiet = {"flows.evicted": 0, "dropped.app_table_full": 0}
+    assert w.tick(T0, shed={"sensor-1": quiet}) == []
+    assert w.tick(T0 + 60, shed={"sensor-1": {"flows.evicted": 400, "dropped.app_table_full": 0}}) == []
+    got = w.tick(T0 + 120, shed={"sensor-1": {"flows.evicted": 900, "dropped.app_table_full": 300}})
+    assert [a.category for a in got] == ["sensor_overload"]
+    a = got[0]
+    assert a.indicator == "sensor:sensor-1" and a.evidence["shed"] == 1200
+    assert a.evidence["counters"] == {"dropped.app_table_full": 300, "flows.evicted": 900}
+    assert "flows.evicted 900" in a.summary["en"] and "sensor-1" in a.summary["vi"]
+    assert a.directive in directives()
+    # the storm goes on: the same episode
+    assert w.tick(T0 + 180, shed={"sensor-1": {"flows.evicted": 5000, "dropped.app_table_full": 300}}) == []
+    # a whole window (default 5 min) with nothing shed ends it; the next storm is a new alert
+    calm = {"flows.evicted": 5000, "dropped.app_table_full": 300}
+    for t in range(240, 900, 60):
+        assert w.tick(T0 + t, shed={"sensor-1": calm}) == []
+    again = w.tick(T0 + 960, shed={"sensor-1": {"flows.evicted": 7000, "dropped.app_table_full": 300}})
+    assert [a.category for a in again] == ["sensor_overload"]
+    assert counters["coverage.overload"] == 2
+
+
+def test_overload_can_be_switched_off_and_a_restarted_sensor_starts_over() -> None:
+    off = _watchdog(CONFIG.replace("{silent_after", "{overload_min: 0, silent_after"))
+    assert off.tick(T0, shed={"s": {"flows.evicted": 10**6}}) == []
+    w = _watchdog()
+    w.tick(T0, shed={"s": {"flows.evicted": 500}})
+    # the workers restarted: their counters start from zero, which is not "minus 500"
+    assert w.tick(T0 + 60, shed={"s": {"flows.evicted": 10}}) == []
+    assert w.tick(T0 + 120, shed={"s": {"flows.evicted": 1100}}) != []

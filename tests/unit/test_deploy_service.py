@@ -31,7 +31,8 @@ def _unit(path: Path) -> configparser.ConfigParser:
 
 def test_the_unit_runs_unprivileged_with_only_cap_net_raw() -> None:
     s = _unit(DEPLOY / "wardwatch.service")["Service"]
-    assert s["User"] == "wardwatch" and s["Type"] in ("simple", "notify")
+    assert s["User"] == "wardwatch" and s["Type"] == "notify" and s["NotifyAccess"] == "main"
+    assert s["WatchdogSec"]  # the loop pings: a hung loop is restarted
     assert s["AmbientCapabilities"] == s["CapabilityBoundingSet"] == "CAP_NET_RAW"
     assert s["NoNewPrivileges"] == "yes" and s["ProtectSystem"] == "strict" and s["PrivateTmp"] == "yes"
     assert s["ReadWritePaths"] == "/var/lib/wardwatch" and s["Restart"] == "on-failure"
