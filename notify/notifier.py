@@ -26,7 +26,7 @@ from typing import Any
 
 from wardwatch.config import Config
 from wardwatch.counters import Counters
-from wardwatch.i18n import text
+from wardwatch.i18n import say_log as log_pair
 
 from . import outbox, state
 from .channels import DeliveryError
@@ -52,9 +52,9 @@ _ALERT_COLUMNS = (
 )
 
 
+
 def say_log(key: str, level: int = logging.INFO, **values: object) -> None:
-    vi, en = text(key, **values)
-    log.log(level, "%s · %s", vi, en)
+    log_pair(log, key, level, **values)
 
 
 class Notifier:

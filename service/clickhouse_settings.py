@@ -10,12 +10,13 @@ kept apart so that reading the config does not load the store.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wardwatch.config import setting
+
+from .listen import parse_listen
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,8 @@ class EndpointSettings:
 
 def endpoint_settings(sec: ClickhouseSection, error: Any) -> EndpointSettings:
     """The checked settings; ``error(key, message)`` makes the config's error for a key."""
-    host, sep, port = sec.listen.rpartition(":")
-    host = host.strip("[]")
     try:
-        ipaddress.ip_address(host)
-        number = int(port)
-        if not sep or not 0 <= number <= 65535:
-            raise ValueError
+        host, number = parse_listen(sec.listen)
     except ValueError:
         raise error(
             "listen", f"expected an address and port such as 127.0.0.1:8123, got {sec.listen!r}"

@@ -31,6 +31,7 @@ import orjson
 from wardwatch.config import Config, ConfigError
 from wardwatch.counters import Counters
 from wardwatch.errors import UsageError, WardwatchError
+from wardwatch.i18n import say_log as log_pair
 from wardwatch.i18n import text
 
 from .api import Api, BadRequest, json_reply
@@ -47,9 +48,9 @@ IDLE = 0.5  # how often an idle loop (files replayed, nothing queued) looks for 
 RESTART_ONLY = ("data_dir", "store", "clickhouse", "kafka", "sensor", "http")
 
 
+
 def say_log(key: str, level: int = logging.INFO, **values: object) -> None:
-    vi, en = text(key, **values)
-    log.log(level, "%s · %s", vi, en)
+    log_pair(log, key, level, **values)
 
 
 class Service:

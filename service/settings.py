@@ -16,12 +16,12 @@ The API serves ``/healthz`` and ``/metrics`` to anyone on the machine, and ``/qu
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from wardwatch.config import Config, declare_section, setting
 
 from .clickhouse_settings import ClickhouseSection, EndpointSettings, endpoint_settings
+from .listen import parse_listen
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,8 @@ class HttpSettings:
 
 def http_settings(config: Config) -> HttpSettings:
     sec: HttpSection = config.section("http", HttpSection)
-    host, sep, port = sec.listen.rpartition(":")
-    host = host.strip("[]")
     try:
-        ipaddress.ip_address(host)
-        number = int(port)
-        if not sep or not 0 <= number <= 65535:
-            raise ValueError
+        host, number = parse_listen(sec.listen)
     except ValueError:
         raise config.error(
             ("http", "listen"), f"expected an address and port such as 127.0.0.1:8477, got {sec.listen!r}"

@@ -10,6 +10,7 @@ glossary). Vietnamese comes first: the operators read it first.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from wardwatch import catalogue
@@ -441,3 +442,9 @@ def say(key: str, prefix: str = "", **values: object) -> str:
 def lines(pair: Pair, prefix: str = "") -> str:
     """Any (vi, en) pair as two lines."""
     return f"{prefix}{pair[0]}\n{prefix}{pair[1]}\n"
+
+
+def say_log(logger: logging.Logger, key: str, level: int = logging.INFO, **values: object) -> None:
+    """The message ``key`` as one log line, Vietnamese · English (the journal keeps one line each)."""
+    vi, en = text(key, **values)
+    logger.log(level, "%s · %s", vi, en)

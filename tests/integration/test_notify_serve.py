@@ -5,8 +5,6 @@ works through the running service (it holds the embedded store). Waits are on st
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import signal
 import subprocess
@@ -24,39 +22,17 @@ from wardwatch.tools.synth import generate  # noqa: E402
 
 from tests.integration.test_notify_channels import Smtp, free_port  # noqa: E402
 from tests.integration.test_notify_channels import cert as cert  # noqa: E402, F401 (the fixture)
+from tests.integration.test_serve_service import Served  # noqa: E402
 from tests.integration.waiting import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
 
-class Serve:
+class Serve(Served):
+    """``wardwatch serve`` replaying ``pcap`` (tests/integration/test_serve_service.py), asked in SQL."""
+
     def __init__(self, config: Path, pcap: Path) -> None:
-        self.lock = config.parent / "var" / "store" / "wardwatch.pid"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wardwatch.cli", "serve", "--config", str(config), "--pcap", str(pcap)],
-            cwd=config.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        holder = wait_for("serve to announce its API", self._holder, 120)
-        self.host, port = holder["api"].removeprefix("http://").rsplit(":", 1)
-        self.port, self.token = int(port), holder["token"]
-
-    def _holder(self) -> dict[str, Any] | None:
-        if self.proc.poll() is not None:
-            pytest.fail(f"serve ended early ({self.proc.returncode}): {self.proc.stderr.read()}")  # type: ignore[union-attr]
-        with contextlib.suppress(OSError, ValueError):
-            d = json.loads(self.lock.read_text())
-            if d.get("pid") == self.proc.pid and d.get("api"):
-                return d
-        return None
-
-    def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body or None, headers=headers or {})
-            r = conn.getresponse()
-            return r.status, r.read()
-        finally:
-            conn.close()
+        super().__init__(config, "--pcap", str(pcap))
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         status, body = self.request(
@@ -64,10 +40,6 @@ class Serve:
         )
         assert status == 200, body
         return [json.loads(x) for x in body.splitlines() if x.strip()]
-
-    def stop(self, sig: int) -> None:
-        self.proc.send_signal(sig)
-        self.proc.wait(120)
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -203,19 +203,7 @@ def _by_run(synth: Any, folder: Path, capture: Path | None = None) -> tuple[dict
         timeout=600,
     )
     assert out.returncode == 0, out.stderr
-
-    def rows(sql: str) -> list[dict[str, Any]]:
-        q = subprocess.run(
-            [*WARDWATCH, "query", "--config", str(config), sql],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert q.returncode == 0, q.stderr
-        return [json.loads(line) for line in q.stdout.splitlines()]
-
-    return _stored(config, rows)
+    return _stored(config, _rows_at_rest(config))
 
 
 @pytest.fixture
@@ -315,18 +303,7 @@ def test_live_service_stores_what_run_stores_and_sigterm_loses_nothing(
         assert owner == user
 
     # the service is gone: the store opens directly again
-    def rows(sql: str) -> list[dict[str, Any]]:
-        q = subprocess.run(
-            [*WARDWATCH, "query", "--config", str(config), sql],
-            cwd=config.parent,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert q.returncode == 0, q.stderr
-        return [json.loads(line) for line in q.stdout.splitlines()]
-
-    live_counts, live_alerts = _stored(config, rows)
+    live_counts, live_alerts = _stored(config, _rows_at_rest(config))
     ref_counts, ref_alerts = _by_run(synth, tmp_path / "ref")
     assert live_counts == ref_counts
     assert sum(ref_counts.values()) > 500
