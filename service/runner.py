@@ -83,6 +83,7 @@ class Service:
         self.reloads = {"applied": 0, "refused": 0, "feeds": 0}
         self.last_reload_error = ""
         self.oncall: Any = None  # notify/'s thread (on-call notification), when receivers are configured
+        self._announced: tuple[str, str] | None = None
         self.notifier = Notifier()  # systemd's READY/RELOADING/STOPPING/WATCHDOG (nothing outside it)
 
     # -- start and stop ----------------------------------------------------------------------------
@@ -198,12 +199,13 @@ class Service:
 
         return open_store(config)
 
-    def _announce(self, address: str, token: str) -> None:
+    def _announce(self, address: str, token: str, pending: int | None = None) -> None:
         settings = self.store.settings
         if settings.backend == "chdb" and settings.chdb_path is not None:
             from wardwatch.store.lock import announce
 
-            announce(settings.chdb_path, address, token)
+            self._announced = (address, token)
+            announce(settings.chdb_path, address, token, pending)
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
@@ -284,6 +286,11 @@ class Service:
                 shed,
             )
             self.notifier.status(self._status())
+            if self._announced is not None:
+                # what a kill -9 now would lose, for whoever takes the store over (store/lock.py)
+                writer = self.flow.writer
+                done = getattr(writer, "committed", 0)
+                self._announce(*self._announced, pending=self.flow.records + self.flow.alerts - done)
 
     # -- engines, reloads and feeds ------------------------------------------------------------------
     def _engine(self, config: Config, index: Any) -> Any:

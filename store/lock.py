@@ -48,6 +48,10 @@ class Holder:
     since: float
     api: str = ""  # a serving process's local API (``http://127.0.0.1:8477``), "" for the others
     token: str = ""  # what that API asks of the store's owner in ``Authorization: Bearer``
+    # the service's last report (``announce(…, pending=N)``, every few seconds): rows handed to the
+    # writer but not yet committed, and when; -1: never reported. After a kill -9 this is what was lost.
+    pending: int = -1
+    beat: float = 0.0
 
     def describe(self) -> str:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since)) if self.since else "?"
@@ -73,6 +77,8 @@ def _holder(text: bytes) -> Holder | None:
             float(d.get("since", 0.0)),
             str(d.get("api", "")),
             str(d.get("token", "")),
+            int(d.get("pending", -1)),
+            float(d.get("beat", 0.0)),
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
@@ -129,6 +135,19 @@ class StoreLock:
             raise
         self._fd: int | None = fd
         stale = _holder(os.pread(fd, 4096, 0))
+        self.lost: int | None = None  # rows a killed holder reported as not yet stored
+        if stale is not None and stale.pid != os.getpid() and stale.pending >= 0:
+            self.lost = stale.pending
+            at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stale.beat))
+            log.warning(
+                "ở lần báo cuối (%s), %d bản ghi và cảnh báo của tiến trình đó chưa được ghi vào kho: chúng"
+                " đã mất, cùng các kết nối còn mở · at its last report (%s), %d rows (records and alerts)"
+                " of that process were not yet stored: they are lost, with its open connections",
+                at,
+                stale.pending,
+                at,
+                stale.pending,
+            )
         if stale is not None and stale.pid != os.getpid():
             log.warning(
                 "khóa cũ của kho %s: %s đã dừng mà không đóng kho (bị kill?); wardwatch tiếp quản kho,"
@@ -173,19 +192,27 @@ class StoreLock:
             os.close(fd)  # closing the last descriptor drops the flock
 
 
-def announce(store_dir: Path, api: str, token: str) -> None:
-    """Add this process's API address and token to the lock file of the store it holds."""
+def announce(store_dir: Path, api: str, token: str, pending: int | None = None) -> None:
+    """Add this process's API address and token to the lock file of the store it holds, and with
+    ``pending`` the rows it has not stored yet (the service reports it every few seconds, so that
+    whoever takes the lock over after a kill -9 can say how much was lost)."""
     path = Path(store_dir) / LOCK_NAME
     fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
     try:
         me = _holder(os.pread(fd, 4096, 0))
         if me is None or me.pid != os.getpid():
             raise StoreError(f"{path}: this process does not hold the store; nothing to announce")
-        doc = {"pid": me.pid, "command": me.command, "since": me.since, "api": api, "token": token}
+        doc: dict[str, object] = {
+            "pid": me.pid, "command": me.command, "since": me.since, "api": api, "token": token,
+        }  # fmt: skip
+        if pending is not None:
+            doc.update(pending=max(0, int(pending)), beat=time.time())
         data = orjson.dumps(doc) + b"\n"
-        # longer than what it replaces: written in place, then cut, so a reader never sees it empty
-        os.pwrite(fd, data, 0)
-        os.ftruncate(fd, len(data))
+        # One write in place, never a cut: a reader (``serving``, every command while serve runs) must
+        # never see it empty or with the tail of a longer text; a shorter text is padded with blanks,
+        # which JSON ignores.
+        old = os.fstat(fd).st_size
+        os.pwrite(fd, data.ljust(old, b" "), 0)
     finally:
         os.close(fd)
 

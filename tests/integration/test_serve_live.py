@@ -449,6 +449,9 @@ def test_live_kill_9_then_restart_loses_at_most_the_unflushed_window(
     assert "stale lock" in q.stderr  # the next opener takes the dead service's lock over, and says so
     stored = json.loads(q.stdout)["n"]
     assert stored >= committed > 0  # nothing the service had committed was lost
+    # ... and counts what was lost: the rows the service last reported as not yet stored
+    lost = re.search(r"at its last report \([^)]*\), (\d+) rows", q.stderr)
+    assert lost, q.stderr
 
     again = service(config)
     _replay(outer, synth.pcap)
