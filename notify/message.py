@@ -150,6 +150,31 @@ def escalated(
     return out
 
 
+def reminded(
+    doc: dict[str, Any],
+    *,
+    message_id: str,
+    receiver: str,
+    hours: float,
+    open_uids: set[str],
+    tz: str,
+    ack_url: str | None,
+    key: bytes | None,
+    link_expires: float,
+) -> dict[str, Any]:
+    """The document of a reminder (``repeat_interval``): the group's latest message, for the alerts
+    still open, marked as a reminder, with its own links."""
+    out = dict(doc)
+    out.update(id=message_id, receiver=receiver, kind="reminder", level=0, hours=round(hours, 1))
+    out["items"] = [i for i in doc["items"] if i["uid"] in open_uids]
+    out["open"] = len(open_uids)
+    out["links"] = {}
+    if ack_url and key is not None:
+        out["links"] = {a: url(ack_url, key, Grant(message_id, a, receiver, link_expires)) for a in ACTIONS}
+        out["links_until"] = local_time(link_expires, tz)
+    return out
+
+
 def headline(doc: dict[str, Any]) -> tuple[str, str]:
     """The subject line (vi, en)."""
     cats = doc["categories"]
@@ -159,5 +184,9 @@ def headline(doc: dict[str, Any]) -> tuple[str, str]:
     if doc["kind"] == "escalation":
         return i18n.text(
             "notify.subject_escalation", level=doc["level"], minutes=doc.get("minutes", 0), what=what, where=where
+        )
+    if doc["kind"] == "reminder":
+        return i18n.text(
+            "notify.subject_reminder", hours=doc.get("hours", 0), open=doc.get("open", doc["alerts"]), what=what, where=where
         )
     return i18n.text("notify.subject", severity=i18n.severity(doc["severity"]), what=what, where=where, alerts=doc["alerts"])

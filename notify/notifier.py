@@ -7,7 +7,9 @@
    ``silenced``, with who and why); put one message per group and channel in the outbox (store);
 4. escalate: a message sent ``after`` ago whose alerts are not all acknowledged goes to the next
    receiver of the route's ``escalate`` list;
-5. deliver what the outbox holds due, each channel in turn; a failure is counted and retried with
+5. remind: a group notified ``repeat_interval`` ago whose alerts are still open is told again
+   (``repeat``), naming only the open alerts;
+6. deliver what the outbox holds due, each channel in turn; a failure is counted and retried with
    back-off; a delivery records ``notified`` for its alerts.
 
 Time comes from the caller (``clock``), so grouping, escalation and expiry tests run without sleeping.
@@ -28,13 +30,13 @@ from wardwatch.config import Config
 from wardwatch.counters import Counters
 from wardwatch.i18n import say_log as log_pair
 
-from . import outbox, state
+from . import outbox, repeat, state
 from .channels import DeliveryError
 from .channels import send as channel_send
 from .group import Group, Groups
 from .inhibit import Inhibitor
 from .labels import LABELS, Item, item_of, zones
-from .message import build, escalated
+from .message import build, escalated, reminded
 from .quiet import is_quiet
 from .route import match, walk
 from .rows import epoch
@@ -100,6 +102,7 @@ class Notifier:
         taken = self._take_in(self._read_new(), now)
         made = self._flush(now)
         made += self._escalate(now)
+        made += self._remind(now)
         sent, failed = self._deliver(now)
         return {"taken": taken, "queued": made, "sent": sent, "failed": failed}
 
@@ -231,7 +234,7 @@ class Notifier:
         horizon = max(s.after for ss in steps.values() for s in ss) + self.s.lookback
         chains: dict[str, list[outbox.Message]] = {}
         for m in outbox.since(self.store, now - horizon):
-            if m.route in steps:
+            if m.route in steps and m.kind != "reminder":
                 chains.setdefault(m.root, []).append(m)
         made: list[outbox.Message] = []
         for root, msgs in chains.items():
@@ -278,6 +281,49 @@ class Notifier:
         outbox.put(self.store, made)
         return len(made)
 
+    # -- reminders (repeat_interval) ----------------------------------------------------------------
+    def _remind(self, now: float) -> int:
+        """A group notified ``repeat_interval`` ago whose alerts are still open is told again (see
+        ``repeat``): one reminder per channel, naming the open alerts, with fresh links."""
+        intervals = {rid: r.repeat_interval for rid, r in self.routes.items() if r.repeat_interval > 0}
+        if not intervals:
+            return 0
+        recent = outbox.since(self.store, now - max(intervals.values()) - self.s.lookback)
+        msgs = [m for m in recent if m.kind in repeat.KINDS and m.route in intervals]
+        if not msgs:
+            return 0
+        states = state.current(self.store, repeat.uids_of(msgs))
+        made: list[outbox.Message] = []
+        for d in repeat.due(msgs, states, intervals, now):
+            route = self.routes[d.route]
+            receiver = self.s.receivers.get(route.receiver)
+            if receiver is None:
+                continue
+            base = outbox.message_id("reminder", d.route, d.group_key, round(d.last, 3), *d.open)
+            for idx, _channel in enumerate(receiver.channels):
+                mid = f"{base}-{idx}"
+                doc = reminded(
+                    d.latest.doc,
+                    message_id=mid,
+                    receiver=receiver.name,
+                    hours=route.repeat_interval / 3600,
+                    open_uids=set(d.open),
+                    tz=self.s.timezone,
+                    ack_url=self.s.ack_url,
+                    key=self.key if self.s.ack_url else None,
+                    link_expires=now + self.s.link_ttl,
+                )
+                doc["channel"] = idx
+                made.append(
+                    outbox.Message(
+                        id=mid, created=now, route=d.route, receiver=receiver.name, group_key=d.group_key,
+                        kind="reminder", level=0, root=d.latest.root, uids=d.open, doc=doc, next_try=now,
+                    )  # fmt: skip
+                )
+            self.counters.add("notify.reminders")
+        outbox.put(self.store, made)
+        return len(made)
+
     # -- delivery ------------------------------------------------------------------------------------
     def _deliver(self, now: float) -> tuple[int, int]:
         sent = failed = 0
@@ -313,7 +359,7 @@ class Notifier:
             outbox.put(self.store, [outbox.sent(m, now)])
             states = state.current(self.store, m.uids)
             fresh = [u for u, st in states.items() if st in ("new", "notified")]
-            note = m.kind if m.kind == "notify" else f"escalation level {m.level}"
+            note = m.kind if m.kind in ("notify", "reminder") else f"escalation level {m.level}"
             state.record(self.store, fresh, "notified", m.receiver, note, m.id, now)
             self.counters.add("notify.sent")
             sent += 1

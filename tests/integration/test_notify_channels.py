@@ -451,15 +451,43 @@ def test_escalation_fires_without_acknowledgement_and_not_with_one(
     assert e.tick(10)["sent"] == 2
     uids = {r["category"]: r["uid"] for r in e.rows("SELECT category, uid FROM alerts")}
     ends = Endpoints(e.store, lambda: b"", e.clock)
+    e.clock.advance(1)  # the ack comes after the `notified` row (argMax over equal times is arbitrary)
     status, _c, _b = ends.event({"uid": uids["port_scan"], "action": "ack", "who": "an", "note": "đã kiểm tra"})
     assert status == 200
-    assert e.tick(14 * 60)["queued"] == 0  # not yet due
+    assert e.tick(14 * 60 - 1)["queued"] == 0  # not yet due
     assert e.tick(61)["sent"] == 1  # 15 min: only the unacknowledged beacon group escalates
     head = smtp.box.to("esc-head@bv.vn")
     assert len(head) == 1 and "CHUYỂN CẤP 1" in head[0]["Subject"] and "C2" in head[0]["Subject"]
     assert e.tick(3600)["queued"] == 0  # one step configured: no more
     history = e.rows(f"SELECT state, who, note FROM alert_events WHERE alert_uid = '{uids['beacon']}' ORDER BY ts")
     assert [h["note"] for h in history] == ["notify", "escalation level 1"]
+
+
+def test_open_groups_are_reminded_after_repeat_interval_until_acknowledged(
+    tmp_path: Path, env: list[Env], smtp: Smtp, cert: tuple[Path, Path]
+) -> None:
+    e = Env(
+        tmp_path,
+        "  receivers:\n" + email_receiver("oncall", smtp.port, cert[0], "rep@bv.vn")
+        + "  route:\n    receiver: oncall\n    group_wait: 10s\n    repeat_interval: 1h\n",
+    )  # fmt: skip
+    env.append(e)
+    e.alerts(alert(1, "port_scan", src="10.20.0.5"), alert(2, "beacon", src="10.20.0.6", indicator="c2.example"))
+    e.tick()
+    assert e.tick(10)["sent"] == 2
+    uids = {r["category"]: r["uid"] for r in e.rows("SELECT category, uid FROM alerts")}
+    ends = Endpoints(e.store, lambda: b"", e.clock)
+    e.clock.advance(1)  # the ack comes after the `notified` row (argMax over equal times is arbitrary)
+    assert ends.event({"uid": uids["port_scan"], "action": "ack", "who": "an", "note": ""})[0] == 200
+    assert e.tick(59 * 60 - 1)["queued"] == 0  # not yet an hour
+    assert e.tick(61)["sent"] == 1  # an hour: only the open beacon group is reminded
+    mails = smtp.box.to("rep@bv.vn")
+    assert len(mails) == 3 and "NHẮC LẠI" in mails[-1]["Subject"] and "C2" in mails[-1]["Subject"]
+    assert e.tick(30 * 60)["queued"] == 0  # the next one counts from the reminder
+    assert ends.event({"uid": uids["beacon"], "action": "resolve", "who": "an", "note": ""})[0] == 200
+    assert e.tick(3 * 3600)["queued"] == 0  # resolved: the reminders stop
+    history = e.rows(f"SELECT state, note FROM alert_events WHERE alert_uid = '{uids['beacon']}' ORDER BY ts")
+    assert [h["note"] for h in history][:2] == ["notify", "reminder"]
 
 
 def test_signed_links_acknowledge_and_refuse_forgery_and_expiry(
@@ -484,6 +512,7 @@ def test_signed_links_acknowledge_and_refuse_forgery_and_expiry(
     status, _c, page = ends.ack("POST", "", f"t={forged}".encode())
     assert status == 403 and "không hợp lệ".encode() in page
     assert current(e.store, [uid])[uid] == "notified"
+    e.clock.advance(1)  # the ack comes after the `notified` row (argMax over equal times is arbitrary)
     assert ends.ack("POST", "", f"t={token}".encode())[0] == 200
     assert current(e.store, [uid])[uid] == "acknowledged"
     assert e.tick(16 * 60)["queued"] == 0  # acknowledged by link: no escalation

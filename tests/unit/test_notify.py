@@ -5,6 +5,7 @@ config section's errors. No store, no network, no clock: every time is given."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -260,3 +261,51 @@ def test_message_time_is_local() -> None:
     doc = build([_item(ts=time.mktime((2026, 12, 4, 12, 0, 0, 0, 0, 0)))], message_id="M", receiver="r", route="0",
                 group={}, tz="UTC", max_items=5)  # fmt: skip
     assert doc["first"].startswith("2026-12-04")
+
+
+# -- reminders (repeat_interval) ----------------------------------------------------------------------
+def test_a_group_still_open_is_reminded_after_repeat_interval_and_not_after_an_ack() -> None:
+    from wardwatch.notify import repeat
+    from wardwatch.notify.message import build, reminded
+    from wardwatch.notify.render import subject, text
+
+    s = _settings(TREE)
+    assert s.route is not None
+    route = match(s.route, _item().labels)[0]
+    assert route.repeat_interval == 4 * 3600  # the hospital default (Alertmanager's)
+    items = [_item("A1"), _item("A2", src_ip="10.20.0.6")]
+    doc = build(items, message_id="M1-0", receiver="oncall", route=route.id, group={}, tz=TZ, max_items=20)
+    first = Message(
+        id="M1-0", created=T0, route=route.id, receiver="oncall", group_key="k", kind="notify", level=0,
+        root="M1", uids=("A1", "A2"), doc=doc, status="sent", sent_at=T0 + 1,
+    )  # fmt: skip
+    every = {route.id: route.repeat_interval}
+    notified = {"A1": "notified", "A2": "notified"}
+    # not before the interval (counted from when it was sent)
+    assert repeat.due([first], notified, every, T0 + 1 + 4 * 3600 - 1) == []
+    # after it: one reminder for the group, both alerts still open
+    (d,) = repeat.due([first], notified, every, T0 + 1 + 4 * 3600)
+    assert (d.route, d.group_key, d.open, d.latest.id) == (route.id, "k", ("A1", "A2"), "M1-0")
+    # one alert acknowledged: the reminder names only the other
+    (d,) = repeat.due([first], {"A1": "acknowledged", "A2": "notified"}, every, T0 + 5 * 3600)
+    assert d.open == ("A2",)
+    # all settled (acknowledged / resolved / false positive): no more reminders
+    done = {"A1": "acknowledged", "A2": "resolved"}
+    assert repeat.due([first], done, every, T0 + 5 * 3600) == []
+    assert repeat.due([first], {"A1": "false_positive", "A2": "acknowledged"}, every, T0 + 99 * 3600) == []
+    # the next reminder counts from the previous one; a pending one holds the group; no interval: never
+    rdoc = reminded(doc, message_id="R1-0", receiver="oncall", hours=4, open_uids={"A2"}, tz=TZ, ack_url=None, key=None, link_expires=0)
+    again = Message(
+        id="R1-0", created=T0 + 4 * 3600 + 1, route=route.id, receiver="oncall", group_key="k", kind="reminder",
+        level=0, root="M1", uids=("A2",), doc=rdoc, status="sent", sent_at=T0 + 4 * 3600 + 2,
+    )  # fmt: skip
+    assert repeat.due([first, again], notified, every, T0 + 8 * 3600) == []
+    assert len(repeat.due([first, again], notified, every, T0 + 8 * 3600 + 2)) == 1
+    assert repeat.due([first, replace(again, status="pending")], notified, every, T0 + 99 * 3600) == []
+    assert repeat.due([first], notified, {route.id: 0}, T0 + 99 * 3600) == []
+    # the message says it is a reminder, Vietnamese first, and lists only the open alert
+    subj = subject(rdoc)
+    assert subj.index("NHẮC LẠI") < subj.index("REMINDER") and "1 cảnh báo" in subj
+    body = text(rdoc)
+    assert body.index("Đây là tin nhắc lại") < body.index("This is a reminder")
+    assert [i["uid"] for i in rdoc["items"]] == ["A2"]

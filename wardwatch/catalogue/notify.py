@@ -15,6 +15,14 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "[wardwatch] CHUYỂN CẤP {level}: chưa được xác nhận sau {minutes} phút · {what} · {where}",
         "[wardwatch] ESCALATION {level}: not acknowledged after {minutes} min · {what} · {where}",
     ),
+    "notify.subject_reminder": (
+        "[wardwatch] NHẮC LẠI: {open:,} cảnh báo vẫn chưa được xác nhận sau {hours:g} giờ · {what} · {where}",
+        "[wardwatch] REMINDER: {open:,} alerts still not acknowledged after {hours:g} h · {what} · {where}",
+    ),
+    "notify.reminder": (
+        "Đây là tin nhắc lại: các cảnh báo dưới đây đã được thông báo nhưng vẫn chưa được xác nhận hay xử lý sau {hours:g} giờ.",
+        "This is a reminder: the alerts below were notified but are still not acknowledged or resolved after {hours:g} hours.",
+    ),
     "notify.heading": ("Cảnh báo an toàn thông tin mạng", "Network security alert"),
     "notify.escalated": (
         "Cảnh báo này chưa được cán bộ trực xác nhận sau {minutes} phút, nên được chuyển lên cấp {level}.",
