@@ -19,7 +19,8 @@ TIERS = (
     ("bus",),
     ("store",),
     ("hunt",),
-    ("notify", "report", "console", "dashboards"),
+    ("notify", "dashboards"),
+    ("report", "console"),  # they use notify: the e-mail channel, acknowledgements
     ("tools", "service"),
     ("cli",),
 )
