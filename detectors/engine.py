@@ -53,9 +53,9 @@ def build_detectors(settings: Settings, index: FeedIndex | None) -> list[Any]:
     makers.update(
         remote_access=RemoteAccessDetector,
         ott=lambda: OttDetector(settings.ott_zones),
-        plaintext=PlaintextDetector,
+        plaintext=lambda: PlaintextDetector(settings.anonymous),
         weak_password=WeakPasswordDetector,
-        segmentation=lambda: SegmentationDetector(settings.zones),
+        segmentation=lambda: SegmentationDetector(settings.zones, settings.seg_services),
         airgap=AirgapDetector,
         dns_bypass=lambda: DnsBypassDetector(
             settings.resolvers, settings.dns_exempt_zones, settings.extra_doh, direct
@@ -132,6 +132,15 @@ class Engine:
         out = self.merger.add(raw)
         out += self.merger.expire(batch.ts_max)
         return self._emit(out)
+
+    def announce(self, severities: frozenset[str]) -> None:
+        """Announce alerts of these severities as their merge window opens (``take_opened``), for
+        on-call notification that cannot wait for the window to close (detectors/noise.py)."""
+        self.merger.announce = severities
+
+    def take_opened(self) -> list[Alert]:
+        """The alerts announced since the last call (their windows still open)."""
+        return self.merger.take_opened()
 
     def flush(self) -> list[Alert]:
         raw: list[Alert] = []

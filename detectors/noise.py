@@ -6,6 +6,13 @@ one alert per window rather than one alert forever. A window closes once the inp
 ``lag`` seconds past its end: records arrive late (a connection is logged when it ends), and a late
 record should still join its window. Events already counted (the same record id, e.g. a record made
 twice from duplicated packets) are not counted again.
+
+Holding an alert for its window is right for the store (one row per window, with its count) and wrong
+for the on-call engineer, who should hear of a critical alert in seconds, not minutes. With
+``announce`` set to severities, a window whose head has one of them is also *announced* as it opens
+(or as a merged event raises it to one): ``take_opened`` hands those alerts over at once, and their
+uid is pinned from then on (a later event with an earlier timestamp no longer takes the head), so the
+row stored when the window closes has the uid the notification carried.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ class Merger:
         self.counters = counters if counters is not None else Counters()
         self.lag = lag
         self.open: dict[tuple[str, str, str], Alert] = {}
+        self.announce: frozenset[str] = frozenset()  # severities announced as their window opens
+        self.opened: list[Alert] = []
+        self._pinned: set[tuple[str, str, str]] = set()
 
     def add(self, alerts: Iterable[Alert]) -> list[Alert]:
         """Take new alerts; returns those pushed out because a new window began for their key."""
@@ -44,20 +54,34 @@ class Merger:
             key = a.key
             cur = self.open.get(key)
             if cur is None:
-                self.open[key] = a
+                self._start(key, a)
                 continue
             if abs(a.ts - cur.first_seen) >= self.window and a.ts > cur.last_seen:
                 closed.append(cur)
-                self.open[key] = a
+                self._pinned.discard(key)
+                self._start(key, a)
                 continue
             self._merge(key, cur, a)
         return closed
+
+    def _start(self, key: tuple[str, str, str], a: Alert) -> None:
+        self.open[key] = a
+        if a.severity in self.announce:
+            self._pinned.add(key)
+            self.opened.append(a)
+
+    def take_opened(self) -> list[Alert]:
+        """The alerts announced since the last call (the open windows' heads: the same objects, so
+        counts may still grow until their windows close)."""
+        out, self.opened = self.opened, []
+        return out
 
     def _merge(self, key: tuple[str, str, str], cur: Alert, a: Alert) -> None:
         if a.seen and a.seen <= cur.seen:
             self.counters.add("alerts.duplicate_evidence", 1)
             return
-        head, other = (a, cur) if (a.ts, a.uid) < (cur.ts, cur.uid) else (cur, a)
+        pinned = key in self._pinned
+        head, other = (a, cur) if not pinned and (a.ts, a.uid) < (cur.ts, cur.uid) else (cur, a)
         if head is a:
             # the earliest event heads the alert, so the uid does not depend on arrival order
             self.open[key] = a
@@ -67,15 +91,20 @@ class Merger:
         head.seen |= other.seen
         if severity_level(other.severity) > severity_level(head.severity):
             head.severity = other.severity
+            if not pinned and head.severity in self.announce:
+                self._pinned.add(key)
+                self.opened.append(head)
         self.counters.add("alerts.merged", 1)
 
     def expire(self, now: float) -> list[Alert]:
         """Close the windows that ended more than ``lag`` seconds before ``now``."""
         limit = now - self.window - self.lag
         done = [k for k, a in self.open.items() if a.first_seen <= limit]
+        self._pinned.difference_update(done)
         return sorted((self.open.pop(k) for k in done), key=lambda a: (a.ts, a.uid))
 
     def flush(self) -> list[Alert]:
         out = sorted(self.open.values(), key=lambda a: (a.ts, a.uid))
         self.open.clear()
+        self._pinned.clear()
         return out

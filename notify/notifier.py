@@ -45,7 +45,10 @@ from .silence import Silence, covering
 from .silences import active as active_silences
 
 log = logging.getLogger("wardwatch.notify")
-SLACK = 5.0  # seconds re-read behind the cursor: rows of one insert share an ingest second
+# seconds re-read behind the cursor: rows of one insert share an ingest second, and an insert becomes
+# visible some time after its rows' ``now()`` (a slow insert, several consumers on one server); the
+# alerts of the last 30 s are few once merged, and ``seen`` keeps their re-reading cheap
+SLACK = 30.0
 
 _ALERT_COLUMNS = (
     "uid, category, severity, segment, dst_segment, site, sensor, directive, rule, indicator, count,"
@@ -81,6 +84,10 @@ class Notifier:
         self.seen: dict[str, float] = {}  # uid → ingest time, for alerts already taken in
         self.cursor = 0.0
         self.started = False
+        # alerts handed over before they are stored (``offer``: serve's critical alerts, which the
+        # store would otherwise hold for a merge window and a flush); taken in at the next tick
+        self._offered: list[dict[str, Any]] = []
+        self._offered_lock = threading.Lock()
         self._key: bytes | None = None
         self.routes: dict[str, Route] = {r.id: r for r in walk(settings.route)} if settings.route else {}
 
@@ -99,7 +106,7 @@ class Notifier:
         now = self.clock() if now is None else now
         if not self.started:
             self._restore(now)
-        taken = self._take_in(self._read_new(), now)
+        taken = self._take_in(self._read_new() + self._take_offered(now), now)
         made = self._flush(now)
         made += self._escalate(now)
         made += self._remind(now)
@@ -121,6 +128,26 @@ class Notifier:
         self.cursor = max((float(r["ingested"]) for r in rows), default=now - SLACK)
         self._take_in(items, now)
         self.started = True
+
+    def offer(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Alerts as their ``alerts`` rows will read (``store.Writer.preview``), before the store has
+        them: taken in at the next tick; the stored row, when it comes, is known by its uid."""
+        with self._offered_lock:
+            self._offered.extend(rows)
+
+    def _take_offered(self, now: float) -> list[Item]:
+        with self._offered_lock:
+            rows, self._offered = self._offered, []
+        fresh = []
+        for r in rows:
+            if r["uid"] in self.seen:
+                continue
+            # remembered as if ingested now: the stored row comes later, and ``handled`` keeps it
+            # out of a second message even after ``seen`` has forgotten it
+            self.seen[r["uid"]] = max(now, self.cursor)
+            fresh.append(item_of(r, self.zone_of))
+        self.counters.add("notify.offered", len(fresh))
+        return fresh
 
     def _read_new(self) -> list[Item]:
         rows = self.store.rows(
@@ -388,6 +415,12 @@ class NotifierThread:
             self.once()
             self.wake.wait(poll)
             self.wake.clear()
+
+    def offer(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Hand alerts over before they are stored (``Notifier.offer``) and tick at once."""
+        if rows:
+            self.notifier.offer(rows)
+            self.wake.set()
 
     def once(self) -> None:
         try:

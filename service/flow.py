@@ -48,11 +48,30 @@ class Flow:
         self.alerts = 0  # what the detectors produced
         self.store_seconds = 0.0  # the caller's time in the writer (grouping, Arrow, waiting)
         self.watchdogs: list[Any] = []  # coverage watchdogs: ``observe(records, now)``, ``tick(…)``
+        # on-call hand-over (``early``): alerts of these severities go to ``hand`` as they are made,
+        # before the merge window and the writer's flush that stand between them and the store
+        self.urgent: frozenset[str] = frozenset()
+        self.hand: Callable[[list[Any]], None] | None = None
+
+    def early(self, severities: frozenset[str], hand: Callable[[list[Any]], None]) -> None:
+        """Hand alerts of ``severities`` to ``hand`` as soon as they exist (the service's notifier)."""
+        self.urgent, self.hand = severities, hand
+        if self.engine is not None:
+            self.engine.announce(severities)
+
+    def _hand(self, alerts: list[Any]) -> None:
+        if self.hand is None:
+            return
+        urgent = [a for a in alerts if a.severity in self.urgent]
+        if urgent:
+            self.hand(urgent)
 
     def step(self, records: list[dict[str, Any]]) -> None:
         """One batch (possibly empty: the writer's time-bounded flush is checked either way)."""
         self.records += len(records)
         alerts = self.engine.process(records) if self.engine is not None and records else []
+        if self.hand is not None and self.engine is not None:
+            self._hand(self.engine.take_opened())
         if records and self.watchdogs:
             now = time.time()
             for w in self.watchdogs:
@@ -66,6 +85,7 @@ class Flow:
         if alerts:
             self.alerts += len(alerts)
             self.writer.add_alerts(alerts)
+            self._hand(alerts)  # those never held (coverage, flushed windows); known ones are skipped
 
     def tick(
         self,
@@ -90,6 +110,8 @@ class Flow:
         if self.engine is not None:
             self.store_alerts(self.engine.flush())
         self.engine = make()
+        if self.engine is not None and self.hand is not None:
+            self.engine.announce(self.urgent)
 
     def finish(self) -> None:
         """Every held-back alert and pending row into the store; returns once they are stored."""

@@ -36,8 +36,10 @@ from wardwatch.i18n import text
 
 from .api import Api, BadRequest, json_reply
 from .clickhouse_http import start_endpoint
+from .console_app import start_console
 from .flow import Flow, feed_index, open_writer
 from .metrics import CONTENT_TYPE, INTERFACE_PACKETS, KERNEL_DROPS, Metrics, TimedBackend, per_interface
+from .reporting import start as start_weekly_report
 from .settings import http_settings
 from .systemd import Notifier
 
@@ -83,6 +85,7 @@ class Service:
         self.reloads = {"applied": 0, "refused": 0, "feeds": 0}
         self.last_reload_error = ""
         self.oncall: Any = None  # notify/'s thread (on-call notification), when receivers are configured
+        self.weekly: Any = None  # report/'s weekly thread (service/reporting.py)
         self._announced: tuple[str, str] | None = None
         self.notifier = Notifier()  # systemd's READY/RELOADING/STOPPING/WATCHDOG (nothing outside it)
 
@@ -120,13 +123,21 @@ class Service:
             self.flow = Flow(self._engine(config, self.index), open_writer(self.store, self.counters))
             self.flow.watchdogs = self._watchdogs(config)
             self.oncall = self._oncall(config)
+            self.weekly = start_weekly_report(self.store, config)  # report/: Monday mornings
+            if self.oncall is not None:
+                # critical and high alerts reach the notifier as they are made, not after their merge
+                # window and the next flush (packet → mail within group_wait + 2 s: bench/bench_notify.py)
+                oncall, writer = self.oncall, self.flow.writer
+                self.flow.early(URGENT, lambda alerts: oncall.offer(writer.preview(alerts)))
             token = secrets.token_urlsafe(32)
             api = Api(http.host, http.port, http.max_request, token)
             self._routes(api)
             api.start()
             clickhouse = None  # Grafana's way into the embedded store (http.clickhouse), when configured
+            console = None  # the analyst console (http.console; service/console_app.py), when configured
             try:
                 clickhouse = start_endpoint(self.store, http.clickhouse)
+                console = start_console(self.store, config, http.console, api)
                 self._announce(api.address, token)
                 say_log("serve.listening", address=api.address, pid=_pid())
                 self.notifier.ready(self._status())
@@ -138,10 +149,14 @@ class Service:
                     self.flow.finish()
             finally:
                 api.stop()
+                if console is not None:
+                    console.stop()
                 if clickhouse is not None:
                     clickhouse.stop()
                 if self.oncall is not None:
                     self.oncall.stop()  # what is not sent stays in the store's outbox for the next start
+                if self.weekly is not None:
+                    self.weekly.stop()
                 self.flow.writer.close()
         finally:
             self.store.close()  # (chdb: the lock file is emptied: closed properly)
@@ -533,6 +548,9 @@ class Service:
             raise BadRequest(f"no such file: {', '.join(missing)}")
         self._replays.put(paths)
         return json_reply({"queued": paths}, 202)
+
+
+URGENT = frozenset({"critical", "high"})  # what notify's default route sends to the on-call engineer now
 
 
 def _pid() -> int:

@@ -197,6 +197,22 @@ class Writer:
             self._flush_table(ALERTS)
         self._flush_if_due()
 
+    def preview(self, alerts: Iterable[Alert]) -> list[dict[str, Any]]:
+        """Alerts as their ``alerts`` rows will read (segment, site, sensor, the client address
+        pseudonymised when the store does), before they are stored: for on-call notification that
+        must not wait for the next flush and must show what the store will show."""
+        out = []
+        p = self.pseudo
+        for a in alerts:
+            d = a.to_dict()
+            src = d.get("src_ip") or ""
+            d["segment"] = d.get("segment") or self.segment_of(src)
+            d["site"], d["sensor"] = self.site, self.sensor
+            if p is not None and src:
+                d["src_ip"] = p(src)
+            out.append(d)
+        return out
+
     def _flush_if_due(self) -> None:
         """Hand every pending table to an insert once ``flush_seconds`` have passed (without waiting
         for the inserts, which keep their own pace on the background thread)."""

@@ -548,3 +548,34 @@ def test_inhibit_rules_and_silences_are_recorded_as_alert_state(
     assert got["policy_segmentation10.20.0.5"] == ("silenced", "inhibit", "inhibited")
     assert got["port_scan10.20.0.99"] == ("silenced", "bình", "pentest")
     assert got["port_scan10.20.0.5"][0] == got["policy_segmentation10.20.0.6"][0] == "notified"
+
+
+def test_an_offered_alert_goes_out_before_it_is_stored_and_its_stored_row_not_again(
+    tmp_path: Path, env: list[Env], smtp: Smtp, cert: tuple[Path, Path]
+) -> None:
+    """serve hands critical alerts over as they are made (Notifier.offer), before their merge window
+    and the writer's flush; the row stored later, with its final count, is the same alert."""
+    e = Env(tmp_path, "  receivers:\n" + email_receiver("oncall", smtp.port, cert[0], "som@bv.vn"))
+    env.append(e)
+    a = alert(1, "threat_feed_domain", "critical", indicator="c2.example")
+    writer = e.store.writer()
+    rows = writer.preview([a])
+    e.notifier.offer(rows)
+    e.tick()
+    assert e.tick(10)["sent"] == 1
+    assert e.rows("SELECT count() AS c FROM alerts")[0]["c"] == 0  # nothing stored yet
+    msg = wait_for("the mail", lambda: smtp.box.to("som@bv.vn"))[-1]
+    plain = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert rows[0]["src_ip"] in plain  # the host as the store will show it
+    if rows[0]["src_ip"] != a.src_ip:
+        assert a.src_ip not in plain  # pseudonymised as the store pseudonymises
+    a.count = 7  # the window closes: the merged alert is stored under the uid that was notified
+    writer.add_alerts([a])
+    writer.flush()
+    stored = e.rows("SELECT uid, replaceRegexpOne(toString(src_ip), '^::ffff:', '') AS s FROM alerts")
+    assert stored == [{"uid": rows[0]["uid"], "s": rows[0]["src_ip"]}]
+    e.notifier.seen.clear()  # as if memory had been trimmed: the outbox still knows the pair
+    for _ in range(3):
+        assert e.tick(60)["queued"] == 0
+    assert len(smtp.box.to("som@bv.vn")) == 1
+    assert current(e.store, [a.uid]) == {a.uid: "notified"}

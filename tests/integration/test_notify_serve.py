@@ -21,6 +21,7 @@ pytest.importorskip("aiosmtpd")
 from wardwatch.tools.synth import generate  # noqa: E402
 
 from tests.integration.test_notify_channels import Smtp, free_port  # noqa: E402
+from tests.integration.test_notify_channels import smtp as smtp  # noqa: E402, F401 (the fixture)
 from tests.integration.test_notify_channels import cert as cert  # noqa: E402, F401 (the fixture)
 from tests.integration.test_serve_service import Served  # noqa: E402
 from tests.integration.waiting import wait_for  # noqa: E402
@@ -115,3 +116,40 @@ def test_serve_killed_with_messages_pending_delivers_each_once_after_restart(
             second.stop(signal.SIGTERM)
     finally:
         server.stop()
+
+
+def test_a_critical_alert_is_mailed_before_its_merge_window_and_flush_store_it(
+    tmp_path: Path, cert: tuple[Path, Path], smtp: Smtp
+) -> None:
+    """The store holds an alert for its merge window (5 min) and the writer's flush; serve hands
+    critical and high alerts to the notifier as they are made, so the mail does not wait for either,
+    and the alert stored at the end carries the uid the mail named."""
+    synth = generate(tmp_path / "synth", seed=3, sessions=20)
+    cfg = yaml.safe_load(synth.config.read_text())
+    cfg["data_dir"] = str(tmp_path / "var")
+    cfg["http"] = {"listen": "127.0.0.1:0"}
+    cfg["store"] = {"flush_seconds": 3600}  # nothing reaches the store until SIGTERM
+    cfg["notify"] = {
+        "poll": "30s",  # the hand-over wakes the notifier: a poll is not what sends the mail
+        "receivers": [{"name": "oncall", "email": {
+            "to": ["som@bv.vn"], "from": "wardwatch@bv.vn", "host": "127.0.0.1", "port": smtp.port,
+            "username": "wardwatch", "password": "mật-khẩu", "ca_file": str(cert[0]), "timeout": "5s"}}],
+        "route": {"receiver": "oncall", "group_by": ["category"], "group_wait": "0s", "quiet": False},
+    }  # fmt: skip
+    config = tmp_path / "hospital.yaml"
+    config.write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    s = Serve(config, synth.pcap)
+    try:
+        mail = wait_for("a mail", lambda: smtp.box.to("som@bv.vn"), 120)[0]
+        assert s.query("SELECT count() AS n FROM alerts")[0]["n"] == 0  # sent before anything was stored
+        uids = [r["u"] for r in s.query(
+            f"SELECT arrayJoin(uids) AS u FROM notify_outbox FINAL WHERE id = '{mail['X-Wardwatch-Id']}'"
+        )]  # fmt: skip
+        assert uids
+    finally:
+        s.stop(signal.SIGTERM)
+    stored = _cli("query", "--config", str(config), "SELECT uid, severity FROM alerts", cwd=tmp_path)
+    assert stored.returncode == 0, stored.stderr
+    severity = {json.loads(x)["uid"]: json.loads(x)["severity"] for x in stored.stdout.splitlines() if x.strip()}
+    assert set(uids) <= set(severity)  # the notified alerts are the stored ones, under the same uids
+    assert {severity[u] for u in uids} <= {"critical", "high"}
