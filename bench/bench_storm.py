@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""The sensor in a storm: every capture shape of ``tools/gen_storm.py`` (1, 2, 10 and 38 packets per
+connection, a SYN flood, a UDP scan, a DNS query flood) through ``wardwatch sensor`` and, in the same
+run, ``tshark -T fields`` (the peer), alternating, best wall of ``--runs``.
+
+    python bench/bench_storm.py [--packets 300000] [--runs 3] [--workers 1] [--shapes pp1,dnsflood]
+
+Each command is a fresh process measured as bench_sensor.py measures (wall, CPU of the process and its
+workers, peak RSS from ``wait4``). Prints a markdown table and writes bench/out/bench_storm.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from bench_sensor import OUT_DIR, measure, wardwatch_exe  # noqa: E402
+from wardwatch.tools.gen_storm import SHAPES, generate  # noqa: E402
+
+TSHARK = ["-T", "fields", "-e", "frame.number", "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.stream", "-e", "udp.stream"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--packets", type=int, default=300_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1, help="sensor workers (0: one per core)")
+    ap.add_argument("--shapes", default=",".join(SHAPES))
+    args = ap.parse_args()
+    exe = wardwatch_exe()
+    base = [exe] if exe else [sys.executable, "-m", "wardwatch.cli"]
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for shape in args.shapes.split(","):
+        pcap = OUT_DIR / f"storm-{shape}-{args.packets}.pcap"
+        conns = generate(shape, args.packets, pcap)
+        ww_cmd = [*base, "sensor", "--workers", str(args.workers), "--pcap", str(pcap), "--out", "/dev/null"]
+        ts_cmd = ["tshark", "-r", str(pcap), *TSHARK]
+        pcap.read_bytes()  # page cache
+        ww, ts = [], []
+        for _ in range(args.runs):  # alternating: the machine's noise falls on both
+            ww.append(measure(ww_cmd))
+            ts.append(measure(ts_cmd))
+        for r in ww + ts:
+            if r["exit"] != 0:
+                raise SystemExit(f"{shape}: a command failed: {r['stderr'][-1500:]}")
+        w, t = min(ww, key=lambda r: r["seconds"]), min(ts, key=lambda r: r["seconds"])
+        rows.append({
+            "shape": shape, "packets": args.packets, "connections": conns,
+            "wardwatch": {k: w[k] for k in ("seconds", "cpu_seconds", "max_rss_mib")},
+            "tshark": {k: t[k] for k in ("seconds", "cpu_seconds", "max_rss_mib")},
+        })  # fmt: skip
+    (OUT_DIR / "bench_storm.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"| shape | connections | wardwatch sensor (workers {args.workers}) | tshark -T fields | packets/s ratio (wall) | CPU ratio |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        w, t = r["wardwatch"], r["tshark"]
+        print(
+            f"| {r['shape']} | {r['connections']:,} | {w['seconds']:.2f} s, {w['cpu_seconds']:.2f} CPU s, {w['max_rss_mib']:.0f} MiB"
+            f" | {t['seconds']:.2f} s, {t['cpu_seconds']:.2f} CPU s, {t['max_rss_mib']:.0f} MiB"
+            f" | {t['seconds'] / w['seconds']:.2f}× | {t['cpu_seconds'] / w['cpu_seconds']:.2f}× |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
