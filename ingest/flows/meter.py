@@ -17,8 +17,8 @@ record with the counts so far, its final uid, and ``"interim": true``. The final
 ``interim``) carries the totals and replaces the interim ones downstream (same uid). Interim
 records are emitted by ``expire`` and so depend on when it is called; final records do not.
 
-Memory: above ``max_flows`` live connections, the longest-idle ones are finished early (their
-records emitted) and counted as ``flows.evicted`` (checked once per batch, so the table may
+Memory: above ``max_flows`` live connections, the unanswered ones and then the longest-idle ones are
+finished early (their records emitted) and counted as ``flows.evicted`` (checked once per batch, so the table may
 exceed the limit by one batch's new connections).
 
 Where this differs from Zeek:
@@ -820,10 +820,16 @@ class FlowMeter:
         if excess <= 0:
             return
         k = excess + int(cfg.max_flows * cfg.evict_fraction)
-        victims = heapq.nsmallest(k, self._conns.values(), key=lambda c: (c.last_time, c.fid))
+        # Unanswered connections go first (a SYN flood's, a scan's probes: the responder never spoke),
+        # then the longest idle: a flood must not push the HIS sessions it floods out of the table.
+        victims = heapq.nsmallest(k, self._conns.values(), key=lambda c: (c.r.pkts > 0, c.last_time, c.fid))
+        unanswered = 0
         for conn in victims:
+            unanswered += conn.r.pkts == 0
             self._finish(conn)
         self.counters.add("flows.evicted", len(victims))
+        if unanswered:
+            self.counters.add("flows.evicted_unanswered", unanswered)
 
     def _drain(self) -> list[Record]:
         for fid in self._retired:

@@ -142,3 +142,19 @@ def test_garbage_rows_do_not_crash(n: int) -> None:
         )  # fmt: skip
     recs = run(rows, splits=list(range(0, 300, 300 // (n * 7))))
     assert sum(r["orig_pkts"] + r["resp_pkts"] for r in recs if not r.get("interim")) == 300
+
+
+def test_eviction_takes_unanswered_connections_before_older_answered_ones() -> None:
+    """A SYN flood or a scan fills the table with connections the responder never answered: they go
+    first, so that the sessions being flooded (answered, older) keep their state."""
+    counters = Counters()
+    meter = FlowMeter(counters, FlowConfig(max_flows=10, evict_fraction=0.2))
+    answered = []
+    for i in range(5):  # older, answered
+        answered += [udp(float(i), CLIENT, SERVER, 2000 + i, 53), udp(float(i) + 0.5, SERVER, CLIENT, 53, 2000 + i)]
+    probes = [udp(10.0 + i, CLIENT, SERVER, 3000 + i, 9999) for i in range(7)]  # newer, unanswered
+    meter.process(PacketBatch.from_rows(answered + probes))
+    assert counters["flows.evicted"] == 4 and counters["flows.evicted_unanswered"] == 4
+    evicted = meter.expire(17.0)
+    assert sorted(r["id.orig_p"] for r in evicted) == [3000, 3001, 3002, 3003]
+    assert {r["id.orig_p"] for r in meter.flush()} >= {2000, 2001, 2002, 2003, 2004}
