@@ -3,8 +3,9 @@ hears of a critical alert at once, and the row stored when the window closes car
 
 from __future__ import annotations
 
-from wardwatch.alerts import Alert
 from wardwatch.detectors.noise import Merger
+
+from wardwatch.alerts import Alert
 
 T0 = 1_764_000_000.0
 
