@@ -33,7 +33,12 @@ def build(target: Email, doc: dict[str, Any], now: float) -> EmailMessage:
 
 
 def send(target: Email, doc: dict[str, Any], now: float) -> None:
-    msg = build(target, doc, now)
+    deliver(target, build(target, doc, now))
+
+
+def deliver(target: Email, msg: EmailMessage) -> None:
+    """One SMTP transaction for a built message (the alert mails here, the weekly report's with its
+    PDF): TLS or STARTTLS, login, send; ``DeliveryError`` with a one-line reason otherwise."""
     ctx = tls_context(target.ca_file)
     try:
         if target.tls:
