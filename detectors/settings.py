@@ -14,12 +14,13 @@ Layout (all optional; the defaults are shown)::
       feedmatch: {enabled: true}
       remote_access: {enabled: true}
       ott: {enabled: true, zones: [clinical, his, emr, pacs, lis]}
-      plaintext: {enabled: true}
+      plaintext: {enabled: true, anonymous: true}   # anonymous: report anonymous FTP access
       weak_password: {enabled: true}
       segmentation:
         enabled: true
         deny: {guest: [his, emr, pacs, lis, clinical, server, admin, airgap]}   # replaces the default
-        allow: [{from: guest, to: dmz-portal}]      # exceptions, by zone or segment name
+        allow: [{from: guest, to: dmz-portal},      # exceptions, by zone or segment name …
+                {from: guest, to: server, ports: [53/udp, 53/tcp]}]  # … or only these services
       airgap: {enabled: true}
       dns_bypass:
         enabled: true
@@ -45,6 +46,7 @@ from wardwatch.config import Config, ConfigError, KeyPath, Reader, declare_secti
 from wardwatch.segments import ZONES, SegmentMap, ZonePolicy, criticality_level
 
 from . import lists
+from .policy.segmentation import ServiceAllow
 
 POLICY_DETECTORS = (
     "feedmatch",
@@ -79,6 +81,12 @@ class OttSection:
 
 
 @dataclass(frozen=True)
+class PlaintextSection:
+    enabled: bool = True
+    anonymous: bool = True  # report anonymous FTP access (policy.plaintext.anonymous)
+
+
+@dataclass(frozen=True)
 class SegmentationSection:
     enabled: bool = True
     deny: Any = setting(None, kind="raw")  # None: the default matrix (segments.ZonePolicy)
@@ -98,7 +106,7 @@ SECTIONS: dict[str, type] = {
     "feedmatch": Toggle,
     "remote_access": Toggle,
     "ott": OttSection,
-    "plaintext": Toggle,
+    "plaintext": PlaintextSection,
     "weak_password": Toggle,
     "segmentation": SegmentationSection,
     "airgap": Toggle,
@@ -125,6 +133,7 @@ class Suppression:
 class Settings:
     segments: SegmentMap
     zones: ZonePolicy = field(default_factory=ZonePolicy)
+    seg_services: tuple[ServiceAllow, ...] = ()  # segmentation exceptions limited to some ports
     enabled: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(POLICY_DETECTORS, True))
     window: float = DEFAULT_WINDOW
     suppress: tuple[Suppression, ...] = ()
@@ -132,6 +141,7 @@ class Settings:
     resolvers: frozenset[str] = frozenset()
     dns_exempt_zones: frozenset[str] = frozenset(("guest",))
     extra_doh: frozenset[str] = frozenset()  # exact names from doh_lists
+    anonymous: bool = True  # plaintext: report anonymous FTP access
 
     @classmethod
     def default(cls) -> Settings:
@@ -197,6 +207,20 @@ def _segments(v: _V, config: Config) -> SegmentMap:
     return SegmentMap(rows)
 
 
+def _port_spec(v: _V, raw: Any, kp: KeyPath) -> tuple[int, int, str | None]:
+    """``53``, ``53/udp``, ``8000-8100/tcp`` → (low, high, proto or None for any)."""
+    text = str(raw).strip().lower()
+    ports, _, proto = text.partition("/")
+    lo, _, hi = ports.partition("-")
+    try:
+        a, b = int(lo), int(hi or lo)
+    except ValueError:
+        a = b = -1
+    if not (0 <= a <= b <= 65535) or proto not in ("", "tcp", "udp", "sctp"):
+        raise v.err(kp, f"expected a port, port range and optional /tcp, /udp or /sctp, got {raw!r}")
+    return a, b, proto or None
+
+
 def _suppression(v: _V, raw: Any, kp: KeyPath, segments: SegmentMap) -> Suppression:
     d = v.mapping(raw, kp)
     v.keys(d, kp, _SUPPRESS_KEYS)
@@ -250,15 +274,22 @@ def load_settings(config: Config) -> Settings:
             else:
                 deny[z] = {v.zone(d, (*kp, src, i)) for i, d in enumerate(v.seq(dsts, (*kp, src)))}
     allow = []
+    services: list[ServiceAllow] = []
     names = set(ZONES) | set(segments.segments)
     for i, a in enumerate(v.seq(seg.allow, ("detectors", "segmentation", "allow"))):
         akp: KeyPath = ("detectors", "segmentation", "allow", i)
         d = v.mapping(a, akp)
-        v.keys(d, akp, ("from", "to", "comment"))
+        v.keys(d, akp, ("from", "to", "ports", "comment"))
         for k in ("from", "to"):
             if str(d.get(k)) not in names:
                 raise v.err((*akp, k), f"{d.get(k)!r} is neither a zone nor a segment name")
-        allow.append((str(d["from"]), str(d["to"])))
+        if d.get("ports") is None:
+            allow.append((str(d["from"]), str(d["to"])))
+        else:
+            ports = tuple(
+                _port_spec(v, p, (*akp, "ports", j)) for j, p in enumerate(v.seq(d["ports"], (*akp, "ports")))
+            )
+            services.append(ServiceAllow(str(d["from"]), str(d["to"]), ports))
 
     ott = sec["ott"]
     ott_zones = frozenset(
@@ -288,6 +319,7 @@ def load_settings(config: Config) -> Settings:
     return Settings(
         segments=segments,
         zones=ZonePolicy(deny, allow),
+        seg_services=tuple(services),
         enabled=enabled,
         window=window,
         suppress=suppress,
@@ -295,6 +327,7 @@ def load_settings(config: Config) -> Settings:
         resolvers=resolvers,
         dns_exempt_zones=exempt,
         extra_doh=frozenset(extra),
+        anonymous=bool(sec["plaintext"].anonymous),
     )
 
 

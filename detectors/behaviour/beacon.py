@@ -9,7 +9,12 @@ like RITA's beacon model (each part in [0, 1], 1 = perfectly regular):
 
 The score is the mean of the interval part and the size part; a pair is reported when both the score
 and the interval part reach ``threshold`` with at least ``min_conns`` connections and a median interval
-of ``min_interval`` or more. DNS and NTP (ports 53, 123) are periodic by design and skipped.
+of ``min_interval`` (1 s) or more. DNS and NTP (ports 53, 123) are periodic by design and skipped.
+
+Fast beacons (median interval under ``fast_interval``, 5 s) need a guard against benign polling: at
+least ``fast_min_conns`` connections spanning ``fast_span`` (2 min) or more, both scores above
+``threshold + fast_margin``, and intervals regular on their own (``ts_madm`` ≥ ``fast_dispersion``): a
+poller firing at random every 1-6 s gets skewness and coverage for free, not dispersion. Their coverage is measured against ``fast_span``, not the whole time seen.
 """
 
 from __future__ import annotations
@@ -55,13 +60,21 @@ def madm(xs: list[float], med: float) -> float:
     return quartiles(d)[1]
 
 
-def beacon_score(ts: list[float], sizes: list[float], observed: float) -> dict[str, float]:
-    """The parts and the score for one pair (``ts`` in any order, ``observed`` the span of time seen)."""
+def beacon_score(
+    ts: list[float], sizes: list[float], observed: float, fast: tuple[float, float] | None = None
+) -> dict[str, float]:
+    """The parts and the score for one pair (``ts`` in any order, ``observed`` the span of time seen).
+
+    ``fast`` = (fast_interval, fast_span): a pair whose median interval is under fast_interval has its
+    coverage measured against fast_span instead of ``observed`` (a beacon every 3 s for minutes is
+    whole even in a day-long capture)."""
     ts = sorted(ts)
     deltas = sorted(b - a for a, b in zip(ts, ts[1:], strict=False))
     skew, med = bowley(deltas)
     ts_skew = 1 - min(1.0, abs(skew))
     ts_madm = max(0.0, 1 - madm(deltas, med) / med) if med > 0 else 0.0
+    if fast is not None and 0 < med < fast[0]:
+        observed = min(observed, fast[1]) if observed > 0 else fast[1]
     cover = min(1.0, (ts[-1] - ts[0]) / observed) if observed > 0 else 0.0
     ss = sorted(sizes)
     dskew, dmed = bowley(ss)
@@ -180,8 +193,14 @@ class BeaconDetector(Persisting):
             return None
         observed = min(o.window, self.last - self.first)
         ts, sizes = samples(v)
-        s = beacon_score(ts, sizes, observed)
-        if s["interval"] < o.min_interval or s["score"] < o.threshold or s["ts_score"] < o.threshold:
+        s = beacon_score(ts, sizes, observed, (o.fast_interval, o.fast_span))
+        bar = o.threshold
+        if s["interval"] < o.fast_interval:
+            # the fast-polling guard: enough connections over enough time, and a higher bar
+            if n < o.fast_min_conns or ts[-1] - ts[0] < o.fast_span or s["ts_madm"] < o.fast_dispersion:
+                return None
+            bar = min(1.0, bar + o.fast_margin)
+        if s["interval"] < o.min_interval or s["score"] < bar or s["ts_score"] < bar:
             return None
         HEADER.pack_into(v, 0, float(n), now)
         ev: dict[str, Any] = {k: round(v, 3) for k, v in s.items()}

@@ -6,28 +6,87 @@ looked up ``min_names`` distinct DGA-like nonexistent registered domains within 
 (``behaviour.dga.host``); one name whose score clears the bar by ``single_offset`` more is reported on
 its own at low severity (``behaviour.dga.name``) until the host alert takes over. Lookups by a configured
 resolver on its clients' behalf, mDNS and names without a public suffix are skipped.
+
+The volume rule (issue 19): word-list DGAs (``words.py``) join dictionary words and pronounceable
+generators alternate consonants and vowels, which the character model finds ordinary. A nonexistent
+registered domain made of two to five listed words, within ``near`` bits per letter below the bar, or
+of 8-15 mixed hex digits counts too, but the host rule then needs ``min_word_names`` distinct names
+(character-like ones included), since such a name alone (``microsoftonline``) says nothing. Under a free dynamic-DNS provider (``ddns.net``, ``duckdns.org`` …)
+the label in front of the provider is the one judged.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 
 from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
 from ..rules import make_alert
-from . import dgamodel
+from . import dgamodel, words
 from .names import nxdomain_lookups, split_name
 from .options import DgaOptions
 from .persist import HostTable
 
+# Free dynamic-DNS and sub-domain services: a bot's generated label is the one in front of them
+# (``lkhylm0mhyfuhg.ddns.net``), so that label is scored instead of the provider's own.
+DYNAMIC_PARENTS = frozenset((
+    "ddns.net", "mooo.com", "dyndns.org", "dyndns.com", "duckdns.org", "no-ip.org", "no-ip.com", "no-ip.biz",
+    "no-ip.info", "hopto.org", "zapto.org", "sytes.net", "servebeer.com", "serveftp.com", "myftp.biz",
+    "dynu.net", "afraid.org", "chickenkiller.com", "3utilities.com", "bounceme.net",
+    "ddnsking.com", "gotdns.ch", "dnsalias.com", "dnsalias.net", "homeip.net", "selfip.com", "github.io",
+))  # fmt: skip
+
+
+_SHORT_HEX = re.compile(r"[0-9a-f]{8,15}")
+
+
+def judged_label(name: str) -> tuple[str, str] | None:
+    """(registered domain, the label the models judge) of a lower-case name, or None."""
+    parts = split_name(name)
+    if parts is None:
+        return None
+    sub, reg = parts
+    if reg in DYNAMIC_PARENTS and sub:
+        return f"{sub.rsplit('.', 1)[-1]}.{reg}", sub.rsplit(".", 1)[-1]
+    return reg, reg.split(".", 1)[0]
+
+
+def char_score(label: str, o: DgaOptions) -> float:
+    return dgamodel.score(label, o.min_letters) - o.offset
+
+
+def kind(label: str, o: DgaOptions) -> tuple[float, str | None]:
+    """(character score, kind) of one judged label: kind ``char`` (over the character model's bar:
+    counts for both rules), ``word`` (made of listed words) or ``near`` (within ``near`` bits of the
+    bar: pronounceable generators), which count for the volume rule only, or None."""
+    s = char_score(label, o)
+    if s > 0:
+        return s, "char"
+    if o.words and words.word_like(label):
+        return s, "word"
+    if o.near and s > -o.near and label.replace("-", "").isalpha():
+        return s, "near"
+    if o.near and _SHORT_HEX.fullmatch(label) and 2 <= sum(c.isdigit() for c in label) <= len(label) - 2:
+        return s, "near"  # 8-15 hex digits, letters and digits mixed: a hash-prefix generator
+    return s, None
+
+
+def counts(name: str, o: DgaOptions) -> str | None:
+    """The kind a nonexistent ``name`` counts as (see ``kind``); the bench uses it as the detector does."""
+    got = judged_label(name.lower())
+    return kind(got[1], o)[1] if got is not None else None
+
 
 class _Host:
-    __slots__ = ("seen", "names", "alerted")
+    __slots__ = ("seen", "names", "wnames", "alerted")
 
     def __init__(self) -> None:
-        self.seen: deque[tuple[float, str]] = deque()  # (ts, registered domain) of DGA-like NX names
-        self.names: set[str] = set()
+        # (ts, registered domain, word-made) of DGA-like NX names
+        self.seen: deque[tuple[float, str, bool]] = deque()
+        self.names: set[str] = set()  # over the character model's bar
+        self.wnames: set[str] = set()  # counted by the volume rule only (word-made, near the bar)
         self.alerted = float("-inf")
 
 
@@ -36,42 +95,46 @@ class DgaDetector(HostTable[DgaOptions, _Host]):
 
     def __init__(self, opts: DgaOptions | None = None, max_hosts: int = 200_000) -> None:
         super().__init__(opts or DgaOptions(), max_hosts)
-        self._scores: dict[str, float] = {}  # per registered domain: DGA bots repeat names
+        self._scores: dict[str, tuple[float, str | None]] = {}  # per registered domain: bots repeat names
 
-    def score(self, reg: str) -> float:
-        s = self._scores.get(reg)
-        if s is None:
+    def score(self, reg: str, label: str) -> tuple[float, str | None]:
+        """``kind`` of one judged label, cached per registered domain (bots repeat names)."""
+        got = self._scores.get(reg)
+        if got is None:
             if len(self._scores) > 100_000:
                 self._scores.clear()
-            s = self._scores[reg] = dgamodel.score(reg.split(".", 1)[0], self.o.min_letters) - self.o.offset
-        return s
+            got = self._scores[reg] = kind(label, self.o)
+        return got
 
     def detect(self, batch: Batch) -> list[Alert]:
         out: list[Alert] = []
         o = self.o
         for rec, src, dst, q in nxdomain_lookups(batch):
-            parts = split_name(q.lower())
-            if parts is None:
+            judged = judged_label(q.lower())
+            if judged is None:
                 continue
-            reg = parts[1]
-            s = self.score(reg)
-            if s <= 0:
+            reg, label = judged
+            s, k = self.score(reg, label)
+            if k is None:
                 continue
+            worded = k != "char"
             ts = float(rec.get("ts") or batch.ts_max)
             h = self.hosts.setdefault(src.ip, _Host)
             while h.seen and h.seen[0][0] < ts - o.window:
-                h.names.discard(h.seen.popleft()[1])
-            if reg not in h.names:
-                h.seen.append((ts, reg))
-                h.names.add(reg)
+                _, old, w = h.seen.popleft()
+                (h.wnames if w else h.names).discard(old)
+            if reg not in h.names and reg not in h.wnames:
+                h.seen.append((ts, reg, worded))
+                (h.wnames if worded else h.names).add(reg)
             if ts - h.alerted < o.cooldown:
                 continue
             ev = {"log": "dns", "uid": rec.get("uid"), "query": q, "score": round(s, 2), "resolver": dst.ip}
-            if len(h.names) >= o.min_names:
+            total = len(h.names) + len(h.wnames)
+            if len(h.names) >= o.min_names or total >= o.min_word_names:
                 h.alerted = ts
-                sample = sorted(h.names)[:20]
-                ev.update(names=len(h.names), sample=sample, window=o.window)
-                a = make_alert("behaviour.dga.host", ts, src, None, reg, ev, count=len(h.names))
+                sample = sorted(h.names | h.wnames)[:20]
+                ev.update(names=total, volume_names=len(h.wnames), sample=sample, window=o.window)
+                a = make_alert("behaviour.dga.host", ts, src, None, reg, ev, count=total)
             elif s > o.single_offset:
                 a = make_alert("behaviour.dga.name", ts, src, None, reg, ev)
             else:

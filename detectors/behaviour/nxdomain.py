@@ -3,7 +3,12 @@
 Within a sliding ``window``: at least ``min_count`` NXDOMAIN answers for at least ``min_names``
 distinct names (a device retrying one stale name is a misconfiguration, not a burst), and, once the
 host has a history, ``factor`` times its usual count per window (a mail server checking blocklists
-has a high normal level). The indicator is the registered domain most of the names fall under.
+has a high normal level).
+
+The indicator names what failed: the registered domain when most of the failed names fall under it
+(a subdomain enumeration of ``benhvien.vn``), else the failed name seen most often (random names under
+many domains share no parent worth naming). Only NXDOMAIN names count: a domain the host resolved
+successfully, however often, never becomes the indicator.
 """
 
 from __future__ import annotations
@@ -22,6 +27,16 @@ from .persist import HostTable
 
 MAX_EVENTS = 8192
 RECENT = 8  # a duplicated packet's record comes right after the original for the same host
+
+
+def burst_indicator(names: Counter[str]) -> str:
+    """The indicator of a burst over the failed ``names`` (name → NXDOMAIN answers)."""
+    regs = Counter(registered(x) or x for x in names)
+    reg, n = regs.most_common(1)[0]
+    if 2 * n > len(names):
+        return reg
+    # ties go to the name that failed first (Counter keeps insertion order)
+    return names.most_common(1)[0][0]
 
 
 class _Host:
@@ -70,8 +85,7 @@ class NxdomainDetector(HostTable[NxOptions, _Host]):
             if h.base.n >= 3 and n < o.factor * h.base.mean:
                 continue
             h.alerted = ts
-            regs = Counter(registered(x) or x for x in h.names)
-            top, _ = regs.most_common(1)[0]
+            top = burst_indicator(h.names)
             evd: dict[str, Any] = {"log": "dns", "uid": rec.get("uid"), "count": n, "names": len(h.names),
                                    "sample": sorted(h.names)[:20], "usual": round(h.base.mean, 1),
                                    "window": o.window, "resolver": dst.ip}  # fmt: skip

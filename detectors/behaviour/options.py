@@ -45,10 +45,15 @@ class DgaOptions:
     enabled: bool = True
     window: float = _dur(600.0)
     min_names: int = _n(5)  # distinct DGA-like NXDOMAIN registered domains from one host in the window
-    offset: float = 0.0  # added to the length-dependent bar of dgamodel.threshold (bits per letter)
+    offset: float = 0.05  # added to the bar of dgamodel.threshold (bits per letter): tuned, docs/DETECTION.md
     single_offset: float = 0.75  # one name alone must clear the bar by this much to be reported
     min_letters: int = _n(7)
     cooldown: float = _dur(3600.0)  # one host-level alert per host per cooldown
+    words: bool = True  # the word-list rule (words.py): suppobox/matsnu/gozi/nymaim2-style names
+    # the volume rule: this many distinct nonexistent registered domains that are DGA-like, made of
+    # listed words (``words``) or within ``near`` bits per letter of the bar (pronounceable DGAs)
+    min_word_names: int = _n(10)
+    near: float = setting(1.5, lo=0)
 
 
 @dataclass
@@ -63,6 +68,9 @@ class TunnelOptions:
     label_len: int = _n(30)  # … or one label this long with high entropy …
     entropy: float = 3.5  # … (bits per character, on labels of 12+ characters)
     odd_types_ratio: float = _ratio(0.5)  # TXT/NULL/CNAME/MX/ANY share that lowers min_suspect to a third
+    # bytes carried in distinct data-carrying names: evidence on its own, whatever share of the
+    # pair's queries the rest (a tunnel's own polling) makes up
+    data_bytes: int = _bytes(8000)
     cooldown: float = _dur(3600.0)
 
 
@@ -72,7 +80,16 @@ class BeaconOptions:
     min_conns: int = _n(20)
     max_samples: int = _n(256)  # connection times kept per (src, dst)
     threshold: float = _ratio(0.8)  # RITA-style score in [0, 1]
-    min_interval: float = 5.0  # median interval below this is a burst, not a beacon
+    min_interval: float = 1.0  # median interval below this is a burst, not a beacon
+    # Fast beacons (median interval under fast_interval) are scored too, with a guard that keeps
+    # benign polling quiet: at least fast_min_conns connections spanning fast_span or more, coverage
+    # measured against fast_span (a two-minute beacon is whole), the threshold raised by fast_margin,
+    # and the intervals' own regularity (ts_madm) at least fast_dispersion.
+    fast_interval: float = 5.0
+    fast_min_conns: int = _n(40)
+    fast_span: float = _dur(120.0)
+    fast_margin: float = _ratio(0.05)
+    fast_dispersion: float = _ratio(0.8)  # and intervals this regular (1 - MADM/median): ±10% jitter is ~0.95
     window: float = _dur(86400.0)
     outbound_only: bool = True  # inside host to the internet only
     cooldown: float = _dur(86400.0)  # one alert per pair per day

@@ -6,7 +6,9 @@ upper and lower case mixed inside a label: iodine's base32/64/128 and dns2tcp's 
 
 Per (client, registered domain) over ``window``: a tunnel needs many distinct subdomains, most of them
 carrying data, and enough bytes in the names. TXT/NULL/CNAME/MX/ANY queries, which tunnels use for
-their answers, lower the number of data-carrying names needed to a third. A CDN's or an anti-virus
+their answers, lower the number of data-carrying names needed to a third. The share of data-carrying
+names may be low when ``data_bytes`` (8 kB) or more travel in distinct data-carrying names: a tunnel
+alternating each upload with a short polling name is still a tunnel. A CDN's or an anti-virus
 service's hashed names pass the per-name test but come in far smaller numbers per client.
 """
 
@@ -59,7 +61,7 @@ def carries_data(sub: str, o: TunnelOptions) -> bool:
 
 
 class _Pair:
-    __slots__ = ("events", "subs", "suspect", "odd", "nbytes", "alerted", "recent")
+    __slots__ = ("events", "subs", "suspect", "odd", "nbytes", "dbytes", "alerted", "recent")
 
     def __init__(self) -> None:
         self.recent: deque[str] = deque(maxlen=RECENT)  # ids of the last records: SPAN duplicates
@@ -68,11 +70,15 @@ class _Pair:
         self.suspect = 0
         self.odd = 0
         self.nbytes = 0
+        self.dbytes = 0  # bytes in the first sighting of each data-carrying name in the window
         self.alerted = float("-inf")
 
     def add(self, ev: tuple[float, str, bool, int, bool]) -> None:
         self.events.append(ev)
-        self.subs[ev[1]] += 1
+        c = self.subs[ev[1]]
+        self.subs[ev[1]] = c + 1
+        if ev[2] and not c:
+            self.dbytes += ev[3]
         self.suspect += ev[2]
         self.nbytes += ev[3]
         self.odd += ev[4]
@@ -86,6 +92,8 @@ class _Pair:
                 self.subs[sub] = c
             else:
                 del self.subs[sub]
+                if sus:
+                    self.dbytes -= nb
             self.suspect -= sus
             self.nbytes -= nb
             self.odd -= odd
@@ -145,6 +153,7 @@ class TunnelDetector(Persisting):
                 "distinct": len(p.subs),
                 "data_names": p.suspect,
                 "bytes": p.nbytes,
+                "data_bytes": p.dbytes,
                 "odd_type_ratio": round(p.odd / n, 3),
                 "window": o.window,
                 "resolver": dst.ip,
@@ -170,4 +179,8 @@ class TunnelDetector(Persisting):
         if len(p.subs) < o.min_names or p.nbytes < o.min_bytes:
             return False
         need = o.min_suspect if p.odd < o.odd_types_ratio * n else max(1, o.min_suspect // 3)
-        return p.suspect >= need and p.suspect >= o.min_suspect_ratio * n
+        if p.suspect < need:
+            return False
+        # kilobytes in distinct data-carrying names are evidence on their own: a tunnel's polling
+        # names must not dilute them below the share
+        return p.suspect >= o.min_suspect_ratio * n or p.dbytes >= o.data_bytes

@@ -15,6 +15,7 @@ from .passwords import is_weak
 
 Record = dict[str, object]
 MAX_LINE = 2048
+ANONYMOUS_USERS = frozenset(("anonymous", "ftp"))
 
 
 def _text(value: bytes) -> str:
@@ -78,7 +79,10 @@ class LoginAnalyser:
         rec: Record = {"_path": "login", "ts": self.ts, "service": self.service}
         if user is not None:
             rec["user"] = user
-        rec["weak_password"] = is_weak(password, user)
+        # anonymous FTP's "password" is by convention an e-mail address, not a secret: the detectors
+        # report anonymous access for it, never a weak password
+        anonymous = self.service == "ftp" and (user or "").strip().lower() in ANONYMOUS_USERS
+        rec["weak_password"] = False if anonymous else is_weak(password, user)
         self.attempt = rec
 
     def _verdict(self, success: bool) -> None:

@@ -20,6 +20,7 @@ from ..decode.columns import PROTO_TCP, PROTO_UDP, SYN, PacketBatch
 from ..flows.assignment import FlowAssignment, FlowView
 from .http import HttpAnalyser, starts_request
 from .login import FtpAnalyser, ImapAnalyser, Pop3Analyser, SmtpAnalyser, TelnetAnalyser
+from .login_binary import LdapAnalyser, PostgresAnalyser
 from .quic import KeyCache, QuicAnalyser
 from .select import KIND_HTTP_REQUEST, KIND_HTTP_RESPONSE, KIND_QUIC, KIND_TLS, select_candidates
 from .stream import SEQ_MOD, Seen, Stream
@@ -49,6 +50,8 @@ LOGIN_PORTS: dict[int, Callable[[], Analyser]] = {
     2525: SmtpAnalyser,
     110: Pop3Analyser,
     143: ImapAnalyser,
+    389: LdapAnalyser,
+    5432: PostgresAnalyser,
 }
 HTTP_PORTS = (80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888)
 TLS_PORTS = (443, 465, 563, 636, 853, 990, 992, 993, 994, 995, 5061, 8443)

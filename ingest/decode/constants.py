@@ -22,6 +22,7 @@ ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
 ETH_VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 ETH_PPPOE_SESSION = 0x8864
+ETH_FABRICPATH = 0x8903  # Cisco FabricPath: a whole classic Ethernet frame behind a 16-byte header
 ETH_MPLS = (0x8847, 0x8848)
 ETH_TRANSPARENT = 0x6558  # transparent Ethernet bridging (GRE, Geneve)
 ETH_ERSPAN_1_2 = 0x88BE

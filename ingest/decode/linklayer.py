@@ -10,6 +10,7 @@ from __future__ import annotations
 from .constants import (
     AF_INET,
     AF_INET6,
+    ETH_FABRICPATH,
     ETH_IPV4,
     ETH_IPV6,
     ETH_MPLS,
@@ -70,7 +71,7 @@ def decode_ethernet(data: bytes, off: int, end: int, vlan: int) -> L2:
 
 
 def after_ethertype(data: bytes, off: int, end: int, ethertype: int, vlan: int) -> L2:
-    """Walk VLAN tags (802.1Q, 802.1ad, QinQ), LLC/SNAP, PPPoE session and MPLS to the payload."""
+    """Walk VLAN tags (802.1Q, 802.1ad, QinQ), LLC/SNAP, PPPoE session, MPLS and FabricPath to the payload."""
     for _ in range(_MAX_TAGS):
         if ethertype in ETH_VLAN_TPIDS:
             if end - off < 4:
@@ -92,6 +93,13 @@ def after_ethertype(data: bytes, off: int, end: int, ethertype: int, vlan: int) 
             return (PPP_PROTOCOLS.get(proto, ETH_NOT_IP), off + 8, vlan)
         elif ethertype in ETH_MPLS:
             return _decode_mpls(data, off, end, vlan)
+        elif ethertype == ETH_FABRICPATH:
+            # Cisco FabricPath (as Zeek's FabricPath packet analyser): the tag's second half (FTag,
+            # TTL), then the classic Ethernet frame it carries, MAC addresses and all
+            if end - off < 2 + 14:
+                return "fabricpath_truncated"
+            ethertype = (data[off + 14] << 8) | data[off + 15]
+            off += 16
         else:
             return (ethertype, off, vlan)
     return "vlan_depth"

@@ -9,9 +9,14 @@ def _default_ports() -> frozenset[int]:
     return frozenset({53, 5353, 5355})  # DNS, mDNS, LLMNR
 
 
+def _default_udp_ports() -> frozenset[int]:
+    # and NetBIOS name service, as Zeek's DNS::ports (base/protocols/dns/main.zeek): 137/udp only
+    return _default_ports() | {137}
+
+
 @dataclass
 class DnsConfig:
-    udp_ports: frozenset[int] = field(default_factory=_default_ports)
+    udp_ports: frozenset[int] = field(default_factory=_default_udp_ports)
     tcp_ports: frozenset[int] = field(default_factory=_default_ports)
     # Zeek's dns_session_timeout: a DNS exchange with no partner after this long is logged alone.
     timeout: float = 10.0

@@ -4,7 +4,9 @@ Semantics follow Zeek's base/protocols/dns/main.zeek: one record per (connection
 transaction, queued first-in first-out per id; request fields (query, qtype, qclass, RD, TC, Z)
 come from the query, rcode from the response, AA/RA/answers/TTLs/rtt only from answer-section
 records of a response; ``rejected`` when a response carries no records at all, or a non-zero
-rcode with no question. Only standard queries (opcode 0) are tracked. A query or response with no
+rcode with no question. Only standard queries (opcode 0) are tracked: UPDATE, NOTIFY and the other
+opcodes leave no dns.log record (as in Zeek; counted as ``dns.opcode_not_tracked``). NetBIOS name
+service on udp/137 is read too, its query names decoded as Zeek does (netbios.py). A query or response with no
 partner is logged alone once ``timeout`` has passed (Zeek's dns_session_timeout) or at flush.
 """
 
@@ -20,6 +22,7 @@ from .answers import format_answer
 from .config import DnsConfig
 from .consts import qclass_name, qtype_name, rcode_name
 from .extract import DnsSelector, MessageExtractor
+from .netbios import NBNS_PORT, NBSTAT, decode_netbios_name
 from .wire import Message, decode_message
 
 if TYPE_CHECKING:  # the flows package imports the meter, which DNS does not need at run time
@@ -34,7 +37,7 @@ class _Tx:
     __slots__ = (
         "ts", "flow", "uid", "ends", "trans_id", "rtt", "query", "qclass", "qtype", "rcode",
         "AA", "TC", "RD", "RA", "Z", "answers", "TTLs", "rejected", "saw_query", "saw_reply",
-        "done", "in_replies",
+        "done", "in_replies", "nbns",
     )  # fmt: skip
 
     def __init__(self, ts: float, flow: int, uid: str, ends: tuple, trans_id: int, in_replies: bool):
@@ -56,6 +59,7 @@ class _Tx:
         self.saw_query = self.saw_reply = False
         self.done = False
         self.in_replies = in_replies
+        self.nbns = ends[3] == NBNS_PORT and ends[4] == "udp"  # NetBIOS name service (netbios.py)
 
     def record(self) -> Record:
         orig_h, orig_p, resp_h, resp_p, proto = self.ends
@@ -79,7 +83,7 @@ class _Tx:
             rec["qclass_name"] = qclass_name(self.qclass)
         if self.qtype >= 0:
             rec["qtype"] = self.qtype
-            rec["qtype_name"] = qtype_name(self.qtype)
+            rec["qtype_name"] = "NBSTAT" if self.nbns and self.qtype == NBSTAT else qtype_name(self.qtype)
         if self.rcode >= 0:
             rec["rcode"] = self.rcode
             rec["rcode_name"] = rcode_name(self.rcode)
@@ -192,7 +196,7 @@ class DnsTracker:
                 tx.Z = (flags >> 4) & 0x7
                 tx.qclass = q.qclass
                 tx.qtype = q.qtype
-                tx.query = q.name
+                tx.query = decode_netbios_name(q.name) if tx.nbns else q.name
         else:
             self._reply(tx, ts, msg)
         if tx.saw_query and tx.saw_reply:

@@ -460,6 +460,7 @@ class _Gen:
             f"pop3://bacsi01@{MAIL}",
             "policy.weak_password.login",
             "POP3 with 123456",
+            also=[_alert("policy_plaintext", c, f"pop3://{MAIL}", "policy.plaintext.login")],
         )
         c = "10.30.0.31"
         self.http(c, "10.12.0.20", "pacs-web.benhvien.local", "/admin/", t(), 80, auth="admin:admin")
@@ -469,6 +470,7 @@ class _Gen:
             "http://admin@10.12.0.20",
             "policy.weak_password.login",
             "PACS web admin:admin",
+            also=[_alert("policy_plaintext", c, "http://10.12.0.20", "policy.plaintext.login")],
         )
         # segmentation
         c = "172.16.1.23"
