@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wardwatch.store import Store, StoreError
-from wardwatch.store.query import QueryRefused, check_read_only
+from wardwatch.store.query import QueryRefused, check_read_only, private_table
 
 DATABASE = "default"  # chdb's database: the store's tables live there
 # what clickhouse-connect (system.settings), clickhouse-go and the plugin's schema browser read
@@ -185,8 +185,11 @@ def _check_tables(store: Store, sql: str, params: dict[str, Any]) -> None:
         ast = store.rows("EXPLAIN AST " + sql, params)
     except StoreError as e:
         raise ClickhouseError.from_store(e) from None
-    for row in ast:
-        line = str(next(iter(row.values())))
+    lines = [str(next(iter(row.values()))) for row in ast]
+    private = private_table(lines)
+    if private is not None:
+        raise ClickhouseError(497, f"Not enough privileges to read {private}: the console's accounts and audit log")
+    for line in lines:
         stripped = line.strip()
         if stripped.startswith("Function merge") or stripped.startswith("Function view"):
             raise ClickhouseError(497, f"{stripped.split()[1]}() is refused: name the table itself")

@@ -56,6 +56,11 @@ REFUSED = {
     "SELECT * FROM merge('system', '^users$')": 497,
     "SELECT 1 FROM dns WHERE uid IN (SELECT name FROM system.processes)": 497,
     "SELECT 1; DROP TABLE dns": 62,
+    # the console's accounts (password hashes, sealed TOTP secrets) and its audit log
+    "SELECT * FROM console_users": 497,
+    "SELECT user FROM default.`console_audit`": 497,
+    "SELECT 1 FROM dns WHERE uid IN (SELECT name FROM console_users)": 497,
+    "SELECT * FROM view(SELECT * FROM console_users)": 497,
 }
 
 

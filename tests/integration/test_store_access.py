@@ -217,3 +217,19 @@ def test_query_limits_config_is_checked(tmp_path: Path) -> None:
     for bad in ("{max_result_rows: 0}", "{max_execution_time: soon}", "{max_rows: 5}"):
         with pytest.raises(ConfigError, match="store.query"):
             load_store_settings(parse_config(f"store: {{query: {bad}}}", tmp_path / "c.yaml"))
+
+
+def test_the_consoles_accounts_and_audit_log_are_not_readable(store: object) -> None:
+    """`wardwatch query` and the service's /query read the store, but not the console's accounts
+    (argon2 hashes, sealed TOTP secrets) nor its audit log, however the table is named."""
+    for sql in (
+        "SELECT * FROM console_users",
+        "SELECT password FROM default.console_users",
+        "SELECT * FROM `console_audit`",
+        "SELECT count() FROM dns WHERE uid IN (SELECT user FROM console_audit)",
+        "SELECT * FROM view(SELECT * FROM console_users)",
+        "SELECT * FROM merge(currentDatabase(), '^console_')",
+    ):
+        with pytest.raises(QueryRefused):
+            list(read_only(store, sql))  # type: ignore[arg-type]
+    assert list(read_only(store, "SELECT count() AS n FROM alerts")) == [b'{"n":0}']  # type: ignore[arg-type]
