@@ -227,7 +227,7 @@ class AppTracker:
     ) -> list[Record]:  # fmt: skip
         conn = self.conns.get(fid)
         if conn is None:
-            conn = self._open(view, fid, orig, kind, proto)
+            conn = self._open(view, fid, orig, kind, proto, ts)
             if conn is None:
                 return []
         conn.last = ts
@@ -306,9 +306,13 @@ class AppTracker:
 
     # --- connection state ------------------------------------------------------------------------
 
-    def _open(self, view: FlowView, fid: int, orig: bool, kind: int, proto: int) -> Conn | None:
+    def _open(self, view: FlowView, fid: int, orig: bool, kind: int, proto: int, ts: float) -> Conn | None:
         if len(self.conns) >= self.config.max_conns:
+            # counted once per connection, which is then left alone like a finished one: its later
+            # packets skip the tracker at the cheapest exit instead of knocking on a full table
             self.counters.add("dropped.app_table_full")
+            self.done[fid] = ts
+            self._done_arr = None
             return None
         orig_h, orig_p, resp_h, resp_p, transport = view.endpoints(fid)
         c = self.config

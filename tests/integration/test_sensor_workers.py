@@ -93,3 +93,45 @@ def test_workers_on_real_captures() -> None:
         three, c3 = _run([path], 3)
         assert one == three, path.name
         assert c1 == c3, path.name
+
+
+@pytest.mark.parametrize("shape", ["pp1", "pp2", "pp10", "udpscan", "dnsflood"])
+def test_two_workers_give_the_same_records_in_a_storm(shape: str, tmp_path: Path) -> None:
+    """Connection-dense traffic (tools/gen_storm.py) below the caps: the records and counters do not
+    depend on how many workers share the connections."""
+    from wardwatch.tools.gen_storm import generate
+
+    pcap = tmp_path / f"{shape}.pcap"
+    generate(shape, 20_000, pcap)
+    one, c1 = _run([pcap], 1)
+    two, c2 = _run([pcap], 2)
+    assert len(one) >= 4_000
+    assert one == two
+    assert c1 == c2
+
+
+def test_beyond_the_caps_the_loss_is_counted_not_silent(tmp_path: Path) -> None:
+    """Above ``sensor.flows.max_flows`` and ``sensor.app.max_conns`` connections are finished early or
+    left unanalysed, and each one is counted (the counters serve's ``sensor_overload`` alert reads)."""
+    import dataclasses
+
+    from wardwatch.ingest.app.tracker import AppConfig
+    from wardwatch.ingest.flows import FlowConfig
+    from wardwatch.ingest.sensor import SHED_COUNTERS
+    from wardwatch.tools.gen_storm import generate
+
+    pcap = tmp_path / "storm.pcap"
+    generate("pp1", 5_000, pcap)
+    http = tmp_path / "http.pcap"
+    generate("pp40", 8_000, http)  # ~210 HTTP connections, open together for a few ms each
+    config = SensorConfig(workers=1, batch_frames=4096)
+    config = dataclasses.replace(config, flows=FlowConfig(max_flows=1_000), app=AppConfig(max_conns=2))
+    counters = Counters()
+    records = [r for batch in sense([pcap, http], counters, config) for r in batch]
+    conns = [r for r in records if r["_path"] == "conn"]
+    assert len(conns) == 5_000 + 211  # evicted connections are still logged, earlier
+    assert counters.get("flows.evicted") >= 4_000 and counters.get("flows.evicted_unanswered") >= 4_000
+    analysed = {r["uid"] for r in records if r["_path"] == "http"}
+    assert 0 < len(analysed) < 211
+    assert counters.get("dropped.app_table_full") == 211 - len(analysed)  # each one left unanalysed, counted
+    assert {"flows.evicted", "dropped.app_table_full"} <= set(SHED_COUNTERS)
