@@ -38,6 +38,8 @@ from .api import Api, BadRequest, json_reply
 from .clickhouse_http import start_endpoint
 from .console_app import start_console
 from .flow import Flow, feed_index, open_writer
+from .inputs import configured as inputs_configured
+from .inputs import start_inputs
 from .metrics import CONTENT_TYPE, INTERFACE_PACKETS, KERNEL_DROPS, Metrics, TimedBackend, per_interface
 from .reporting import start as start_weekly_report
 from .settings import http_settings
@@ -71,6 +73,7 @@ class Service:
         self.started = time.time()
         self.last_packet = 0.0
         self.flow: Flow | None = None
+        self.inputs: Any = None  # service/inputs.py: NetFlow, Zeek, EVE beside the sensor
         self.config: Config | None = None
         self.index: Any = None
         self.store: Any = None
@@ -122,6 +125,7 @@ class Service:
             self.index = feed_index(config)
             self.flow = Flow(self._engine(config, self.index), open_writer(self.store, self.counters))
             self.flow.watchdogs = self._watchdogs(config)
+            self.inputs = start_inputs(config, self.counters, self.stop)  # service/inputs.py; None: none
             self.oncall = self._oncall(config)
             self.weekly = start_weekly_report(self.store, config)  # report/: Monday mornings
             if self.oncall is not None:
@@ -146,6 +150,8 @@ class Service:
                 ).start()
                 with self._signals():
                     self._loop(feed)
+                    if self.inputs is not None:
+                        self.inputs.close(self.flow)
                     self.flow.finish()
             finally:
                 api.stop()
@@ -175,6 +181,8 @@ class Service:
                 raise UsageError("\n".join(text("serve.once_needs_pcap")))
             return None
         if not interfaces:
+            if inputs_configured(config):
+                return None  # the inputs alone (NetFlow, Zeek, EVE: service/inputs.py), no capture
             raise UsageError("\n".join(text("serve.nothing", config=config.path.name)))
         try:
             from wardwatch.ingest.sensor import sense_live  # type: ignore[attr-defined]
@@ -285,6 +293,8 @@ class Service:
         if records:
             self.last_packet = time.time()
         self.flow.step(records)
+        if self.inputs is not None:
+            self.inputs.pump(self.flow)
         self.notifier.ping()
         while not self._pending.empty():
             self._apply(*self._pending.get_nowait())

@@ -9,6 +9,8 @@
         listen: 127.0.0.1:8123   # embedded store, for Grafana (service/clickhouse_http.py,
         user: grafana            # docs/DASHBOARDS.md)
         password: "…"            # or password_file: FILE
+      console:                   # off unless set: the analyst console (console/, docs/CONSOLE.md)
+        listen: 127.0.0.1:8443   # plain HTTP on loopback only; elsewhere cert: and key: (HTTPS)
 
 The API serves ``/healthz`` and ``/metrics`` to anyone on the machine, and ``/query``, ``/hunt`` and
 ``/replay`` only to a caller that shows the token written in the store's owner-only lock file.
@@ -17,6 +19,8 @@ The API serves ``/healthz`` and ``/metrics`` to anyone on the machine, and ``/qu
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from wardwatch.console.settings import ConsoleSection, ConsoleSettings, console_settings
 
 from wardwatch.config import Config, declare_section, setting
 
@@ -30,6 +34,7 @@ class HttpSection:
     max_request: int = setting(1 << 20, kind="size", lo=1024)
     feeds_check: float = setting(60.0, kind="duration", lo=0.1, hi=86400)
     clickhouse: ClickhouseSection | None = None
+    console: ConsoleSection | None = None  # the analyst console (console/settings.py), off unless set
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class HttpSettings:
     max_request: int
     feeds_check: float
     clickhouse: EndpointSettings | None = None
+    console: ConsoleSettings | None = None
 
 
 def http_settings(config: Config) -> HttpSettings:
@@ -54,7 +60,12 @@ def http_settings(config: Config) -> HttpSettings:
         clickhouse = endpoint_settings(
             sec.clickhouse, lambda key, msg: config.error(("http", "clickhouse", key), msg)
         )
-    return HttpSettings(host, number, sec.max_request, sec.feeds_check, clickhouse)
+    console = None
+    if sec.console is not None:
+        console = console_settings(
+            sec.console, lambda key, msg: config.error(("http", "console", key), msg), parse_listen
+        )
+    return HttpSettings(host, number, sec.max_request, sec.feeds_check, clickhouse, console)
 
 
 declare_section("http", HttpSection, http_settings)

@@ -17,9 +17,9 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 TS = "DateTime64(6, 'UTC')"
 
 
@@ -284,6 +284,12 @@ ALERTS = Table(
     retention="alerts",
 )
 
+# Schema version 6 (issue 20): where a record came from (``sensor`` | ``netflow`` | ``zeek`` | ``eve``);
+# the writer fills ``sensor`` when a record does not say (the sensor's own records never do).
+SOURCE = _c("source", "LowCardinality(String)", "source", since=6)
+DNS, CONN, TLS, HTTP, LOGIN = (
+    replace(t, columns=t.columns + (SOURCE,)) for t in (DNS, CONN, TLS, HTTP, LOGIN)
+)
 TABLES: tuple[Table, ...] = (DNS, CONN, TLS, HTTP, LOGIN, ALERTS)
 
 # Notification state (notify/, schema version 3): append-only rows, read by the newest version.
@@ -357,6 +363,49 @@ NOTIFY_SILENCES = Table(
     since=3,
 )
 STATE_TABLES: tuple[Table, ...] = (ALERT_EVENTS, NOTIFY_OUTBOX, NOTIFY_SILENCES)
+# The console's own tables (schema version 5, console/): accounts (each change a new row with a higher
+# ``version``; read with FINAL; created without a TTL by the migration: an account stays until disabled)
+# and the audit log (append-only: every view of personal data and every action).
+CONSOLE_USERS = Table(
+    "console_users",
+    (
+        _c("name", "String"),
+        _c("role", "LowCardinality(String)"),  # viewer | analyst | admin
+        _c("password", "String"),  # argon2id hash (PHC string)
+        _c("totp", "String"),  # base32 TOTP secret
+        _c("disabled", "UInt8", "int"),
+        _c("changed", TS, "ts"),
+        _c("version", "UInt64", "int"),
+        _c("ingest_time", "DateTime", default="now()", codec="Delta, ZSTD(1)"),
+    ),
+    order_by="name",
+    key=("name",),
+    version="version",
+    partition_by="tuple()",
+    retention="alerts",
+    since=5,
+)
+CONSOLE_AUDIT = Table(
+    "console_audit",
+    (
+        _c("ts", TS, "ts", codec="Delta, ZSTD(1)"),
+        _c("who", "String"),
+        _c("ip", "String"),
+        _c("action", "LowCardinality(String)"),  # login, login_failed, view_alert, ack, search, …
+        _c("target", "String"),
+        _c("detail", "String", codec="ZSTD(1)"),
+        _c("ingest_time", "DateTime", default="now()", codec="Delta, ZSTD(1)"),
+    ),
+    order_by="ts, who, action, target",
+    key=("ts", "who", "action", "target"),
+    partition_by="toYYYYMM(ts)",
+    retention="alerts",
+    since=5,
+)
+CONSOLE_TABLES: tuple[Table, ...] = (CONSOLE_USERS, CONSOLE_AUDIT)
+# never read through `wardwatch query`, the service's /query or the ClickHouse-compatible endpoint:
+# password hashes, sealed TOTP secrets, and who looked at whose personal data
+PRIVATE_TABLES = frozenset(t.name for t in CONSOLE_TABLES)
 BY_LOG = {t.log: t for t in TABLES if t.log}
 BY_NAME = {t.name: t for t in TABLES + STATE_TABLES}
 
@@ -499,7 +548,7 @@ def message_fields(table: Table) -> dict[str, str]:
 
 def all_objects() -> list[str]:
     """Every table and view name the schema creates, plus the migrations table."""
-    return [t.name for t in TABLES + STATE_TABLES] + [n for v in VIEWS for n in (v.name, v.view_name)]
+    return [t.name for t in TABLES + STATE_TABLES + CONSOLE_TABLES] + [n for v in VIEWS for n in (v.name, v.view_name)]
 
 
 @dataclass

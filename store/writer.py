@@ -80,9 +80,8 @@ def _coerce(c: Column, v: Any) -> Any:
 
 
 def _empty(c: Column) -> Any:
-    return {"int": 0, "float": 0.0, "bool": False, "strs": [], "floats": [], "map": [], "ip": "::"}.get(
-        c.kind, ""
-    )
+    empty = {"int": 0, "float": 0.0, "bool": False, "strs": [], "floats": [], "map": [], "ip": "::"}
+    return "sensor" if c.kind == "source" else empty.get(c.kind, "")
 
 
 class Writer:
@@ -317,6 +316,8 @@ class Writer:
                 v = [r.get(src) or 0 for r in rows]
             elif k == "float":
                 v = [r.get(src) or 0.0 for r in rows]
+            elif k == "source":  # schema 6: the sensor's own records do not say where they came from
+                v = [r.get(src) or "sensor" for r in rows]
             else:
                 v = [r.get(src) or "" for r in rows]
             cols[c.name] = v
@@ -662,6 +663,8 @@ _WIDE: dict[str, tuple[pa.DataType, Any]] = {
     "bool": (pa.bool_(), False),
     "strs": (pa.list_(pa.string()), []),
     "floats": (pa.list_(pa.float64()), []),
+    "source": (pa.string(), "sensor"),
 }
 _SQL_EMPTY = {"str": "''", "int": "0", "float": "0", "bool": "false", "strs": "[]", "floats": "[]"}
+_SQL_EMPTY["source"] = "'sensor'"  # schema 6: a record that does not say where it came from
 _FAST = {t.name: _FastSpec(t) for t in BY_NAME.values() if t is not ALERTS}

@@ -33,12 +33,30 @@ command -v tcpreplay >/dev/null 2>&1 || apt_missing+=(tcpreplay)
 command -v tcpdump >/dev/null 2>&1 || apt_missing+=(tcpdump)
 # notify/ sends to a real Alertmanager (tests/integration/test_notify_channels.py)
 command -v prometheus-alertmanager >/dev/null 2>&1 || apt_missing+=(prometheus-alertmanager)
+# the flow collector against a real exporter and collector (tests/integration/test_collect_*.py);
+# jq: the peer of bench/bench_import.py
+command -v softflowd >/dev/null 2>&1 || apt_missing+=(softflowd)
+command -v nfcapd >/dev/null 2>&1 || apt_missing+=(nfdump)
+command -v jq >/dev/null 2>&1 || apt_missing+=(jq)
 # the Kafka TLS tests make a throwaway CA (deploy/kafka/broker.sh --tls)
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 # doctor and deploy tests: network namespaces (ip netns), dropping CAP_NET_RAW (setpriv), the unit's check
 command -v ip >/dev/null 2>&1 || apt_missing+=(iproute2)
 command -v setpriv >/dev/null 2>&1 || apt_missing+=(util-linux)
 command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
+# issue 19's detection gaps on traffic from real tools in namespaces (tests/integration/test_gaps_live.py)
+command -v nmap >/dev/null 2>&1 || apt_missing+=(nmap)
+command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
+command -v busybox >/dev/null 2>&1 || apt_missing+=(busybox)
+command -v dnsmasq >/dev/null 2>&1 || apt_missing+=(dnsmasq-base)
+command -v kdig >/dev/null 2>&1 || apt_missing+=(knot-dnsutils)
+[ -x /usr/sbin/telnetd ] || apt_missing+=(inetutils-telnetd)
+command -v telnet >/dev/null 2>&1 || apt_missing+=(inetutils-telnet)
+# the weekly report (report/): WeasyPrint draws with Pango, DejaVu carries Vietnamese, poppler reads the PDF back
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || apt_missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_missing+=(fonts-dejavu-core)
+command -v pdftotext >/dev/null 2>&1 || apt_missing+=(poppler-utils)
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)  # the console's browser tests (Playwright drives it)
 if [ "${#apt_missing[@]}" -gt 0 ]; then
     step "installing ${apt_missing[*]}"
     [ "$(id -u)" = 0 ] || die "${apt_missing[*]} missing and installing needs root"

@@ -35,6 +35,8 @@ CATEGORIES = (
     "policy_segmentation",
     "policy_airgap",
     "policy_dns_bypass",
+    # an alert another engine raised (Suricata's EVE ``alert`` events, imported as they are)
+    "external_ids",
     # sensor health (the shared contract): a dark sensor looks exactly like a quiet network
     "sensor_silent",
     "sensor_drops",

@@ -118,10 +118,10 @@ _SIZES = {
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
 # The top-level layout (the ARCHITECTURE.md "Config" contract). The ground reads the first group; rooms
-# declare the contents of the others. ``notify`` is reserved for the notify room and kept raw until it
-# declares its section; other future sections (report, http, inputs) are unknown until declared.
+# declare the contents of the others. ``notify`` and ``report`` are reserved for their rooms and kept raw until they
+# declare their sections; ``inputs`` (ingest's collector and log import) likewise.
 GROUND_SECTIONS = ("data_dir", "segments", "feeds", "allowlist", "kafka", "clickhouse")
-ROOM_SECTIONS = ("detectors", "sensor", "store", "notify", "http")  # http: the service room
+ROOM_SECTIONS = ("detectors", "sensor", "store", "notify", "http", "report", "inputs")  # http: the service room
 TOP_LEVEL = GROUND_SECTIONS + ROOM_SECTIONS
 
 

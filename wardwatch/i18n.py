@@ -59,6 +59,7 @@ CATEGORIES: Mapping[str, Pair] = {
         "Phân giải DNS vượt qua máy chủ DNS của bệnh viện",
         "DNS resolution bypassing the hospital's resolver",
     ),
+    "external_ids": ("Cảnh báo từ hệ thống IDS khác (Suricata)", "Alert from another IDS (Suricata)"),
     # sensor health (the architecture's contract)
     "sensor_silent": ("Cảm biến giám sát không gửi dữ liệu", "Sensor silent"),
     "sensor_drops": ("Cảm biến giám sát bỏ sót gói tin", "Sensor dropping packets"),

@@ -4,4 +4,4 @@ Commands are imported lazily by the CLI so that ``wardwatch sensor`` never pays 
 detectors or the store.
 """
 
-COMMANDS = ("sensor", "feeds", "detect", "synth", "run", "query", "hunt", "rules", "writer", "doctor", "serve", "alerts", "notify", "dashboards")
+COMMANDS = ("sensor", "feeds", "detect", "synth", "run", "query", "hunt", "rules", "writer", "doctor", "serve", "alerts", "notify", "dashboards", "report", "users", "collect")

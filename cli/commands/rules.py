@@ -96,14 +96,21 @@ def run(args: argparse.Namespace) -> int:
     n_records = count_hits(det, config, _record_batches(args, counters)) if counted else 0
     out = sys.stdout
     rows: list[dict[str, Any]] = []
+    from wardwatch.ingest.netflow.coverage import FLOW_GAPS, NEEDS, blind_on
+
     for r in rs.rules:
         rows.append({"status": "loaded", "id": r.key, "kind": "rule", "level": r.level, "logs": list(r.logs),
-                     "title": r.title, "source": r.source, "alerts": r.alert, "hits": r.hits})  # fmt: skip
+                     "title": r.title, "source": r.source, "alerts": r.alert, "hits": r.hits,
+                     "blind_on": blind_on(r.logs)})  # fmt: skip
     for c in rs.correlations:
         rows.append({"status": "loaded", "id": c.key, "kind": c.spec.type, "level": c.level, "logs": [],
                      "title": c.title, "source": c.source, "alerts": True, "hits": c.hits})  # fmt: skip
     for x in rs.rejected:
         rows.append({"status": "rejected", "id": x.rule, "source": x.source, "reason": x.reason})
+    if args.action == "list":  # the built-in detectors and the inputs they are blind on (issue 20)
+        for cat, needs in NEEDS.items():
+            rows.append({"status": "detector", "id": cat, "logs": sorted(needs), "blind_on": blind_on(needs),
+                         "netflow": FLOW_GAPS.get(cat, "")})  # fmt: skip
     if args.action == "check":
         rows = [r for r in rows if r["status"] == "rejected"]
     if args.json:
@@ -113,11 +120,16 @@ def run(args: argparse.Namespace) -> int:
         for row in rows:
             if row["status"] == "rejected":
                 out.write(f"REJECTED  {row['id']}  ({row['source']})\n          {row['reason']}\n")
+            elif row["status"] == "detector":
+                blind = f"  mù với · blind on: {', '.join(row['blind_on'])}" if row["blind_on"] else ""
+                gap = f"  (netflow: {row['netflow']})" if row["netflow"] else ""
+                out.write(f"detector  {'+'.join(row['logs']):<12}  {row['id']}{blind}{gap}\n")
             else:
                 hits = f"{row['hits']:>8}  " if counted else ""
                 logs = ",".join(row["logs"]) or row["kind"]
                 quiet = "" if row["alerts"] else "  (correlation input only)"
-                out.write(f"{hits}{row['level']:<8}  {logs:<12}  {row['title']}{quiet}\n")
+                blind = f"  [mù với · blind on: {', '.join(row['blind_on'])}]" if row.get("blind_on") else ""
+                out.write(f"{hits}{row['level']:<8}  {logs:<12}  {row['title']}{quiet}{blind}\n")
     summary = {
         "loaded": len(rs.rules),
         "correlations": len(rs.correlations),

@@ -16,8 +16,11 @@ def check_sections(config: Config) -> list[str]:
     import wardwatch.bus.settings  # noqa: F401  (each import declares its room's sections)
     import wardwatch.detectors.behaviour.options  # noqa: F401
     import wardwatch.detectors.settings  # noqa: F401
+    import wardwatch.ingest.logs.config  # noqa: F401
+    import wardwatch.ingest.netflow.config  # noqa: F401
     import wardwatch.ingest.sensor  # noqa: F401
     import wardwatch.notify.settings  # noqa: F401
+    import wardwatch.report.settings  # noqa: F401
     import wardwatch.service.settings  # noqa: F401
     import wardwatch.sigmarules.settings  # noqa: F401
     import wardwatch.store.settings  # noqa: F401

@@ -32,7 +32,7 @@ feeds:
         ("allowlst: [hospital.vn]\n", "c.yaml:1: allowlst: unknown key (did you mean 'allowlist'?"),
         ("detector:\n  noise: {window: 5m}\n", "c.yaml:1: detector: unknown key (did you mean 'detectors'?"),
         ("segments: []\ndata_dri: var\n", "c.yaml:2: data_dri: unknown key (did you mean 'data_dir'?"),
-        ("report: {week: 1}\n", "c.yaml:1: report: unknown key (expected one of"),
+        ("archive: {week: 1}\n", "c.yaml:1: archive: unknown key (expected one of"),
     ],
 )
 def test_unknown_top_level_keys_are_errors_with_the_closest_key(text: str, expected: str) -> None:
@@ -198,11 +198,11 @@ def test_a_room_declares_a_new_section_the_same_way(monkeypatch: pytest.MonkeyPa
         lang: str = setting("vi", choices=("vi", "en"))
         every: float = setting(7 * 86400.0, kind="duration")
 
-    text = "report:\n  lang: en\n  every: 1d\n"
-    with pytest.raises(ConfigError, match="report: unknown key"):
+    text = "archive:\n  lang: en\n  every: 1d\n"
+    with pytest.raises(ConfigError, match="archive: unknown key"):
         parse_config(text, Path("/tmp/c.yaml"))
-    declare_section("report", ReportSection)
+    declare_section("archive", ReportSection)
     c = parse_config(text, Path("/tmp/c.yaml"))
-    assert c.section("report") == ReportSection("en", 86400.0)
-    with pytest.raises(ConfigError, match=r"c.yaml:2: report.lang: unknown lang 'fr'"):
-        check_sections(parse_config("report:\n  lang: fr\n", Path("/tmp/c.yaml")))
+    assert c.section("archive") == ReportSection("en", 86400.0)
+    with pytest.raises(ConfigError, match=r"c.yaml:2: archive.lang: unknown lang 'fr'"):
+        check_sections(parse_config("archive:\n  lang: fr\n", Path("/tmp/c.yaml")))

@@ -5,6 +5,6 @@ parts and refuses a key defined twice."""
 
 from __future__ import annotations
 
-from wardwatch.catalogue import console, dashboards, notify, report
+from wardwatch.catalogue import console, dashboards, ingest, notify, report
 
-PARTS = (notify.MESSAGES, report.MESSAGES, console.MESSAGES, dashboards.MESSAGES)
+PARTS = (notify.MESSAGES, report.MESSAGES, console.MESSAGES, dashboards.MESSAGES, ingest.MESSAGES)
