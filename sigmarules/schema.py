@@ -8,69 +8,11 @@ would silently never match, or, under ``not``, always match).
 
 from __future__ import annotations
 
-# Fields per log, as the sensor writes them (Zeek's names). ``ENRICHED`` fields are computed by the
-# detector from the segment map and exist for every log whose record carries both addresses.
-_ID = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
-FIELDS: dict[str, frozenset[str]] = {
-    "dns": frozenset(
-        (
-            *_ID,
-            "proto",
-            "trans_id",
-            "rtt",
-            "query",
-            "qclass",
-            "qclass_name",
-            "qtype",
-            "qtype_name",
-            "rcode",
-            "rcode_name",
-            "AA",
-            "TC",
-            "RD",
-            "RA",
-            "Z",
-            "answers",
-            "TTLs",
-            "rejected",
-        )
-    ),
-    "conn": frozenset(
-        (
-            *_ID,
-            "proto",
-            "service",
-            "duration",
-            "orig_bytes",
-            "resp_bytes",
-            "conn_state",
-            "missed_bytes",
-            "history",
-            "orig_pkts",
-            "orig_ip_bytes",
-            "resp_pkts",
-            "resp_ip_bytes",
-            "interim",
-        )
-    ),
-    "tls": frozenset((*_ID, "version", "server_name", "ja3", "next_protocol", "cipher", "quic")),
-    "http": frozenset(
-        (
-            *_ID,
-            "trans_depth",
-            "method",
-            "host",
-            "uri",
-            "referrer",
-            "version",
-            "user_agent",
-            "username",
-            "status_code",
-            "status_msg",
-        )
-    ),
-    "login": frozenset((*_ID, "service", "user", "success", "weak_password")),
-}
+# Fields per log, as the sensor writes them (Zeek's names): one list, in ``ingest/fields.py``.
+# ``ENRICHED`` fields are computed by the detector from the segment map and exist for every log whose
+# record carries both addresses.
+from wardwatch.ingest.fields import FIELDS as FIELDS  # re-exported: the compiler reads it from here
+
 # Fields whose value is a list: a value matches when any element does.
 LIST_FIELDS = frozenset(("answers", "TTLs"))
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from ..fields import FIELDS
+
 
 def _epoch(text: str) -> float:
     """ISO 8601 to seconds since the epoch; a time without a zone is UTC (never the host's zone)."""
@@ -27,34 +29,13 @@ def _epoch(text: str) -> float:
     return dt.timestamp()
 
 
-# the fields each log keeps (Zeek's names; the sensor's records use the same)
-_COMMON = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
+# the fields each Zeek log keeps: what our records of that log carry (``ingest/fields.py``), less what
+# only our sensor knows (interim records; TLS's cipher and QUIC flag)
 KEEP: dict[str, frozenset[str]] = {
-    "conn": frozenset(
-        _COMMON
-        + (
-            "proto",
-            "service",
-            "duration",
-            "orig_bytes",
-            "resp_bytes",
-            "conn_state",
-            "missed_bytes",
-            "history",
-        )
-        + ("orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes")
-    ),
-    "dns": frozenset(
-        _COMMON
-        + ("proto", "trans_id", "rtt", "query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode")
-        + ("rcode_name", "AA", "TC", "RD", "RA", "Z", "answers", "TTLs", "rejected")
-    ),
-    "ssl": frozenset(_COMMON + ("version", "server_name", "next_protocol", "ja3")),
-    "http": frozenset(
-        _COMMON
-        + ("trans_depth", "method", "host", "uri", "referrer", "version", "user_agent", "status_code")
-        + ("status_msg", "username")
-    ),
+    "conn": FIELDS["conn"] - {"interim"},
+    "dns": FIELDS["dns"],
+    "ssl": FIELDS["tls"] - {"cipher", "quic"},
+    "http": FIELDS["http"],
 }
 OUR_PATH = {"conn": "conn", "dns": "dns", "ssl": "tls", "http": "http"}
 
