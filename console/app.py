@@ -286,7 +286,7 @@ async def _alert_view(c: Console, request: Request, session: Session, notice: st
     )
     around = await c.db(queries.records_around, c.store, a["src"], a["ts"])
     pdns = await c.db(queries.passive_dns, c.store, queries.names_of(a))
-    history = await c.db(queries.history, c.store, uid)
+    history = await c.db(alert_state.history, c.store, uid)
     st = history[-1]["state"] if history else "new"
     order = directives().get(a["directive"]) if a["directive"] else None
     order_text = _order_text(order["file"]) if order else ""

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from wardwatch.notify.rows import epoch
-from wardwatch.notify.state import STATES
+from wardwatch.notify.state import STATES, current
 
 from wardwatch.alerts import CATEGORIES, SEVERITIES
 
@@ -193,19 +193,8 @@ def alert(store: Any, uid: str) -> dict[str, Any] | None:
     return a
 
 
-def history(store: Any, uid: str) -> list[dict[str, Any]]:
-    return store.rows(
-        f"SELECT {epoch('ts')} AS ts, state, who, note, message FROM alert_events"
-        " WHERE alert_uid = {u:String} ORDER BY ts",
-        {"u": uid},
-    )
-
-
 def state_of(store: Any, uid: str) -> str:
-    rows = store.rows(
-        "SELECT argMax(state, ts) AS state, count() AS n FROM alert_events WHERE alert_uid = {u:String}", {"u": uid}
-    )
-    return rows[0]["state"] if rows and int(rows[0]["n"]) else "new"
+    return current(store, [uid])[uid]
 
 
 # the host's records around a time; ``uid`` marks the records the alert's evidence names. (The epoch
