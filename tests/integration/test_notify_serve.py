@@ -21,8 +21,8 @@ pytest.importorskip("aiosmtpd")
 from wardwatch.tools.synth import generate  # noqa: E402
 
 from tests.integration.test_notify_channels import Smtp, free_port  # noqa: E402
-from tests.integration.test_notify_channels import smtp as smtp  # noqa: E402, F401 (the fixture)
 from tests.integration.test_notify_channels import cert as cert  # noqa: E402, F401 (the fixture)
+from tests.integration.test_notify_channels import smtp as smtp  # noqa: E402, F401 (the fixture)
 from tests.integration.test_serve_service import Served  # noqa: E402
 from tests.integration.waiting import wait_for  # noqa: E402
 
