@@ -40,7 +40,12 @@ ext_modules = [
     Extension(
         "wardwatch.ingest.decode._fastdecode", ["ingest/decode/_fastdecode.c"], depends=NATIVE_H, optional=True
     ),
-    Extension("wardwatch.ingest.flows._tcprun", ["ingest/flows/_tcprun.c"], depends=NATIVE_H, optional=True),
+    Extension(
+        "wardwatch.ingest.flows._tcprun",
+        ["ingest/flows/_tcprun.c"],
+        depends=[*NATIVE_H, "ingest/flows/_uid.h"],
+        optional=True,
+    ),
 ]
 
 

@@ -7,6 +7,12 @@ run, ``tshark -T fields`` (the peer), alternating, best wall of ``--runs``.
 
 Each command is a fresh process measured as bench_sensor.py measures (wall, CPU of the process and its
 workers, peak RSS from ``wait4``). Prints a markdown table and writes bench/out/bench_storm.json.
+
+    python bench/bench_storm.py --open-memory [--packets 300000]
+
+Instead: memory per open connection of the flow meter (RSS growth while pp1 and udpscan connections
+stay open, long timeouts), with the C per-connection code and with its Python fallback
+(``WARDWATCH_FLOWS_PYTHON=1``), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -23,16 +29,100 @@ sys.path.insert(0, str(HERE.parent))
 from bench_sensor import OUT_DIR, measure, wardwatch_exe  # noqa: E402
 from wardwatch.tools.gen_storm import SHAPES, generate  # noqa: E402
 
-TSHARK = ["-T", "fields", "-e", "frame.number", "-e", "ip.src", "-e", "ip.dst", "-e", "tcp.stream", "-e", "udp.stream"]
+TSHARK = [
+    "-T",
+    "fields",
+    "-e",
+    "frame.number",
+    "-e",
+    "ip.src",
+    "-e",
+    "ip.dst",
+    "-e",
+    "tcp.stream",
+    "-e",
+    "udp.stream",
+]
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def _child_open_memory(pcap: str) -> None:
+    """(In a fresh process) bytes of RSS per connection left open by the flow meter on ``pcap``."""
+    import gc
+
+    from wardwatch.ingest.capture import read_captures
+    from wardwatch.ingest.decode import DecodeConfig, Decoder
+    from wardwatch.ingest.flows import FlowConfig, FlowMeter
+
+    from wardwatch.counters import Counters
+
+    counters = Counters()
+    decoder = Decoder(counters, DecodeConfig())
+    batches = [decoder.decode(raw) for raw in read_captures([pcap], counters, batch_frames=65536)]
+    gc.collect()
+    meter = FlowMeter(Counters(), FlowConfig(tcp_attempt_delay=0, udp_inactivity=1e9, icmp_inactivity=1e9))
+    base = _rss()
+    for batch in batches:
+        meter.process(batch)
+    gc.collect()
+    print(json.dumps({"open": len(meter), "bytes": _rss() - base}))
+
+
+def open_memory(packets: int) -> int:
+    import os
+    import subprocess
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    print("| shape | open connections | C per-connection code | Python fallback |")
+    print("|---|---|---|---|")
+    for shape in ("pp1", "udpscan"):
+        pcap = OUT_DIR / f"storm-{shape}-{packets}.pcap"
+        generate(shape, packets, pcap)
+        cells = []
+        for flag in ("0", "1"):
+            env = dict(os.environ, WARDWATCH_FLOWS_PYTHON=flag)
+            done = subprocess.run(
+                [sys.executable, __file__, "--child-open-memory", str(pcap)],
+                env=env,
+                capture_output=True,
+                check=True,
+            )
+            r = json.loads(done.stdout)
+            cells.append(r)
+        print(
+            f"| {shape} | {cells[0]['open']:,} | "
+            + " | ".join(
+                f"{c['bytes'] / c['open']:,.0f} B each, {c['bytes'] / c['open'] * 1e5 / 2**20:.0f} MiB per 100k"
+                for c in cells
+            )
+            + " |"
+        )
+    return 0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--open-memory", action="store_true", help="memory per open connection instead (see above)"
+    )
+    ap.add_argument("--child-open-memory", metavar="PCAP", help=argparse.SUPPRESS)
     ap.add_argument("--packets", type=int, default=300_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1, help="sensor workers (0: one per core)")
     ap.add_argument("--shapes", default=",".join(SHAPES))
     args = ap.parse_args()
+    if args.child_open_memory:
+        _child_open_memory(args.child_open_memory)
+        return 0
+    if args.open_memory:
+        return open_memory(args.packets)
     exe = wardwatch_exe()
     base = [exe] if exe else [sys.executable, "-m", "wardwatch.cli"]
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -57,7 +147,9 @@ def main() -> int:
             "tshark": {k: t[k] for k in ("seconds", "cpu_seconds", "max_rss_mib")},
         })  # fmt: skip
     (OUT_DIR / "bench_storm.json").write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"| shape | connections | wardwatch sensor (workers {args.workers}) | tshark -T fields | packets/s ratio (wall) | CPU ratio |")
+    print(
+        f"| shape | connections | wardwatch sensor (workers {args.workers}) | tshark -T fields | packets/s ratio (wall) | CPU ratio |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
         w, t = r["wardwatch"], r["tshark"]

@@ -1,12 +1,13 @@
-"""Types of the optional C extension built from _tcprun.c (the flow meter's per-packet TCP path)."""
+"""Types of the optional C extension built from _tcprun.c (the flow meter's per-packet TCP path, and its
+per-connection work: creation, uids, timers and expiry, records)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 class EndpointBase:
-    """conn.Endpoint's fields in a C struct (conn.NativeEndpoint subclasses it)."""
+    """conn.Endpoint's fields and methods in a C struct (conn.new_endpoint when the extension is built)."""
 
     state: int
     prev_state: int
@@ -32,8 +33,25 @@ class EndpointBase:
     h_syn: int | None
     h_fin: int | None
     h_rst: int | None
+    def set_state(self, new: int, /) -> None: ...
+    def init_seq(self, raw_start: int, last: int, /) -> None: ...
+    def tcp_size(self, peer: EndpointBase, /) -> int: ...
 
-def setup(conn_class: type, /) -> None: ...
+class Heap:
+    """The flow meter's timers: (due, fid), earliest due first, then push order."""
+
+    def push(self, due: float, fid: int, /) -> None: ...
+    def pop(self) -> tuple[float, int]: ...
+    def peek(self) -> tuple[float, int] | None: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...
+
+# (by_id, ids, tcp server port bitmap, interim_interval, heap): see meter.FlowMeter._create
+Create = tuple[dict[int, Any], Iterator[int], bytes, float, Heap]
+
+def setup(
+    conn_class: type, endpoint_class: type | None = None, counts_class: type | None = None, /
+) -> None: ...
 def run(
     arrays: tuple[np.ndarray, ...],
     conns: list[Any],
@@ -42,5 +60,37 @@ def run(
     packet: Callable[..., Any],
     schedule: Callable[..., Any],
     timers: tuple[float, float, float, float, float, float],
+    create: Create | None = None,
+    /,
+) -> int | None: ...
+def expire(
+    heap: Heap,
+    by_id: dict[int, Any],
+    table: dict[Any, Any],
+    finished: list[Any],
+    now: float,
+    timers: tuple[float, float, float, float, float, float],
+    create: Create,
+    slow: Callable[[Any, float | None], object],
+    simple_timeouts: tuple[float, float, float] | None = None,
     /,
 ) -> None: ...
+def simple(
+    arrays: tuple[np.ndarray, ...],
+    keys: list[Any],
+    table: dict[Any, Any],
+    finished: list[Any],
+    timeouts: tuple[float, float, float],
+    create: Create,
+    udp_ports: bytes,
+    /,
+) -> int: ...
+def records(
+    conns: list[Any], interim: bool, ip_text: Callable[[tuple[int, int]], str], /
+) -> list[dict[str, Any]]: ...
+def forget(by_id: dict[int, Any], fids: list[int], /) -> None: ...
+def sort_finished(conns: list[Any], /) -> bool: ...
+def uid(
+    proto: int, orig_hi: int, orig_lo: int, orig_p: int, resp_hi: int, resp_lo: int, resp_p: int, ts: float, /
+) -> str: ...
+def blake2b(data: bytes, digest_size: int, /) -> bytes: ...

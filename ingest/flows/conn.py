@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import struct
 from types import ModuleType
 
@@ -115,19 +116,15 @@ class Endpoint(Counts):
         return max(size, 0)
 
 
-native: ModuleType | None = load(__package__, "_tcprun")
+# WARDWATCH_FLOWS_PYTHON=1 runs the pure-Python fallback even where _tcprun is built (tests compare
+# the two ways end to end, e.g. whole `wardwatch sensor` outputs).
+native: ModuleType | None = (
+    None if os.environ.get("WARDWATCH_FLOWS_PYTHON") == "1" else load(__package__, "_tcprun")
+)
 
 if native is not None:
-
-    class NativeEndpoint(native.EndpointBase):  # type: ignore[misc,name-defined]
-        """Endpoint with its fields in a C struct, so that _tcprun.run reads them directly."""
-
-        __slots__ = ()
-        set_state = Endpoint.set_state
-        init_seq = Endpoint.init_seq
-        tcp_size = Endpoint.tcp_size
-
-    new_endpoint: type[Endpoint] = NativeEndpoint
+    # conn.Endpoint's fields and methods in a C struct, so that _tcprun reads them directly
+    new_endpoint: type[Endpoint] = native.EndpointBase
 else:  # pragma: no cover - depends on the build
     new_endpoint = Endpoint
 

@@ -6,7 +6,12 @@ established endpoints, further UDP/ICMP packets) are merged from vectorised per-
 (``fast.py``); the others — new connections, SYN/FIN/RST, pending timers — are processed packet by
 packet (``tcp.py``), in capture order. Both paths give the same result, so records do not depend
 on where batches start or end. When the C extension ``_tcprun`` is built, every TCP packet takes
-the per-packet path instead, in C (``_run_native``); the Python code above is its fallback.
+the per-packet path instead, in C (``_run_native``), and the per-connection work is C too: new TCP
+connections and their uids (``run``'s ``create``), the UDP/ICMP/other loop (``simple``), expiry
+(``expire``), the order and building of records (``sort_finished``, ``records``). Connections it
+creates are left out of the garbage collector's lists (they can hold no reference cycle). The Python
+code is its fallback (also with ``WARDWATCH_FLOWS_PYTHON=1``); tests/unit/test_flows_native.py
+compares the two.
 
 Timers run on capture time: ``expire(now)`` fires Zeek's inactivity, attempt, close and partial
 close timers that fell due before ``now``. A packet arriving after such a deadline starts a new
@@ -78,7 +83,14 @@ _STEADY: tuple[int, int] = (ESTABLISHED, PARTIAL)
 # Per-packet TCP in C (_tcprun.c) when it is built; tests set this to False to compare both ways.
 USE_NATIVE = conn_module.native is not None
 if conn_module.native is not None:
-    conn_module.native.setup(Conn)
+    conn_module.native.setup(Conn, conn_module.new_endpoint, conn_module.Counts)
+
+
+def _port_bitmap(ports: frozenset[int]) -> bytes:
+    """A 65536-bit map of ``ports`` (bit p of byte p // 8), for the C code's server-port test."""
+    bits = np.zeros(65536, dtype=bool)
+    bits[[p for p in ports if 0 <= p < 65536]] = True
+    return np.packbits(bits, bitorder="little").tobytes()
 
 
 def _kind(proto: int) -> int:
@@ -101,11 +113,15 @@ class FlowMeter:
         self._by_id: dict[int, Conn] = {}  # live + recently finished, for FlowView lookups
         self._finished: list[Conn] = []  # finished, records not yet returned
         self._retired: list[int] = []  # ids returned by the last expire(), dropped at the next
-        self._heap: list[tuple[float, int, int]] = []
+        self._heap: list[tuple[float, int, int]] = []  # timers (due, tick, fid), without the C code
         self._tick = itertools.count()
-        self._next_id = 1
+        self._ids = itertools.count(1)  # connection ids; the C code draws from the same counter
         # _tcprun needs the C endpoints, which are chosen when the connection is created.
         self._native = conn_module.native if USE_NATIVE and conn_module.new_endpoint is not Endpoint else None
+        # with it, the timers are a C heap of (due, fid) popped in the same order (due, then push order)
+        self._cheap = self._native.Heap() if self._native is not None else None
+        self._tcp_ports = _port_bitmap(self.config.tcp_server_ports)
+        self._udp_ports = _port_bitmap(self.config.udp_server_ports)
 
     # -- FlowView --------------------------------------------------------------------------------
     def uid(self, flow: int) -> str:
@@ -136,6 +152,28 @@ class FlowMeter:
         return self._retired
 
     # -- timers ----------------------------------------------------------------------------------
+    def _timers(self) -> tuple[float, float, float, float, float, float]:
+        """The TCP timeouts and delays, as the C code takes them."""
+        cfg = self.config
+        return (
+            cfg.tcp_inactivity,
+            cfg.udp_inactivity,
+            cfg.tcp_attempt_delay,
+            cfg.tcp_close_delay,
+            cfg.tcp_partial_close_delay,
+            cfg.tcp_reset_delay,
+        )
+
+    def _create(self) -> tuple:
+        """What the C code needs to create and schedule connections (the same tables and counters)."""
+        return (self._by_id, self._ids, self._tcp_ports, self.config.interim_interval, self._cheap)
+
+    def _push(self, due: float, fid: int) -> None:
+        if self._cheap is not None:
+            self._cheap.push(due, fid)
+        else:
+            heapq.heappush(self._heap, (due, next(self._tick), fid))
+
     def _timeout(self, conn: Conn) -> float:
         cfg = self.config
         if conn.kind == KIND_TCP:
@@ -156,7 +194,7 @@ class FlowMeter:
         )
         if due < conn.heap_at:
             conn.heap_at = due
-            heapq.heappush(self._heap, (due, next(self._tick), conn.fid))
+            self._push(due, conn.fid)
 
     def _finish(self, conn: Conn) -> None:
         conn.done = True
@@ -168,8 +206,7 @@ class FlowMeter:
     def _new_conn(self, key: tuple, from_a: bool, flags: int, ts: float) -> Conn:
         proto, a_hi, a_lo, b_hi, b_lo, a_port, b_port = key
         kind = _kind(proto)
-        conn = Conn(self._next_id, key, kind, ts)
-        self._next_id += 1
+        conn = Conn(next(self._ids), key, kind, ts)
         src_port, dst_port = (a_port, b_port) if from_a else (b_port, a_port)
         flip = False
         if kind == KIND_TCP:
@@ -240,13 +277,39 @@ class FlowMeter:
         run_end[-1] = m
         side = run_of * 2 + fa  # (run, sent by endpoint A)
         nside = 2 * n_runs
-        pkts = np.bincount(side, minlength=nside).tolist()
-        ipb = np.bincount(side, weights=batch.ip_len[rows], minlength=nside).astype(np.int64).tolist()
-        size = np.bincount(side, weights=batch.payload_len[rows], minlength=nside).astype(np.int64).tolist()
+        pkts_a = np.bincount(side, minlength=nside).astype(np.int64)
+        ipb_a = np.bincount(side, weights=batch.ip_len[rows], minlength=nside).astype(np.int64)
+        size_a = np.bincount(side, weights=batch.payload_len[rows], minlength=nside).astype(np.int64)
         # capture position of each side's first packet in its run: orders the D/d letters
         first_pos = np.full(nside, m, dtype=np.int64)
         np.minimum.at(first_pos, side, np.arange(m, dtype=np.int64))
-        fpos = first_pos.tolist()
+        lens = run_end - starts
+        if self._native is not None:
+            # the loop below, in C
+            run_fid_a = np.empty(n_runs, dtype=np.int64)
+            run_origa_a = np.empty(n_runs, dtype=np.uint8)
+            arrays = (
+                sel[gidx[starts]].astype(np.int64), np.ascontiguousarray(ts[starts], dtype=np.float64),
+                first[starts].view(np.uint8), np.ascontiguousarray(fa[starts]).view(np.uint8),
+                np.ascontiguousarray(ts[run_end - 1], dtype=np.float64), pkts_a, ipb_a, size_a, first_pos,
+                run_fid_a, run_origa_a,
+            )  # fmt: skip
+            simple_timeouts = (cfg.udp_inactivity, cfg.icmp_inactivity, cfg.unknown_inactivity)
+            created = self._native.simple(
+                arrays,
+                key_list,
+                self._conns,
+                self._finished,
+                simple_timeouts,
+                self._create(),
+                self._udp_ports,
+            )
+            if created:
+                self.counters.add("flows.created", created)
+            flow_out[rows] = np.repeat(run_fid_a, lens)
+            orig_out[rows] = fa == np.repeat(run_origa_a.view(bool), lens)
+            return
+        pkts, ipb, size, fpos = pkts_a.tolist(), ipb_a.tolist(), size_a.tolist(), first_pos.tolist()
         start_l = starts.tolist()
         first_l = first[starts].tolist()
         key_of = sel[gidx[starts]].tolist()
@@ -276,8 +339,7 @@ class FlowMeter:
                 created += 1
                 proto, a_hi, a_lo, b_hi, b_lo, a_port, b_port = key
                 kind = _kind(proto)
-                conn = Conn(self._next_id, key, kind, t0)
-                self._next_id += 1
+                conn = Conn(next(self._ids), key, kind, t0)
                 flip = False
                 if kind == KIND_UDP:
                     src_port, dst_port = (a_port, b_port) if fa_l[r] else (b_port, a_port)
@@ -309,7 +371,7 @@ class FlowMeter:
                 # as _schedule at creation, when last_time is still the first packet's
                 due = min(t0 + conn.timeout, conn.next_interim)
                 conn.heap_at = due
-                heapq.heappush(self._heap, (due, next(self._tick), conn.fid))
+                self._push(due, conn.fid)
             orig_a = conn.orig_a
             ia, ib = 2 * r + 1, 2 * r  # sides sent by endpoint A / B
             ep_a, ep_b = (conn.o, conn.r) if orig_a else (conn.r, conn.o)
@@ -340,7 +402,6 @@ class FlowMeter:
             prev = conn
         if created:
             self.counters.add("flows.created", created)
-        lens = run_end - starts
         flow_out[rows] = np.repeat(np.array(run_fid, dtype=np.int64), lens)
         orig_out[rows] = fa == np.repeat(np.array(run_origa, dtype=bool), lens)
 
@@ -585,15 +646,9 @@ class FlowMeter:
         group_end = np.empty(n_groups, dtype=np.int64)
         group_end[:-1] = gs[1:]
         group_end[-1] = len(order)
-        get = self._conns.get
-        conns: list[Conn | None] = []
-        simple_g: list[int] = []
-        for gi, key in enumerate(key_list):
-            if key[0] == PROTO_TCP:
-                conns.append(get(key))
-            else:
-                conns.append(None)
-                simple_g.append(gi)
+        # the C code looks the TCP connections up itself, at each group's first row
+        conns: list[Conn | None] = [None] * n_groups
+        simple_g: list[int] = np.flatnonzero(batch.proto[order[gs]] != PROTO_TCP).tolist()
         if simple_g:
             self._run_simple(batch, keys.from_a, order, gs, group_end, simple_g, key_list, flow_out, orig_out)
         if len(simple_g) == n_groups:
@@ -621,16 +676,12 @@ class FlowMeter:
             out_fid,
             out_orig,
         )
-        cfg = self.config
-        timers = (
-            cfg.tcp_inactivity,
-            cfg.udp_inactivity,
-            cfg.tcp_attempt_delay,
-            cfg.tcp_close_delay,
-            cfg.tcp_partial_close_delay,
-            cfg.tcp_reset_delay,
+        # new connections are created in C too (meter._new_conn's TCP part), drawing on the same ids
+        created = self._native.run(
+            arrays, conns, key_list, self._conns, self._packet, self._schedule, self._timers(), self._create()
         )
-        self._native.run(arrays, conns, key_list, self._conns, self._packet, self._schedule, timers)
+        if created:
+            self.counters.add("flows.created", created)
         flow_out[rows] = out_fid
         orig_out[rows] = out_orig.view(bool)
 
@@ -832,14 +883,21 @@ class FlowMeter:
             self.counters.add("flows.evicted_unanswered", unanswered)
 
     def _drain(self) -> list[Record]:
-        for fid in self._retired:
-            conn = self._by_id.get(fid)
-            if conn is not None and conn.done:
-                del self._by_id[fid]
+        if self._native is not None:
+            self._native.forget(self._by_id, self._retired)  # the loop below, in C
+        else:
+            for fid in self._retired:
+                conn = self._by_id.get(fid)
+                if conn is not None and conn.done:
+                    del self._by_id[fid]
         # Start time then uid: connection ids follow a per-process hash order, and the output must
         # be the same on every run of the same capture.
-        self._finished.sort(key=lambda c: (c.start_ts, c.proto, c.orig_h, c.orig_p, c.resp_h, c.resp_p))
-        out = [conn.record() for conn in self._finished]
+        if self._native is None or not self._native.sort_finished(self._finished):  # the same sort in C
+            self._finished.sort(key=lambda c: (c.start_ts, c.proto, c.orig_h, c.orig_p, c.resp_h, c.resp_p))
+        if self._native is not None:
+            out = self._native.records(self._finished, False, ip_text)  # Conn.record, in C
+        else:
+            out = [conn.record() for conn in self._finished]
         self._retired = [conn.fid for conn in self._finished]
         self._finished = []
         self.counters.add("flows.records", len(out))
@@ -850,28 +908,46 @@ class FlowMeter:
         records of long connections, and connections finished during the last process())."""
         interim: list[Record] = []
         heap = self._heap
-        interval = self.config.interim_interval
+        if self._native is not None:
+            # the same loop in C; entries it leaves to Python come back through _expire_entry
+            cfg = self.config
+            self._native.expire(
+                self._cheap, self._by_id, self._conns, self._finished, now, self._timers(), self._create(),
+                lambda conn, due: self._expire_entry(conn, due, now, interim),
+                (float(cfg.udp_inactivity), float(cfg.icmp_inactivity), float(cfg.unknown_inactivity)),
+            )  # fmt: skip
+            return interim + self._drain()
         while heap and heap[0][0] < now:
             due, _, fid = heapq.heappop(heap)
             conn = self._by_id.get(fid)
-            if conn is None or conn.done or due != conn.heap_at:
-                continue
+            if conn is not None:
+                self._expire_entry(conn, due, now, interim)
+        return interim + self._drain()
+
+    def _expire_entry(self, conn: Conn, due: float | None, now: float, interim: list[Record]) -> None:
+        """expire's loop body for a popped heap entry of ``conn`` (``due`` None: the C loop has
+        checked the entry and run the timers already)."""
+        if due is not None:
+            if conn.done or due != conn.heap_at:
+                return
             conn.heap_at = INF
             if timer_due(conn, now, self._timeout(conn)) is not None:
                 self._finish(conn)
-                continue
-            if conn.next_interim < now:
-                interim.append(conn.record(interim=True))
-                steps = int((now - conn.start_ts) // interval) + 1
-                conn.next_interim = conn.start_ts + steps * interval
-            self._schedule(conn)
-        return interim + self._drain()
+                return
+        if conn.next_interim < now:
+            interval = self.config.interim_interval
+            interim.append(conn.record(interim=True))
+            steps = int((now - conn.start_ts) // interval) + 1
+            conn.next_interim = conn.start_ts + steps * interval
+        self._schedule(conn)
 
     def flush(self) -> list[Record]:
         """Records of every remaining connection (end of input)."""
         for conn in sorted(self._conns.values(), key=lambda c: c.fid):
             self._finish(conn)
         self._heap.clear()
+        if self._cheap is not None:
+            self._cheap.clear()
         return self._drain()
 
 

@@ -5,6 +5,13 @@ real test capture."""
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import heapq
+import itertools
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +23,7 @@ from wardwatch.ingest.decode import DecodeConfig, Decoder
 from wardwatch.ingest.decode.columns import PacketBatch
 from wardwatch.ingest.flows import FlowConfig, FlowMeter
 from wardwatch.ingest.flows import conn as conn_module
+from wardwatch.tools.gen_storm import SHAPES, generate
 
 from tests.conftest import testdata_path as _testdata
 from tests.unit.test_flows_helpers import CLIENT, SERVER, A, F, P, R, S, use_python_flows
@@ -144,9 +152,136 @@ def test_native_equals_python_on_every_test_capture() -> None:
     assert tcp_rows_seen > 1000
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+def test_native_equals_python_on_every_storm_shape(shape: str, tmp_path: Path) -> None:
+    """Connection-dense traffic (tools/gen_storm.py): nearly every packet opens a connection, which the
+    C code creates, schedules, expires and records itself (30,000 packets: 3 s of capture time, so
+    attempt timers fire between batches)."""
+    path = tmp_path / f"{shape}.pcap"
+    generate(shape, 30_000, path)
+    records = _both(_capture_batches(path), FlowConfig())[0]
+    assert len({r["uid"] for r in records}) == len(records) > 0
+
+
+@pytest.mark.parametrize("shape", ["pp1", "pp10", "udpscan"])
+def test_native_equals_python_when_the_table_is_full(shape: str, tmp_path: Path) -> None:
+    """Eviction (max_flows) finishes connections the C code created, in the same order."""
+    path = tmp_path / f"{shape}.pcap"
+    generate(shape, 20_000, path)
+    records, _, counters = _both(_capture_batches(path), FlowConfig(max_flows=500))
+    assert counters["flows"]["evicted"] > 0 and len(records) > 0
+
+
+@pytest.mark.parametrize("shape", ["pp1", "pp10"])
+def test_native_equals_python_with_interim_records_and_short_timers(shape: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{shape}.pcap"
+    generate(shape, 20_000, path)
+    # no attempt timer: unanswered SYNs live for udp_inactivity, long enough for interim records
+    config = FlowConfig(interim_interval=0.05, tcp_attempt_delay=0.0, tcp_inactivity=1.0, udp_inactivity=0.7)
+    records = _both(_capture_batches(path), config)[0]
+    assert any(r.get("interim") for r in records)
+
+
+@st.composite
+def new_connection_rows(draw: st.DrawFn) -> list[dict]:
+    """Many short connections: the first packet of each (SYN, SYN-ACK, a plain packet from or to a
+    likely server port, RST...) decides its originator, uid and first timers."""
+    rows = []
+    t = 50.0
+    ports = [80, 443, 22, 5555, 40000, 40001, 8080]
+    for i in range(draw(st.integers(1, 30))):
+        client = draw(st.booleans())
+        sport, dport = draw(st.sampled_from(ports)), draw(st.sampled_from(ports))
+        src, dst = (CLIENT, SERVER) if client else (SERVER, CLIENT)
+        t += draw(st.sampled_from([0.0, 0.001, 1.0, 6.0, 70.0]))
+        rows.append(
+            dict(ts=round(t, 6), src=src, dst=dst, proto=6, sport=sport + i % 3, dport=dport,
+                 flags=draw(st.sampled_from(FLAGS)), seq=draw(st.integers(0, 2**32 - 1)),
+                 ack=draw(st.integers(0, 2**32 - 1)), payload=b"x" * draw(st.sampled_from([0, 10])),
+                 win=draw(st.sampled_from([0, 65535])))
+        )  # fmt: skip
+    return rows
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(new_connection_rows(), st.integers(1, 29))
+def test_native_equals_python_on_generated_new_connections(rows: list[dict], cut: int) -> None:
+    cut = min(cut, len(rows))
+    batches = [PacketBatch.from_rows(part) for part in (rows[:cut], rows[cut:]) if part]
+    _both(batches, FlowConfig(interim_interval=30.0))
+
+
+@st.composite
+def simple_rows(draw: st.DrawFn) -> list[dict]:
+    """UDP (server ports either side, so some connections flip), ICMP, ICMPv6-less other transports
+    and a little TCP, with gaps past the idle timeouts inside and between batches."""
+    rows = []
+    t = 10.0
+    for _ in range(draw(st.integers(1, 40))):
+        proto = draw(st.sampled_from([17, 17, 17, 1, 47, 6]))
+        client = draw(st.booleans())
+        src, dst = (CLIENT, SERVER) if client else (SERVER, CLIENT)
+        sport = draw(st.sampled_from([53, 123, 40000, 40001]))
+        dport = draw(st.sampled_from([53, 5353, 40000]))
+        t += draw(st.sampled_from([0.0, 0.001, 1.0, 30.0, 61.0]))
+        row = dict(ts=round(t, 6), src=src, dst=dst, proto=proto, sport=sport, dport=dport,
+                   payload=b"p" * draw(st.sampled_from([0, 20, 512])))  # fmt: skip
+        if proto == 6:
+            row.update(
+                flags=draw(st.sampled_from(FLAGS)), seq=draw(st.integers(0, 2**32 - 1)), ack=0, win=1024
+            )
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(simple_rows(), st.lists(st.integers(1, 39), max_size=3), st.booleans())
+def test_native_equals_python_on_generated_udp_icmp_and_other(
+    rows: list[dict], cuts: list[int], short: bool
+) -> None:
+    cuts = sorted({c for c in cuts if c < len(rows)})
+    bounds = [0, *cuts, len(rows)]
+    batches = [PacketBatch.from_rows(rows[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    config = FlowConfig(interim_interval=20.0) if short else FlowConfig()
+    _both(batches, config)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 255), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.integers(0, 65535),
+    st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.integers(0, 65535),
+    st.floats(allow_nan=False, allow_infinity=False),
+)  # fmt: skip
+def test_native_uid_equals_make_uid(
+    proto: int, oh: int, ol: int, op: int, rh: int, rl: int, rp: int, ts: float
+) -> None:
+    conn = conn_module.Conn(1, (proto, oh, ol, rh, rl, op, rp), conn_module.KIND_TCP, ts)
+    conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p = (oh, ol), op, (rh, rl), rp
+    assert conn_module.native is not None
+    assert conn_module.native.uid(proto, oh, ol, op, rh, rl, rp, ts) == conn.make_uid()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.integers(1, 64))
+def test_native_blake2b_equals_hashlib(data: bytes, size: int) -> None:
+    assert conn_module.native is not None
+    assert conn_module.native.blake2b(data, size) == hashlib.blake2b(data, digest_size=size).digest()
+
+
+def test_connections_created_in_c_are_not_tracked_by_the_collector() -> None:
+    """Issue 17: collections walking the connection table were a quarter of the sensor's CPU."""
+    meter = FlowMeter(Counters(), FlowConfig())
+    meter.process(PacketBatch.from_rows([dict(ts=1.0, src=CLIENT, dst=SERVER, proto=6, sport=40000, dport=80,
+                                              flags=S, seq=1, ack=0, payload=b"", win=1024)]))  # fmt: skip
+    (conn,) = meter._conns.values()
+    assert not gc.is_tracked(conn) and not gc.is_tracked(conn.o)
+    assert meter.flush()[0]["conn_state"] == "S0"
+
+
 # -- _tcprun.run's own checks: bad arguments raise, never crash ---------------------------------------
 
 KEY = (6, 1, 2, 3, 4)
+KEY7 = (6, 0, 0xFFFF0A000001, 0, 0xFFFF0A000002, 40000, 80)
 TIMERS = (300.0, 60.0, 5.0, 5.0, 3600.0, 1.0)
 
 
@@ -296,3 +431,274 @@ def test_native_equals_python_on_a_zero_window_retransmission_in_a_later_batch()
     syn_ack = dict(base, flags=S | A, seq=0, ack=1, payload=b"", win=1024)
     rexmit = dict(base, flags=A, seq=0, ack=1, payload=b"x", win=0)
     _both([PacketBatch.from_rows([syn_ack]), PacketBatch.from_rows([rexmit])], FlowConfig())
+
+
+# -- the per-connection C code's own checks ----------------------------------------------------------
+
+
+def _create(ports: bytes = bytes(8192)) -> tuple:
+    assert conn_module.native is not None
+    return ({}, itertools.count(1), ports, 0.0, conn_module.native.Heap())
+
+
+def test_run_creates_connections_with_the_given_ids_and_heap() -> None:
+    assert conn_module.native is not None
+    create = _create()
+    table: dict = {}
+    arrays = _arrays(flags=S)
+    created = conn_module.native.run(
+        tuple(arrays), [None], [KEY7], table, _no_python, _no_python, TIMERS, create
+    )
+    assert created == 1 and arrays[9].tolist() == [1]
+    conn = table[KEY7]
+    assert create[0] == {1: conn} and conn.history == "S" and conn.uid == conn.make_uid()
+    assert len(create[4]) == 1 and create[4].pop() == (2.0 + TIMERS[2], 1)  # the attempt timer
+
+
+@pytest.mark.parametrize(
+    "create",
+    [
+        ({}, itertools.count(1), bytes(100), 0.0, "heap"),  # a short port map
+        ({}, 5, bytes(8192), 0.0, "heap"),  # ids not an iterator
+        ({}, itertools.count(1), bytes(8192), 0.0, []),  # heap not a Heap
+        ({}, iter([]), bytes(8192), 0.0, "heap"),  # ids run out
+        ({}, itertools.count(1), bytes(8192), 0.0),  # too short
+    ],
+)
+def test_run_with_a_bad_create_argument_raises(create: tuple) -> None:
+    assert conn_module.native is not None
+    create = tuple(conn_module.native.Heap() if v == "heap" else v for v in create)
+    with pytest.raises((TypeError, ValueError, RuntimeError)):
+        conn_module.native.run(
+            tuple(_arrays(flags=S)), [None], [KEY7], {}, _no_python, _no_python, TIMERS, create
+        )
+
+
+@pytest.mark.parametrize(
+    "key", [(6, 1, 2, 3), (6, -1, 2, 3, 4, 5, 6), (300, 1, 2, 3, 4, 5, 6), (6, 1, 2, 3, 4, "a", 6)]
+)
+def test_run_refuses_a_bad_key_for_a_new_connection(key: tuple) -> None:
+    assert conn_module.native is not None
+    with pytest.raises((TypeError, ValueError, OverflowError)):
+        conn_module.native.run(
+            tuple(_arrays(flags=S)), [None], [key], {}, _no_python, _no_python, TIMERS, _create()
+        )
+
+
+def test_setup_refuses_an_endpoint_class_of_another_layout() -> None:
+    assert conn_module.native is not None
+    with pytest.raises(TypeError):
+        conn_module.native.setup(conn_module.Conn, conn_module.Endpoint)
+    with pytest.raises(TypeError):
+        conn_module.native.setup(
+            conn_module.Conn, type("Wide", (conn_module.native.EndpointBase,), {"__slots__": ("x",)})
+        )
+
+
+def test_records_with_an_unset_slot_is_an_attribute_error() -> None:
+    assert conn_module.native is not None
+    c = _conn()
+    del c.uid
+    with pytest.raises(AttributeError):
+        conn_module.native.records([c], False, conn_module.ip_text)
+
+
+def test_records_of_every_kind_equal_conn_record() -> None:
+    assert conn_module.native is not None
+    tcp = _conn()
+    tcp.orig_h, tcp.resp_h = (0, 0xFFFF0A000001), (1, 2)  # IPv4-mapped (formatted in C), IPv6
+    tcp.services = ("http", "tls")
+    tcp.last_time = 5.0
+    udp = conn_module.Conn(8, (17, 1, 2, 3, 4, 5, 6), conn_module.KIND_UDP, 1.0)
+    for interim in (False, True):
+        assert conn_module.native.records([tcp, udp], interim, conn_module.ip_text) == [
+            tcp.record(interim),
+            udp.record(interim),
+        ]
+
+
+def test_expire_refuses_a_heap_of_another_meter() -> None:
+    assert conn_module.native is not None
+    with pytest.raises(TypeError):
+        conn_module.native.expire(conn_module.native.Heap(), {}, {}, [], 10.0, TIMERS, _create(), _no_python)
+    with pytest.raises(TypeError):
+        conn_module.native.expire([], {}, {}, [], 10.0, TIMERS, _create(), _no_python)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 1.0, 1.5, 2.0, -3.0, float("inf")]))))
+def test_heap_pops_as_heapq_pops_due_tick_fid_tuples(ops: list[tuple[bool, float]]) -> None:
+    """Same due: first pushed, first popped (the tick of meter's Python heap)."""
+    assert conn_module.native is not None
+    heap, reference = conn_module.native.Heap(), []
+    tick = itertools.count()
+    for fid, (pop, due) in enumerate(ops):
+        if pop and reference:
+            d, _, f = heapq.heappop(reference)
+            assert heap.peek() == (d, f) and heap.pop() == (d, f)
+        else:
+            heap.push(due, fid)
+            heapq.heappush(reference, (due, next(tick), fid))
+        assert len(heap) == len(reference)
+    heap.clear()
+    assert len(heap) == 0 and heap.peek() is None
+    with pytest.raises(IndexError):
+        heap.pop()
+    with pytest.raises(TypeError):
+        heap.push("soon", 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, -0.0, 1.0, 1.5, 2.0**60]), st.sampled_from([6, 17]),
+            st.tuples(st.integers(0, 2), st.integers(0, 2**64 - 1)), st.integers(0, 3),
+            st.tuples(st.integers(0, 2), st.sampled_from([0, 1, 2**64 - 1])), st.integers(0, 3),
+        ),
+        max_size=30,
+    )
+)  # fmt: skip
+def test_sort_finished_equals_the_python_sort(keys: list[tuple]) -> None:
+    """Ties on the whole key keep their order (Python's sort is stable)."""
+    assert conn_module.native is not None
+    conns = []
+    for i, (ts, proto, oh, op, rh, rp) in enumerate(keys):
+        c = conn_module.Conn(i, (proto,), conn_module.KIND_TCP, ts)
+        c.orig_h, c.orig_p, c.resp_h, c.resp_p = oh, op, rh, rp
+        conns.append(c)
+    expected = sorted(conns, key=lambda c: (c.start_ts, c.proto, c.orig_h, c.orig_p, c.resp_h, c.resp_p))
+    assert conn_module.native.sort_finished(conns) is True
+    assert [c.fid for c in conns] == [c.fid for c in expected]
+
+
+def test_sort_finished_leaves_what_it_cannot_compare_to_python() -> None:
+    assert conn_module.native is not None
+    nan = conn_module.Conn(1, (6,), conn_module.KIND_TCP, float("nan"))
+    big = conn_module.Conn(2, (6,), conn_module.KIND_TCP, 1.0)
+    big.orig_h = (2**64, 0)
+    for conns in ([big, _conn()], [_conn(), nan], [_conn(), "x"]):
+        before = list(conns)
+        assert conn_module.native.sort_finished(conns) is False
+        assert conns == before
+
+
+def test_sensor_output_is_byte_for_byte_the_same_with_the_python_fallback(tmp_path: Path) -> None:
+    """End to end: `wardwatch sensor` with the C code and with WARDWATCH_FLOWS_PYTHON=1 (the fallback)
+    writes the same bytes, on connection-dense TCP and UDP/ICMP traffic."""
+    paths = []
+    for shape in ("pp2", "pp10", "udpscan"):
+        paths.append(tmp_path / f"{shape}.pcap")
+        generate(shape, 8000, paths[-1])
+    outputs = []
+    for flag in ("0", "1"):
+        out = tmp_path / f"out-{flag}.json"
+        env = dict(os.environ, WARDWATCH_FLOWS_PYTHON=flag)
+        cmd = [sys.executable, "-m", "wardwatch.cli", "sensor", "--workers", "1", "--out", str(out), "--pcap"]
+        done = subprocess.run([*cmd, *map(str, paths)], env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b'"_path":"conn"') > 8000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
+def test_records_format_every_address_as_ip_text(v4: int, hi: int, lo: int) -> None:
+    """IPv4-mapped addresses are formatted in C (the others by ip_text): both as Conn.record."""
+    assert conn_module.native is not None
+    c = _conn()
+    c.orig_h, c.resp_h = (0, 0xFFFF00000000 | v4), (hi, lo)
+    assert conn_module.native.records([c], False, conn_module.ip_text) == [c.record()]
+
+
+def test_forget_drops_only_finished_connections() -> None:
+    assert conn_module.native is not None
+    live, gone = _conn(), conn_module.Conn(8, KEY, conn_module.KIND_TCP, 1.0)
+    gone.done = True
+    by_id = {7: live, 8: gone}
+    conn_module.native.forget(by_id, [7, 8, 9])
+    assert by_id == {7: live}
+
+
+def _simple_arrays(n: int = 1) -> list[np.ndarray]:
+    """simple()'s 11 arrays for ``n`` one-packet runs of key 0, as meter._run_simple builds them."""
+    i64 = np.int64
+    return [
+        np.zeros(n, i64),  # key_of
+        np.full(n, 2.0),  # t0
+        np.ones(n, np.uint8),  # first
+        np.ones(n, np.uint8),  # from_a
+        np.full(n, 2.0),  # last_ts
+        np.tile(np.array([0, 1], i64), n),  # pkts per (run, side)
+        np.tile(np.array([0, 40], i64), n),  # ip_bytes
+        np.tile(np.array([0, 12], i64), n),  # size
+        np.tile(np.array([1, 0], i64), n),  # first_pos
+        np.empty(n, i64),  # out_fid
+        np.empty(n, np.uint8),  # out_orig_a
+    ]
+
+
+UDP_KEY = (17, 0, 0xFFFF0A000001, 0, 0xFFFF0A000002, 40000, 53)
+
+
+def _simple(arrays: list[np.ndarray], keys: list, create: tuple | None = None) -> int:
+    assert conn_module.native is not None
+    return conn_module.native.simple(
+        tuple(arrays), keys, {}, [], (60.0, 60.0, 60.0), create or _create(), bytes(8192)
+    )
+
+
+def test_simple_creates_a_udp_connection() -> None:
+    arrays = _simple_arrays()
+    create = _create()
+    assert _simple(arrays, [UDP_KEY], create) == 1
+    (conn,) = create[0].values()
+    assert conn.history == "D" and conn.o.pkts == 1 and conn.o.size == 12 and arrays[9].tolist() == [1]
+    assert conn_module.native is not None
+    assert conn.record() == conn_module.native.records([conn], False, conn_module.ip_text)[0]
+
+
+@pytest.mark.parametrize("index", range(11))
+def test_simple_with_a_wrong_dtype_or_length_raises(index: int) -> None:
+    arrays = _simple_arrays(2)
+    wrong = {np.dtype(np.float64): np.int64, np.dtype(np.uint8): np.int8}.get(arrays[index].dtype, np.float64)
+    arrays[index] = np.zeros(len(arrays[index]), wrong)
+    with pytest.raises(TypeError):
+        _simple(arrays, [UDP_KEY])
+    arrays = _simple_arrays(2)
+    arrays[index] = arrays[index][:1]
+    with pytest.raises(ValueError):
+        _simple(arrays, [UDP_KEY])
+
+
+@pytest.mark.parametrize("key", [KEY7, (17, 1, 2, 3), (17, -1, 2, 3, 4, 5, 6), "key"])
+def test_simple_refuses_a_tcp_or_bad_key(key: object) -> None:
+    with pytest.raises((TypeError, ValueError, OverflowError)):
+        _simple(_simple_arrays(), [key])
+
+
+def test_simple_refuses_a_key_index_out_of_range() -> None:
+    arrays = _simple_arrays()
+    arrays[0][:] = 5
+    with pytest.raises(IndexError):
+        _simple(arrays, [UDP_KEY])
+
+
+def test_expire_passes_on_what_its_python_part_raises() -> None:
+    """An error in the Python part of expiry (here an interim record due) propagates, no crash."""
+    assert conn_module.native is not None
+    create = list(_create())
+    create[3] = 1.0  # interim records every second
+    create_t = tuple(create)
+    arrays = _simple_arrays()
+    table: dict = {}
+    conn_module.native.simple(tuple(arrays), [UDP_KEY], table, [], (60.0, 60.0, 60.0), create_t, bytes(8192))
+
+    def slow(conn: object, due: object) -> None:
+        raise RuntimeError("from the Python part")
+
+    with pytest.raises(RuntimeError, match="Python part"):
+        conn_module.native.expire(
+            create_t[4], create_t[0], table, [], 10.0, TIMERS, create_t, slow, (60.0, 60.0, 60.0)
+        )
