@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -68,3 +68,13 @@ def query(holder: Holder, sql: str, params: dict[str, str]) -> Iterator[bytes]:
 def hunt(holder: Holder, since: float, until: float, dry_run: bool) -> dict[str, Any]:
     with call(holder, "/hunt", {"since": since, "until": until, "dry_run": dry_run}) as resp:
         return orjson.loads(resp.read())
+
+
+def rows_through(holder: Holder) -> Callable[[str, dict[str, Any]], list[dict[str, Any]]]:
+    """``store.rows`` as the running service answers it (``/query``): for readers such as the
+    report while ``serve`` holds the embedded store."""
+
+    def rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in query(holder, sql, {k: str(v) for k, v in params.items()})]
+
+    return rows

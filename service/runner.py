@@ -127,7 +127,6 @@ class Service:
             self.flow.watchdogs = self._watchdogs(config)
             self.inputs = start_inputs(config, self.counters, self.stop)  # service/inputs.py; None: none
             self.oncall = self._oncall(config)
-            self.weekly = start_weekly_report(self.store, config)  # report/: Monday mornings
             if self.oncall is not None:
                 # critical and high alerts reach the notifier as they are made, not after their merge
                 # window and the next flush (packet → mail within group_wait + 2 s: bench/bench_notify.py)
@@ -143,6 +142,7 @@ class Service:
                 clickhouse = start_endpoint(self.store, http.clickhouse)
                 console = start_console(self.store, config, http.console, api)
                 self._announce(api.address, token)
+                self.weekly = start_weekly_report(self.store, config)  # report/: Monday mornings
                 say_log("serve.listening", address=api.address, pid=_pid())
                 self.notifier.ready(self._status())
                 threading.Thread(

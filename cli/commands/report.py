@@ -9,7 +9,6 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,21 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _service_rows(holder: Any) -> Any:
-    import orjson
-    from wardwatch.service.client import query
-
-    def rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return [orjson.loads(line) for line in query(holder, sql, {k: str(v) for k, v in params.items()})]
-
-    return rows
-
-
 def run(args: argparse.Namespace) -> int:
     import wardwatch.report.settings  # noqa: F401  (declares the report: section before the config is read)
     from wardwatch.cli.commands.sections import check_sections
     from wardwatch.report import build_report, dates, file_stem, iso_week, last_week, report_settings
-    from wardwatch.service.client import running
+    from wardwatch.service.client import rows_through, running
     from wardwatch.store import open_store
 
     from wardwatch.config import load_config
@@ -64,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         period = last_week(time.time(), settings.timezone)
     holder = running(config)
     if holder is not None:
-        report = build_report(_service_rows(holder), config, period, args.lang)
+        report = build_report(rows_through(holder), config, period, args.lang)
     else:
         # a reader: a missing store is an error, not a new empty store that reports a quiet week
         store = open_store(config, create=False)

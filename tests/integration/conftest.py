@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from wardwatch.ingest.capture import read_captures
 
@@ -20,6 +21,19 @@ def veth() -> Iterator[tuple[str, str, str]]:
     need("ip", "tcpreplay", "tcpdump", "mergecap")
     with veth_pair(f"live{os.getpid() % 100000}") as pair:
         yield pair
+
+
+def _ipsec(batches: list[object]) -> bool:
+    """Whether a capture carries ESP or AH. The kernel's fanout hash takes their SPI in (the flow
+    dissector's IPsec key), while a connection of an unknown transport is its addresses and protocol
+    (Zeek's key): two SPIs between the same hosts may go to two live workers or one, as the boot's hash
+    seed falls, and the test would depend on that luck. (A known limit of live capture with several
+    workers: docs/SERVICE.md.)"""
+    from wardwatch.ingest.decode import Decoder
+    from wardwatch.ingest.sensor import SensorConfig
+
+    decoder = Decoder(Counters(), SensorConfig().decode)
+    return any(bool(np.isin(decoder.decode(b).proto, (50, 51)).any()) for b in batches)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +62,7 @@ def shared_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 (b.linktype == 1).all() and (b.caplen >= 14).all() and (b.caplen <= 65535).all()
                 for b in batches
             )
+            or _ipsec(batches)
         ):
             continue
         chosen.append(path)
