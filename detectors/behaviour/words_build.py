@@ -17,7 +17,12 @@ OUT = Path(__file__).with_name("data") / "words.txt.gz"
 
 
 def build(top: int = TOP) -> list[str]:
-    import wordsegment  # dev-only
+    try:
+        import wordsegment  # build-time only: the shipped list is data/words.txt.gz
+    except ImportError as e:
+        raise SystemExit(
+            f"rebuilding the word list needs the build-only package: pip install wordsegment==1.3.1, or pip install .[model] ({e})"
+        ) from None
 
     path = Path(wordsegment.__file__).with_name("unigrams.txt")
     out: list[str] = []
