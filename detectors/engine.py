@@ -30,6 +30,7 @@ from wardwatch.segments import IpInfo
 from .base import Batch, Detector
 from .behaviour import build_behaviour
 from .feedmatch import FeedMatcher
+from .hits import Hit
 from .noise import Merger
 from .policy import (
     AirgapDetector,
@@ -119,15 +120,21 @@ class Engine:
             out += d.detect(batch)
         return out
 
+    def _raw(self, batch: Batch) -> list[Alert | Hit]:
+        # ``hits`` where a detector has it: findings the merger builds only if it keeps them
+        raw: list[Alert | Hit] = []
+        for d in self.detectors:
+            hits = getattr(d, "hits", None)
+            raw += hits(batch) if hits is not None else d.detect(batch)
+        return raw
+
     def process(self, records: Sequence[dict[str, Any]]) -> list[Alert]:
         """Feed one batch; returns the alerts whose merge window has closed."""
         if not records:
             return []
         batch = Batch(records, self.segments.info, self.segments.cache, self.segments.resolve)
         self.counters.add("detect.records", len(records))
-        raw: list[Alert] = []
-        for d in self.detectors:
-            raw += d.detect(batch)
+        raw = self._raw(batch)
         self.counters.add("detect.raw_alerts", len(raw))
         out = self.merger.add(raw)
         out += self.merger.expire(batch.ts_max)

@@ -35,7 +35,8 @@ from wardwatch.alerts import Alert
 from wardwatch.segments import IpInfo, addr_value
 
 from .base import Batch, is_ip_text, norm_name, record_id
-from .rules import make_alert
+from .hits import Hit, built
+from .rules import make_hit
 
 _MAX_CACHE = 200_000
 
@@ -110,7 +111,11 @@ class FeedMatcher:
         return m
 
     def detect(self, batch: Batch) -> list[Alert]:
-        out: list[Alert] = []
+        return built(self.hits(batch))
+
+    def hits(self, batch: Batch) -> list[Hit]:
+        """The findings, built by the noise filter only if it keeps them (detectors/hits.py)."""
+        out: list[Hit] = []
         for rec, o, d in batch.each("dns"):
             if not o.resolver:  # a forwarded lookup: the client's own lookup carries the alert
                 self._dns(rec, o, d, out)
@@ -121,18 +126,19 @@ class FeedMatcher:
                     continue
                 m = self.domain(name)
                 if m is not None:
-                    a = make_alert(
-                        rule,
-                        rec["ts"],
-                        o,
-                        d,
-                        m.indicator,
-                        _evidence(m, name, rec),
-                        observed=name,
-                        feeds=",".join(m.feeds),
+                    out.append(
+                        make_hit(
+                            rule,
+                            rec["ts"],
+                            o,
+                            d,
+                            m.indicator,
+                            _evidence(m, name, rec),
+                            observed=name,
+                            feeds=",".join(m.feeds),
+                            rid=record_id(rec),
+                        )
                     )
-                    a.seen.add(record_id(rec))
-                    out.append(a)
         for rec, o, d in batch.each("conn"):
             for hit in (d, o):
                 if not isinstance(hit.feed, Match):
@@ -142,23 +148,24 @@ class FeedMatcher:
                 ev = _evidence(
                     m, hit.ip, rec, proto=rec.get("proto"), port=port, conn_state=rec.get("conn_state")
                 )
-                a = make_alert(
-                    "feed.conn.ip",
-                    rec["ts"],
-                    o,
-                    d,
-                    m.indicator,
-                    ev,
-                    observed=hit.ip,
-                    port=port,
-                    feeds=",".join(m.feeds),
+                out.append(
+                    make_hit(
+                        "feed.conn.ip",
+                        rec["ts"],
+                        o,
+                        d,
+                        m.indicator,
+                        ev,
+                        observed=hit.ip,
+                        port=port,
+                        feeds=",".join(m.feeds),
+                        rid=record_id(rec),
+                    )
                 )
-                a.seen.add(record_id(rec))
-                out.append(a)
                 break
         return out
 
-    def _http_urls(self, batch: Batch, out: list[Alert]) -> set[int]:
+    def _http_urls(self, batch: Batch, out: list[Hit]) -> set[int]:
         """URL alerts for the HTTP requests whose URL is listed; the ids of those records."""
         hits: set[int] = set()
         if not self._has_urls:
@@ -179,33 +186,42 @@ class FeedMatcher:
             hm = self.domain(name) if name is not None else None
             if hm is not None:
                 ev["host_feeds"] = hm.provenance()
-            a = make_alert(
-                "feed.http.url", rec["ts"], o, d, m.indicator, ev, observed=observed, feeds=",".join(m.feeds)
+            out.append(
+                make_hit(
+                    "feed.http.url",
+                    rec["ts"],
+                    o,
+                    d,
+                    m.indicator,
+                    ev,
+                    observed=observed,
+                    feeds=",".join(m.feeds),
+                    rid=record_id(rec),
+                )
             )
-            a.seen.add(record_id(rec))
-            out.append(a)
             hits.add(id(rec))
         return hits
 
-    def _dns(self, rec: dict[str, Any], o: IpInfo, d: IpInfo, out: list[Alert]) -> None:
+    def _dns(self, rec: dict[str, Any], o: IpInfo, d: IpInfo, out: list[Hit]) -> None:
         query = norm_name(rec.get("query"))
         ts = rec["ts"]
         rid = record_id(rec)
         if query is not None:
             m = self.domain(query)
             if m is not None:
-                a = make_alert(
-                    "feed.dns.query",
-                    ts,
-                    o,
-                    d,
-                    m.indicator,
-                    _evidence(m, query, rec, qtype=rec.get("qtype_name"), rcode=rec.get("rcode_name")),
-                    observed=query,
-                    feeds=",".join(m.feeds),
+                out.append(
+                    make_hit(
+                        "feed.dns.query",
+                        ts,
+                        o,
+                        d,
+                        m.indicator,
+                        _evidence(m, query, rec, qtype=rec.get("qtype_name"), rcode=rec.get("rcode_name")),
+                        observed=query,
+                        feeds=",".join(m.feeds),
+                        rid=rid,
+                    )
                 )
-                a.seen.add(rid)
-                out.append(a)
         answers = rec.get("answers")
         if not answers:
             return
@@ -225,16 +241,17 @@ class FeedMatcher:
                 observed = name
             if m is None:
                 continue
-            a = make_alert(
-                rule,
-                ts,
-                o,
-                d,
-                m.indicator,
-                _evidence(m, observed, rec, query=query, answers=list(answers)),
-                observed=observed,
-                query=query or "?",
-                feeds=",".join(m.feeds),
+            out.append(
+                make_hit(
+                    rule,
+                    ts,
+                    o,
+                    d,
+                    m.indicator,
+                    _evidence(m, observed, rec, query=query, answers=list(answers)),
+                    observed=observed,
+                    query=query or "?",
+                    feeds=",".join(m.feeds),
+                    rid=rid,
+                )
             )
-            a.seen.add(rid)
-            out.append(a)

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from wardwatch.alerts import Alert, severity_level
 from wardwatch.counters import Counters
 
+from .hits import Hit
 from .settings import Suppression, suppressed
 
 DEFAULT_LAG = 120.0
@@ -44,8 +45,9 @@ class Merger:
         self.opened: list[Alert] = []
         self._pinned: set[tuple[str, str, str]] = set()
 
-    def add(self, alerts: Iterable[Alert]) -> list[Alert]:
-        """Take new alerts; returns those pushed out because a new window began for their key."""
+    def add(self, alerts: Iterable[Alert | Hit]) -> list[Alert]:
+        """Take new alerts (or hits, built only when they open a window or would head one: see
+        detectors/hits.py); returns those pushed out because a new window began for their key."""
         closed: list[Alert] = []
         for a in alerts:
             if self.suppress and any(suppressed(s, a) for s in self.suppress):
@@ -53,6 +55,22 @@ class Merger:
                 continue
             key = a.key
             cur = self.open.get(key)
+            if isinstance(a, Hit):
+                if (
+                    cur is not None
+                    and not (abs(a.ts - cur.first_seen) >= self.window and a.ts > cur.last_seen)
+                    and (a.ts > cur.ts or key in self._pinned)
+                ):
+                    # it joins the open window and cannot take its head: count it, build nothing
+                    if a.rid and a.rid in cur.seen:
+                        self.counters.add("alerts.duplicate_evidence", 1)
+                        continue
+                    if a.rid:
+                        cur.seen.add(a.rid)
+                    self._absorb(key, cur, 1, a.ts, a.ts, a.severity)
+                    self.counters.add("alerts.hits_counted", 1)
+                    continue
+                a = a.build()
             if cur is None:
                 self._start(key, a)
                 continue
@@ -85,13 +103,19 @@ class Merger:
         if head is a:
             # the earliest event heads the alert, so the uid does not depend on arrival order
             self.open[key] = a
-        head.count = cur.count + a.count
-        head.first_seen = min(cur.first_seen, a.first_seen)
-        head.last_seen = max(cur.last_seen, a.last_seen)
         head.seen |= other.seen
-        if severity_level(other.severity) > severity_level(head.severity):
-            head.severity = other.severity
-            if not pinned and head.severity in self.announce:
+        self._absorb(key, head, other.count, other.first_seen, other.last_seen, other.severity)
+
+    def _absorb(
+        self, key: tuple[str, str, str], head: Alert, count: int, first: float, last: float, sev: str
+    ) -> None:
+        """Fold ``count`` events seen from ``first`` to ``last`` at severity ``sev`` into ``head``."""
+        head.count += count
+        head.first_seen = min(head.first_seen, first)
+        head.last_seen = max(head.last_seen, last)
+        if severity_level(sev) > severity_level(head.severity):
+            head.severity = sev
+            if key not in self._pinned and sev in self.announce:
                 self._pinned.add(key)
                 self.opened.append(head)
         self.counters.add("alerts.merged", 1)

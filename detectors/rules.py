@@ -11,6 +11,7 @@ for each criticality step above ``medium`` of the most critical segment on eithe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from wardwatch.alerts import CATEGORIES, SEVERITIES, Alert, severity_level, severity_name
@@ -18,6 +19,7 @@ from wardwatch.directives import directives
 from wardwatch.segments import DEFAULT_CRITICALITY, IpInfo
 
 from . import lists
+from .hits import Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,4 +101,33 @@ def make_alert(
         directive=rule.directive,
         segment=src.segment.name if src.segment else None,
         dst_segment=dst.segment.name if dst is not None and dst.segment else None,
+    )
+
+
+def make_hit(
+    rule_id: str,
+    ts: float,
+    src: IpInfo,
+    dst: IpInfo | None,
+    indicator: str,
+    evidence: dict[str, Any],
+    rid: str | None,
+    bump: int = 0,
+    **fmt: Any,
+) -> Hit:
+    """``make_alert``'s finding, built only if the noise filter keeps it (detectors/hits.py);
+    ``rid`` is the evidence record's id."""
+    rule = RULES[rule_id]
+    return Hit(
+        rule.category,
+        rule.id,
+        ts,
+        src.ip,
+        dst.ip if dst is not None else None,
+        indicator,
+        severity(rule.severity, src, dst, bump),
+        src.segment.name if src.segment else None,
+        dst.segment.name if dst is not None and dst.segment else None,
+        rid,
+        partial(make_alert, rule_id, ts, src, dst, indicator, evidence, bump, **fmt),
     )

@@ -12,9 +12,11 @@ record already carries the alert (the policy, feed and behavioural detectors ski
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from wardwatch.detectors.base import Batch, Pair, record_id
+from wardwatch.detectors.hits import Hit, built
 from wardwatch.detectors.rules import severity
 from wardwatch.detectors.settings import load_settings
 from wardwatch.sigmarules.correlation import Correlator, Fired
@@ -78,7 +80,12 @@ class SigmaDetector:
 
     # -- the Detector protocol -------------------------------------------------------------------
     def detect(self, batch: Batch) -> list[Alert]:
-        out: list[Alert] = []
+        return built(self.hits(batch))
+
+    def hits(self, batch: Batch) -> list[Alert | Hit]:
+        """Rule matches (built by the noise filter only if it keeps them: detectors/hits.py) and
+        correlation alerts."""
+        out: list[Alert | Hit] = []
         corr = self.correlator
         latest = batch.ts_max
         for log, (match, rules) in self.ruleset.matchers.items():
@@ -101,7 +108,7 @@ class SigmaDetector:
                     rule = rules[k]
                     rule.hits += 1
                     if rule.alert:
-                        out.append(self._alert(rule, r, batch, log, i))
+                        out.append(self._hit(rule, r, batch, log, i))
                     if corr.wants(rule.key):
                         ts = r.get("ts")
                         when = float(ts) if isinstance(ts, (int, float)) else batch.ts_max
@@ -133,25 +140,39 @@ class SigmaDetector:
                 self.counters.add(f"sigma.errors.{rule.key}", 1)
         return hits
 
-    def _alert(self, rule: CompiledRule, r: dict[str, Any], batch: Batch, log: str, i: int) -> Alert:
+    def _hit(self, rule: CompiledRule, r: dict[str, Any], batch: Batch, log: str, i: int) -> Hit:
         pair = batch.pairs(log)[i]
         ind = r.get(_INDICATOR.get(log, ""))
         if not isinstance(ind, str) or not ind:
             ind = _endpoint(r)
-        alert = sigma_alert(
-            rule.key,
-            rule.title,
-            rule.level,
-            rule.mitre,
-            r,
-            pair,
+        src: IpInfo | None = pair[0] if pair is not None else None
+        dst: IpInfo | None = pair[1] if pair is not None else None
+        when, src_ip, dst_ip = _identity(r, None)
+        return Hit(
+            "sigma",
+            f"sigma.{rule.key}",
+            when,
+            src_ip,
+            dst_ip,
             ind,
-            {"rule_title": rule.title, "log": log, **_evidence(r)},
-            directive=rule.directive,
+            severity(rule.level, src, dst),
+            src.segment.name if src is not None and src.segment else None,
+            dst.segment.name if dst is not None and dst.segment else None,
+            # a record made twice from duplicated packets (SPAN ports) is one event, not two
+            record_id(r),
+            partial(
+                sigma_alert,
+                rule.key,
+                rule.title,
+                rule.level,
+                rule.mitre,
+                r,
+                pair,
+                ind,
+                {"rule_title": rule.title, "log": log, **_evidence(r)},
+                directive=rule.directive,
+            ),
         )
-        # a record made twice from duplicated packets (SPAN ports) is one event, not two
-        alert.seen.add(record_id(r))
-        return alert
 
     def _corr_alert(self, f: Fired) -> Alert:
         c: CompiledCorrelation = self.correlations[f.spec.key]
@@ -187,6 +208,18 @@ def _evidence(r: dict[str, Any]) -> dict[str, Any]:
     return {k: r[k] for k in _EVIDENCE if k in r}
 
 
+def _identity(r: dict[str, Any], ts: float | None) -> tuple[float, str, str | None]:
+    """The alert's time, source and destination as ``sigma_alert`` sets them."""
+    src_ip = r.get("id.orig_h")
+    dst_ip = r.get("id.resp_h")
+    when = ts if ts is not None else r.get("ts")
+    return (
+        float(when) if isinstance(when, (int, float)) else 0.0,
+        src_ip if isinstance(src_ip, str) else "-",
+        dst_ip if isinstance(dst_ip, str) else None,
+    )
+
+
 def sigma_alert(
     key: str,
     title: str,
@@ -201,20 +234,19 @@ def sigma_alert(
 ) -> Alert:
     src: IpInfo | None = pair[0] if pair is not None else None
     dst: IpInfo | None = pair[1] if pair is not None else None
-    src_ip = r.get("id.orig_h")
-    dst_ip = r.get("id.resp_h")
-    when = ts if ts is not None else r.get("ts")
+    when, src_ip, dst_ip = _identity(r, ts)
+    raw_src = r.get("id.orig_h")
     return Alert(
-        ts=float(when) if isinstance(when, (int, float)) else 0.0,
+        ts=when,
         category="sigma",
         severity=severity(level, src, dst),
-        src_ip=src_ip if isinstance(src_ip, str) else "-",
-        dst_ip=dst_ip if isinstance(dst_ip, str) else None,
+        src_ip=src_ip,
+        dst_ip=dst_ip,
         indicator=indicator,
         rule=f"sigma.{key}",
         summary={
-            "vi": f"Quy tắc Sigma «{title}» khớp: {src_ip or '-'} → {indicator}",
-            "en": f"Sigma rule '{title}' matched: {src_ip or '-'} → {indicator}",
+            "vi": f"Quy tắc Sigma «{title}» khớp: {raw_src or '-'} → {indicator}",
+            "en": f"Sigma rule '{title}' matched: {raw_src or '-'} → {indicator}",
         },
         evidence=evidence,
         mitre=mitre,

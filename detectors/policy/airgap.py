@@ -10,7 +10,8 @@ from __future__ import annotations
 from wardwatch.alerts import Alert
 
 from ..base import Batch, record_id
-from ..rules import make_alert
+from ..hits import Hit, built
+from ..rules import make_hit
 
 AIRGAP = "airgap"
 
@@ -19,7 +20,11 @@ class AirgapDetector:
     name = "airgap"
 
     def detect(self, batch: Batch) -> list[Alert]:
-        out: list[Alert] = []
+        return built(self.hits(batch))
+
+    def hits(self, batch: Batch) -> list[Hit]:
+        """The findings, built by the noise filter only if it keeps them (detectors/hits.py)."""
+        out: list[Hit] = []
         for rec, o, d in batch.each("conn"):
             if (o.zone == AIRGAP) == (d.zone == AIRGAP) or d.broadcast:
                 continue
@@ -28,7 +33,9 @@ class AirgapDetector:
                   "proto": rec.get("proto"), "conn_state": rec.get("conn_state"),
                   "direction": "outbound" if o.zone == AIRGAP else "inbound"}  # fmt: skip
             indicator = d.segment.name if d.segment else d.ip
-            a = make_alert("policy.airgap.crossing", rec["ts"], o, d, indicator, ev, port=port)
-            a.seen.add(record_id(rec))
-            out.append(a)
+            out.append(
+                make_hit(
+                    "policy.airgap.crossing", rec["ts"], o, d, indicator, ev, port=port, rid=record_id(rec)
+                )
+            )
         return out

@@ -16,7 +16,8 @@ from wardwatch.alerts import Alert
 
 from .. import lists
 from ..base import Batch, record_id
-from ..rules import make_alert
+from ..hits import Hit, built
+from ..rules import make_hit
 
 
 class DnsBypassDetector:
@@ -35,7 +36,11 @@ class DnsBypassDetector:
         self.doh = lists.SuffixTable(dict(lists.doh_names()), dict.fromkeys(extra_doh, "doh_lists"))
 
     def detect(self, batch: Batch) -> list[Alert]:
-        out: list[Alert] = []
+        return built(self.hits(batch))
+
+    def hits(self, batch: Batch) -> list[Hit]:
+        """The findings, built by the noise filter only if it keeps them (detectors/hits.py)."""
+        out: list[Hit] = []
         exempt = self.exempt
         resolvers = self.resolvers
         for rec, o, d in batch.each("conn"):
@@ -60,9 +65,7 @@ class DnsBypassDetector:
                 "proto": proto,
                 "conn_state": rec.get("conn_state"),
             }
-            a = make_alert(rule, rec["ts"], o, d, d.ip, ev)
-            a.seen.add(record_id(rec))
-            out.append(a)
+            out.append(make_hit(rule, rec["ts"], o, d, d.ip, ev, rid=record_id(rec)))
         lookup = self.doh.lookup
         for rec, o, d, name in batch.names("tls", "server_name"):
             if o.external or o.zone in exempt:
@@ -77,7 +80,9 @@ class DnsBypassDetector:
                 "source": hit[1],
                 "port": rec.get("id.resp_p"),
             }
-            a = make_alert("policy.dns_bypass.doh", rec["ts"], o, d, hit[0], ev, observed=name)
-            a.seen.add(record_id(rec))
-            out.append(a)
+            out.append(
+                make_hit(
+                    "policy.dns_bypass.doh", rec["ts"], o, d, hit[0], ev, observed=name, rid=record_id(rec)
+                )
+            )
         return out

@@ -10,7 +10,8 @@ from wardwatch.segments import IpInfo, PrefixTable, addr_value, parse_ip
 
 from .. import lists
 from ..base import Batch, record_id
-from ..rules import make_alert
+from ..hits import Hit, built
+from ..rules import make_hit
 from .names import named_records
 
 
@@ -41,7 +42,11 @@ class OttDetector:
                 return
 
     def detect(self, batch: Batch) -> list[Alert]:
-        out: list[Alert] = []
+        return built(self.hits(batch))
+
+    def hits(self, batch: Batch) -> list[Hit]:
+        """The findings, built by the noise filter only if it keeps them (detectors/hits.py)."""
+        out: list[Hit] = []
         zones = self.zones
         lookup = self.domains.lookup
         for rec, o, d, path, name in named_records(batch):
@@ -52,16 +57,24 @@ class OttDetector:
                 continue
             listed, app = hit
             ev = {"observed": name, "log": path, "uid": rec.get("uid"), "app": app.name, "source": app.source}
-            a = make_alert("policy.ott.domain", rec["ts"], o, d, listed, ev, app=app.name, observed=name)
-            a.seen.add(record_id(rec))
-            out.append(a)
+            out.append(
+                make_hit(
+                    "policy.ott.domain",
+                    rec["ts"],
+                    o,
+                    d,
+                    listed,
+                    ev,
+                    app=app.name,
+                    observed=name,
+                    rid=record_id(rec),
+                )
+            )
         for rec, o, d in batch.each("conn"):
             if d.ott is None or o.zone not in zones:
                 continue
             app_name, cidr = d.ott
             ev = {"observed": d.ip, "log": "conn", "uid": rec.get("uid"), "app": app_name, "cidr": cidr,
                   "port": rec.get("id.resp_p"), "proto": rec.get("proto")}  # fmt: skip
-            a = make_alert("policy.ott.ip", rec["ts"], o, d, cidr, ev, app=app_name)
-            a.seen.add(record_id(rec))
-            out.append(a)
+            out.append(make_hit("policy.ott.ip", rec["ts"], o, d, cidr, ev, app=app_name, rid=record_id(rec)))
         return out

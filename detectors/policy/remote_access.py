@@ -7,7 +7,8 @@ from wardwatch.alerts import Alert
 
 from .. import lists
 from ..base import Batch, record_id
-from ..rules import make_alert
+from ..hits import Hit, built
+from ..rules import make_hit
 from .names import named_records
 
 # outbound attempts count (the tool is installed); inbound ones only when the inside host answered
@@ -23,7 +24,11 @@ class RemoteAccessDetector:
         self.ports = lists.port_table(apps)
 
     def detect(self, batch: Batch) -> list[Alert]:
-        out: list[Alert] = []
+        return built(self.hits(batch))
+
+    def hits(self, batch: Batch) -> list[Hit]:
+        """The findings, built by the noise filter only if it keeps them (detectors/hits.py)."""
+        out: list[Hit] = []
         lookup = self.domains.lookup
         for rec, o, d, path, name in named_records(batch):
             hit = lookup(name)
@@ -31,11 +36,19 @@ class RemoteAccessDetector:
                 continue
             listed, app = hit
             ev = {"observed": name, "log": path, "uid": rec.get("uid"), "app": app.name, "source": app.source}
-            a = make_alert(
-                "policy.remote_access.domain", rec["ts"], o, d, listed, ev, app=app.name, observed=name
+            out.append(
+                make_hit(
+                    "policy.remote_access.domain",
+                    rec["ts"],
+                    o,
+                    d,
+                    listed,
+                    ev,
+                    app=app.name,
+                    observed=name,
+                    rid=record_id(rec),
+                )
             )
-            a.seen.add(record_id(rec))
-            out.append(a)
         ports = self.ports
         for rec, o, d in batch.each("conn"):
             port = rec.get("id.resp_p")
@@ -49,9 +62,17 @@ class RemoteAccessDetector:
                 "log": "conn", "uid": rec.get("uid"), "app": app.name, "source": app.source, "port": port,
                 "proto": proto, "conn_state": rec.get("conn_state"), "direction": "inbound" if o.external else "outbound",
             }  # fmt: skip
-            a = make_alert(
-                "policy.remote_access.port", rec["ts"], o, d, f"{port}/{proto}", ev, app=app.name, port=port
+            out.append(
+                make_hit(
+                    "policy.remote_access.port",
+                    rec["ts"],
+                    o,
+                    d,
+                    f"{port}/{proto}",
+                    ev,
+                    app=app.name,
+                    port=port,
+                    rid=record_id(rec),
+                )
             )
-            a.seen.add(record_id(rec))
-            out.append(a)
         return out

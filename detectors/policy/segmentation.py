@@ -20,7 +20,8 @@ from wardwatch.segments import IpInfo, ZonePolicy
 
 from ..base import Batch, record_id
 from ..behaviour.state import Table
-from ..rules import make_alert
+from ..hits import Hit, built
+from ..rules import make_hit
 
 _NO_ANSWER = ("S0", "REJ", "OTH")
 WINDOW = 3600.0  # how long the services a host reached in a segment are remembered
@@ -83,7 +84,11 @@ class SegmentationDetector:
         return got
 
     def detect(self, batch: Batch) -> list[Alert]:
-        out: list[Alert] = []
+        return built(self.hits(batch))
+
+    def hits(self, batch: Batch) -> list[Hit]:
+        """The findings, built by the noise filter only if it keeps them (detectors/hits.py)."""
+        out: list[Hit] = []
         deny = self.policy.deny
         denied = self.policy.denied
         services = self.services
@@ -101,9 +106,17 @@ class SegmentationDetector:
             base = d.segment.name if d.segment else d.ip
             ts = float(rec.get("ts") or batch.ts_max)
             indicator = self.indicator(base, o, d, port, proto, ts, answered)
-            a = make_alert(
-                "policy.segmentation.zone", rec["ts"], o, d, indicator, ev, bump=int(answered), port=port
+            out.append(
+                make_hit(
+                    "policy.segmentation.zone",
+                    rec["ts"],
+                    o,
+                    d,
+                    indicator,
+                    ev,
+                    bump=int(answered),
+                    port=port,
+                    rid=record_id(rec),
+                )
             )
-            a.seen.add(record_id(rec))
-            out.append(a)
         return out
