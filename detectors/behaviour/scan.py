@@ -55,12 +55,13 @@ class _Key:
         it = self.items
         it[item] = ts
         it.move_to_end(item)
-        cut = ts - window
-        while it:
+        if len(it) > 1:
+            cut = ts - window
             first = next(iter(it))
-            if it[first] >= cut and len(it) <= MAX_ITEMS:
-                break
-            del it[first]
+            # one lookup in the usual case (the oldest probe still counts): a flood calls this per record
+            while it[first] < cut or len(it) > MAX_ITEMS:
+                del it[first]
+                first = next(iter(it))
         return len(it)
 
     def live(self, ts: float, window: float) -> int:
@@ -82,6 +83,11 @@ class ScanDetector(Persisting):
     def detect(self, batch: Batch) -> list[Alert]:
         o = self.o
         out: list[Alert] = []
+        window = o.window
+        # Table.setdefault inlined (Table.raw): two per probe, a flood's every record
+        vert, vget, vtouch = self.vertical.raw()
+        hori, hget, htouch = self.horizontal.raw()
+        vmax, hmax = self.vertical.max_keys, self.horizontal.max_keys
         for rec, src, dst in batch.each("conn"):
             if dst.broadcast or not is_probe(rec):
                 continue
@@ -90,8 +96,15 @@ class ScanDetector(Persisting):
             if not isinstance(ts, float) or not isinstance(port, int):
                 continue
             proto = str(rec.get("proto"))
-            v = self.vertical.setdefault((src.ip, dst.ip), _Key)
-            if v.add((port, proto), ts, o.window) >= o.min_ports and ts - v.alerted >= o.cooldown:
+            vk = (src.ip, dst.ip)
+            v = vget(vk)
+            if v is None:
+                v = vert[vk] = _Key()
+                if len(vert) > vmax:
+                    self.vertical.trim()
+            else:
+                vtouch(vk)
+            if v.add((port, proto), ts, window) >= o.min_ports and ts - v.alerted >= o.cooldown:
                 n = v.live(ts, o.window)
                 if n >= o.min_ports:
                     v.alerted = ts
@@ -110,8 +123,15 @@ class ScanDetector(Persisting):
                     )
                     a.seen.add(record_id(rec))
                     out.append(a)
-            h = self.horizontal.setdefault((src.ip, port, proto), _Key)
-            if h.add(dst.ip, ts, o.window) >= o.min_hosts and ts - h.alerted >= o.cooldown:
+            hk = (src.ip, port, proto)
+            h = hget(hk)
+            if h is None:
+                h = hori[hk] = _Key()
+                if len(hori) > hmax:
+                    self.horizontal.trim()
+            else:
+                htouch(hk)
+            if h.add(dst.ip, ts, window) >= o.min_hosts and ts - h.alerted >= o.cooldown:
                 n = h.live(ts, o.window)
                 if n >= o.min_hosts:
                     h.alerted = ts
