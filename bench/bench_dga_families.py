@@ -17,9 +17,18 @@ second, through every behavioural detector (``build_behaviour``, default options
 *found* when ``behaviour.dga.host`` fires for that host. Per-name recall: the share of its names that
 count towards the host rule on their own (character model or word model).
 
+Every lookup is answered the way a recursive resolver answers it (RFC 2308): a DGA name's NXDOMAIN
+carries the SOA of the zone above its registered domain (the public suffix's: ``net`` for
+``wouldinstead.net``, the provider's for a name under ``ddns.net``), kept as the record's ``auth_zone``.
+
 False positives: every registered domain of the Tranco, Cisco Umbrella and Cloudflare top-10k MISP
-lists scored as if it had been NXDOMAIN: the share that would count towards the host rule (character
-model, word model). Writes bench/out/bench_dga_families.json.
+lists, two ways. *Name only* (no SOA, as before issue 19's SOA evidence, and what a resolver that
+gives none still gets): scored as if it had been NXDOMAIN, the share that would count towards the host
+rule (character model, word model). *With the SOA*: a name under it (``old.<domain>``) answered
+NXDOMAIN with the domain's own SOA, as a resolver answers for a missing name under an existing domain;
+per name through ``dga.counts`` and, end to end, replayed through every behavioural detector as the
+lookups of hosts of ``--per-host`` names each (one a second), counting the hosts that raise a ``dga``
+alert, beside the same replay without the SOA. Writes bench/out/bench_dga_families.json.
 """
 
 from __future__ import annotations
@@ -91,10 +100,52 @@ def generated(repo: Path, family: str, limit: int) -> list[str]:
     return names[:limit]
 
 
-def stream(names: list[str], src: str) -> list[dict]:
-    return [{"_path": "dns", "ts": 1000.0 + i, "uid": f"D{src}{i}", "id.orig_h": src, "id.orig_p": 5000,
-             "id.resp_h": "10.40.0.53", "id.resp_p": 53, "proto": "udp", "query": q, "qtype_name": "A",
-             "rcode_name": "NXDOMAIN"} for i, q in enumerate(names)]  # fmt: skip
+def stream(names: list[str], src: str, zones: list[str | None] | None = None) -> list[dict]:
+    """One host's NXDOMAIN lookups, one a second; ``zones``: each answer's SOA owner (None: no SOA)."""
+    out = []
+    for i, q in enumerate(names):
+        rec = {"_path": "dns", "ts": 1000.0 + i, "uid": f"D{src}{i}", "id.orig_h": src, "id.orig_p": 5000,
+               "id.resp_h": "10.40.0.53", "id.resp_p": 53, "proto": "udp", "query": q, "qtype_name": "A",
+               "rcode_name": "NXDOMAIN"}  # fmt: skip
+        z = zones[i] if zones is not None else None
+        if z is not None:
+            rec["auth_zone"] = z
+        out.append(rec)
+    return out
+
+
+def tld_zone(name: str) -> str | None:
+    """The SOA owner a resolver gives for a nonexistent registered domain: the zone just above it."""
+    from wardwatch.detectors.behaviour.dga import judged_label
+
+    got = judged_label(name.lower())
+    return got[0].partition(".")[2] if got is not None else None
+
+
+def engine() -> object:
+    from wardwatch.detectors import Engine
+    from wardwatch.detectors.behaviour import build_behaviour
+    from wardwatch.detectors.settings import Settings
+
+    e = Engine(Settings.default())
+    for d in build_behaviour():
+        e.add(d)
+    return e
+
+
+def replay_hosts(regs: list[str], per_host: int, with_soa: bool) -> tuple[int, int]:
+    """(hosts, hosts raising a dga alert): ``regs`` in groups of ``per_host``, each group one host's
+    NXDOMAIN lookups of ``old.<domain>``, answered with the domain's own SOA when ``with_soa``."""
+    e = engine()
+    recs: list[dict] = []
+    hosts = 0
+    for k in range(0, len(regs), per_host):
+        group = regs[k : k + per_host]
+        src = f"10.60.{hosts // 250}.{hosts % 250 + 1}"
+        hosts += 1
+        recs += stream([f"old.{r}" for r in group], src, list(group) if with_soa else None)
+    got = e.process(recs) + e.flush()  # type: ignore[attr-defined]
+    return hosts, len({a.src_ip for a in got if a.category == "dga"})
 
 
 def main() -> int:
@@ -102,6 +153,7 @@ def main() -> int:
     ap.add_argument("--repo", type=Path, default=MIRROR)
     ap.add_argument("--names", type=int, default=50)
     ap.add_argument("--testdata", type=Path, default=HERE.parent.parent / "shared" / "testdata")
+    ap.add_argument("--per-host", type=int, default=50, help="list names per replayed host (FP replay)")
     a = ap.parse_args()
     if not (a.repo / "HEAD").exists():
         print(
@@ -110,12 +162,9 @@ def main() -> int:
         )
         return 2
 
-    from wardwatch.detectors import Engine
-    from wardwatch.detectors.behaviour import build_behaviour
     from wardwatch.detectors.behaviour.dga import counts
     from wardwatch.detectors.behaviour.names import split_name
     from wardwatch.detectors.behaviour.options import DgaOptions
-    from wardwatch.detectors.settings import Settings
 
     opts = DgaOptions()
     fams = family_names(a.repo, a.names)
@@ -126,14 +175,13 @@ def main() -> int:
             fams[fam] = got
     rows = []
     for i, (fam, names) in enumerate(sorted(fams.items())):
-        e = Engine(Settings.default())
-        for d in build_behaviour():
-            e.add(d)
+        e = engine()
         src = f"10.20.{i // 250}.{i % 250 + 1}"
-        alerts = e.process(stream(names, src)) + e.flush()
-        found = any(x.rule == "behaviour.dga.host" and x.src_ip == src for x in alerts)
-        kinds = [counts(n, opts) for n in names]
-        rows.append({"family": fam, "names": len(names), "found": found,
+        zones = [tld_zone(n) for n in names]
+        alerts = e.process(stream(names, src, zones)) + e.flush()  # type: ignore[attr-defined]
+        hit = any(x.rule == "behaviour.dga.host" and x.src_ip == src for x in alerts)
+        kinds = [counts(n, opts, z) for n, z in zip(names, zones, strict=True)]
+        rows.append({"family": fam, "names": len(names), "found": hit,
                      "char": sum(k == "char" for k in kinds), "word": sum(k == "word" for k in kinds),
                      "near": sum(k == "near" for k in kinds), "recall": round(sum(k is not None for k in kinds) / len(names), 3)})  # fmt: skip
     fp = {}
@@ -147,13 +195,21 @@ def main() -> int:
             if parts:
                 regs.add(parts[1])
         kinds = [counts(r, opts) for r in regs]
+        ordered = sorted(regs)
+        soa = [counts(f"old.{r}", opts, r) for r in ordered]
+        hosts, alerted_soa = replay_hosts(ordered, a.per_host, True)
+        _, alerted_name = replay_hosts(ordered, a.per_host, False)
         fp[name] = {"registered": len(regs), "char": sum(k == "char" for k in kinds),
                     "word": sum(k == "word" for k in kinds), "near": sum(k == "near" for k in kinds),
                     "char_rate": round(sum(k == "char" for k in kinds) / len(regs), 4),
-                    "rate": round(sum(k is not None for k in kinds) / len(regs), 4)}  # fmt: skip
+                    "rate": round(sum(k is not None for k in kinds) / len(regs), 4),
+                    "soa_counted": sum(k is not None for k in soa),
+                    "soa_rate": round(sum(k is not None for k in soa) / len(regs), 4),
+                    "replay_hosts": hosts, "replay_alerted_name_only": alerted_name,
+                    "replay_alerted_soa": alerted_soa}  # fmt: skip
     found = sum(r["found"] for r in rows)
     doc = {"families": len(rows), "found": found, "share": round(found / len(rows), 3), "per_family": rows,
-           "false_positives": fp, "names_per_family": a.names}  # fmt: skip
+           "false_positives": fp, "names_per_family": a.names, "per_host": a.per_host}  # fmt: skip
     OUT_DIR.mkdir(exist_ok=True)
     (OUT_DIR / "bench_dga_families.json").write_text(json.dumps(doc, indent=1))
     print(f"{'family':28} names found  char  word  near recall")
@@ -165,8 +221,13 @@ def main() -> int:
     print(f"families found by the host rule: {found}/{len(rows)} ({found / len(rows):.0%})")
     for name, v in fp.items():
         print(
-            f"FP {name}: character rule {v['char']}/{v['registered']} = {v['char_rate']:.2%}; volume rule "
-            f"{v['char'] + v['word'] + v['near']} = {v['rate']:.2%} (word {v['word']}, near {v['near']})"
+            f"FP {name}, name only: character rule {v['char']}/{v['registered']} = {v['char_rate']:.2%}; volume rule "
+            f"{v['char'] + v['word'] + v['near']} = {v['rate']:.2%} (word {v['word']}, near {v['near']}); "
+            f"hosts of {a.per_host} raising dga {v['replay_alerted_name_only']}/{v['replay_hosts']}"
+        )
+        print(
+            f"FP {name}, with the domain's own SOA: counted {v['soa_counted']}/{v['registered']} = "
+            f"{v['soa_rate']:.2%}; hosts of {a.per_host} raising dga {v['replay_alerted_soa']}/{v['replay_hosts']}"
         )
     return 0
 

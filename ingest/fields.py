@@ -27,6 +27,8 @@ FIELDS: dict[str, frozenset[str]] = {
             "answers",
             "TTLs",
             "rejected",
+            "auth",  # Zeek's policy/protocols/dns/auth-addl.zeek: authority records' reply strings
+            "auth_zone",  # ours: the owner of the authority section's SOA (ingest/dns/answers.py)
         )
     ),
     "conn": frozenset(

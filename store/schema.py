@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 TS = "DateTime64(6, 'UTC')"
 
 
@@ -289,6 +289,17 @@ ALERTS = Table(
 SOURCE = _c("source", "LowCardinality(String)", "source", since=6)
 DNS, CONN, TLS, HTTP, LOGIN = (
     replace(t, columns=t.columns + (SOURCE,)) for t in (DNS, CONN, TLS, HTTP, LOGIN)
+)
+# Schema version 7 (issue 19): what a response's authority section says. ``auth`` is Zeek's (auth-addl.zeek:
+# reply strings, an SOA's primary server); ``auth_zone`` the owner of its SOA ('' when none; the root
+# is '.'), which tells an NXDOMAIN under an existing domain from one for a domain that does not exist.
+DNS = replace(
+    DNS,
+    columns=DNS.columns
+    + (
+        _c("auth", "Array(String)", "strs", codec="ZSTD(1)", since=7),
+        _c("auth_zone", "LowCardinality(String)", since=7),
+    ),
 )
 TABLES: tuple[Table, ...] = (DNS, CONN, TLS, HTTP, LOGIN, ALERTS)
 

@@ -13,6 +13,15 @@ registered domain made of two to five listed words, within ``near`` bits per let
 of 8-15 mixed hex digits counts too, but the host rule then needs ``min_word_names`` distinct names
 (character-like ones included), since such a name alone (``microsoftonline``) says nothing. Under a free dynamic-DNS provider (``ddns.net``, ``duckdns.org`` …)
 the label in front of the provider is the one judged.
+
+What the answer says (issue 19): a resolver's NXDOMAIN carries the SOA of the closest existing zone
+enclosing the name (RFC 2308), kept as the record's ``auth_zone``. When that zone is the registered
+domain or one below it (``example.com`` for ``nope.example.com``), the registered domain exists: the
+name is a missing host under a real domain, not a generated domain, and counts for no rule. When it is
+a zone above (the public suffix, the TLD, the root), the domain does not exist: the DGA case, counted as
+before. With no SOA, or one unrelated to the name (a filtering resolver's own zone), the name is judged
+as before on its characters alone. Zeek's ``auth`` (imported dns.log) names servers, not zones: an SOA
+server under the registered domain (``ns1.example.com``) is the only thing taken from it, as "exists".
 """
 
 from __future__ import annotations
@@ -73,20 +82,41 @@ def kind(label: str, o: DgaOptions) -> tuple[float, str | None]:
     return s, None
 
 
-def counts(name: str, o: DgaOptions) -> str | None:
-    """The kind a nonexistent ``name`` counts as (see ``kind``); the bench uses it as the detector does."""
+def domain_exists(reg: str, zone: object = None, auth: object = None) -> bool | None:
+    """What an NXDOMAIN's authority section says of the registered domain ``reg``: True, it exists
+    (``zone``, the SOA's owner, is ``reg`` or below it; or one of Zeek's ``auth`` server names is under
+    ``reg``); False, it does not (the SOA is of a zone above it: suffix, TLD, root); None, no evidence."""
+    if isinstance(zone, str) and zone:
+        z = zone.lower().rstrip(".")
+        if z == reg or z.endswith("." + reg):
+            return True
+        if not z or reg.endswith("." + z):
+            return False
+    if isinstance(auth, list):
+        for a in auth:
+            if isinstance(a, str) and (a == reg or a.lower().endswith("." + reg)):
+                return True
+    return None
+
+
+def counts(name: str, o: DgaOptions, zone: str | None = None) -> str | None:
+    """The kind a nonexistent ``name`` counts as (see ``kind``), None also when ``zone`` (its NXDOMAIN's
+    SOA owner) shows that its registered domain exists; the bench uses it as the detector does."""
     got = judged_label(name.lower())
-    return kind(got[1], o)[1] if got is not None else None
+    if got is None or domain_exists(got[0], zone):
+        return None
+    return kind(got[1], o)[1]
 
 
 class _Host:
-    __slots__ = ("seen", "names", "wnames", "alerted")
+    __slots__ = ("seen", "names", "wnames", "confirmed", "alerted")
 
     def __init__(self) -> None:
         # (ts, registered domain, word-made) of DGA-like NX names
         self.seen: deque[tuple[float, str, bool]] = deque()
         self.names: set[str] = set()  # over the character model's bar
         self.wnames: set[str] = set()  # counted by the volume rule only (word-made, near the bar)
+        self.confirmed: set[str] = set()  # of both, those whose NXDOMAIN carried the SOA of a zone above
         self.alerted = float("-inf")
 
 
@@ -114,6 +144,9 @@ class DgaDetector(HostTable[DgaOptions, _Host]):
             if judged is None:
                 continue
             reg, label = judged
+            exists = domain_exists(reg, rec.get("auth_zone"), rec.get("auth"))
+            if exists:
+                continue  # a missing name under a real domain: not a generated domain
             s, k = self.score(reg, label)
             if k is None:
                 continue
@@ -123,9 +156,12 @@ class DgaDetector(HostTable[DgaOptions, _Host]):
             while h.seen and h.seen[0][0] < ts - o.window:
                 _, old, w = h.seen.popleft()
                 (h.wnames if w else h.names).discard(old)
+                h.confirmed.discard(old)
             if reg not in h.names and reg not in h.wnames:
                 h.seen.append((ts, reg, worded))
                 (h.wnames if worded else h.names).add(reg)
+            if exists is False:
+                h.confirmed.add(reg)
             if ts - h.alerted < o.cooldown:
                 continue
             ev = {"log": "dns", "uid": rec.get("uid"), "query": q, "score": round(s, 2), "resolver": dst.ip}
@@ -133,7 +169,8 @@ class DgaDetector(HostTable[DgaOptions, _Host]):
             if len(h.names) >= o.min_names or total >= o.min_word_names:
                 h.alerted = ts
                 sample = sorted(h.names | h.wnames)[:20]
-                ev.update(names=total, volume_names=len(h.wnames), sample=sample, window=o.window)
+                ev.update(names=total, volume_names=len(h.wnames), sample=sample, window=o.window,
+                          soa_nonexistent=len(h.confirmed))  # fmt: skip
                 a = make_alert("behaviour.dga.host", ts, src, None, reg, ev, count=total)
             elif s > o.single_offset:
                 a = make_alert("behaviour.dga.name", ts, src, None, reg, ev)

@@ -5,12 +5,19 @@ main.zeek. Types it parses without such a handler (HINFO, CAA, SVCB, HTTPS, OPT,
 trace at all (None here: not even AA/RA/rtt are taken from them); WKS and names equal to the root
 give an empty reply (""), which sets AA/RA/rtt but adds no answer; types Zeek does not parse at
 all (NULL, DNAME, NAPTR, …) become ``<unknown type=N>``.
+
+The authority section gives two fields: Zeek's ``auth`` (``policy/protocols/dns/auth-addl.zeek``: the
+same reply strings, for authority records, so an SOA gives its primary server ``mname``) and our
+``auth_zone``, the owner of the authority section's SOA: the closest existing zone enclosing the name
+(RFC 2308), which Zeek's ``auth`` cannot tell: ``mname`` names a server, not the zone.
 """
 
 from __future__ import annotations
 
 from . import consts as c
 from .wire import ResourceRecord, bytes_text
+
+ROOT_ZONE = "."  # auth_zone of the root's SOA: "" would read as "no SOA" once stored
 
 _NO_REPLY = frozenset({c.HINFO, c.CAA, c.SVCB, c.HTTPS, c.OPT, c.TSIG})
 _NAME_TYPES = frozenset({c.A, c.AAAA, c.CNAME, c.NS, c.PTR, c.NSEC})
@@ -54,3 +61,18 @@ def format_answer(rr: ResourceRecord) -> str | None:
     if t == c.LOC:
         return f"LOC:  {data[0]} {data[1]} {data[2]}"  # type: ignore[index]
     return f"<unknown type={t}>"
+
+
+def authority(records: list[ResourceRecord]) -> tuple[list[str], str | None]:
+    """(Zeek's ``auth``, ``auth_zone``) of one response's authority records: the reply string of each
+    record that has one, once each (Zeek's set), in wire order; the owner of the first SOA
+    (``ROOT_ZONE`` for the root) or None."""
+    texts: list[str] = []
+    zone = None
+    for rr in records:
+        text = format_answer(rr)
+        if text is not None and text not in texts:
+            texts.append(text)
+        if zone is None and rr.rtype == c.SOA:
+            zone = rr.name or ROOT_ZONE
+    return texts, zone

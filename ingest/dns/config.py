@@ -26,8 +26,9 @@ class DnsConfig:
     max_pending_query_ids: int = 50
     # Bound on transactions awaiting a partner across all connections; the oldest go first.
     max_pending: int = 500_000
-    # Which sections to decode: 2 = header, questions, answers (all dns.log needs); 3 = also
-    # authority and additional, so that faults there are counted as malformed.dns too.
+    # Which sections to decode: 2 = header, questions, answers (Zeek's base dns.log); 3 = also
+    # authority and additional: ``auth``/``auth_zone`` (the DGA detector's SOA evidence) come from
+    # the authority section, and faults there are counted as malformed.dns too.
     decode_sections: int = 3
     # Zeek leaves query/qtype/qclass unset on a response whose query was never seen unless an
     # answer names it; we take them from the response's question section (documented deviation).

@@ -3,8 +3,9 @@
 Semantics follow Zeek's base/protocols/dns/main.zeek: one record per (connection, trans_id)
 transaction, queued first-in first-out per id; request fields (query, qtype, qclass, RD, TC, Z)
 come from the query, rcode from the response, AA/RA/answers/TTLs/rtt only from answer-section
-records of a response; ``rejected`` when a response carries no records at all, or a non-zero
-rcode with no question. Only standard queries (opcode 0) are tracked: UPDATE, NOTIFY and the other
+records of a response, ``auth`` (Zeek's auth-addl.zeek) and ``auth_zone`` from its authority section
+(answers.py); ``rejected`` when a response carries no records at all, or a non-zero rcode with no
+question. Only standard queries (opcode 0) are tracked: UPDATE, NOTIFY and the other
 opcodes leave no dns.log record (as in Zeek; counted as ``dns.opcode_not_tracked``). NetBIOS name
 service on udp/137 is read too, its query names decoded as Zeek does (netbios.py). A query or response with no
 partner is logged alone once ``timeout`` has passed (Zeek's dns_session_timeout) or at flush.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from wardwatch.counters import Counters
 
 from ..decode.columns import PacketBatch
-from .answers import format_answer
+from .answers import authority, format_answer
 from .config import DnsConfig
 from .consts import qclass_name, qtype_name, rcode_name
 from .extract import DnsSelector, MessageExtractor
@@ -36,8 +37,8 @@ class _Tx:
 
     __slots__ = (
         "ts", "flow", "uid", "ends", "trans_id", "rtt", "query", "qclass", "qtype", "rcode",
-        "AA", "TC", "RD", "RA", "Z", "answers", "TTLs", "rejected", "saw_query", "saw_reply",
-        "done", "in_replies", "nbns",
+        "AA", "TC", "RD", "RA", "Z", "answers", "TTLs", "rejected", "auth", "auth_zone", "saw_query",
+        "saw_reply", "done", "in_replies", "nbns",
     )  # fmt: skip
 
     def __init__(self, ts: float, flow: int, uid: str, ends: tuple, trans_id: int, in_replies: bool):
@@ -56,6 +57,8 @@ class _Tx:
         self.answers: list[str] | None = None
         self.TTLs: list[float] | None = None
         self.rejected = False
+        self.auth: list[str] | None = None
+        self.auth_zone: str | None = None
         self.saw_query = self.saw_reply = False
         self.done = False
         self.in_replies = in_replies
@@ -96,6 +99,10 @@ class _Tx:
             rec["answers"] = self.answers
             rec["TTLs"] = self.TTLs
         rec["rejected"] = self.rejected
+        if self.auth is not None:
+            rec["auth"] = self.auth
+        if self.auth_zone is not None:
+            rec["auth_zone"] = self.auth_zone
         return rec
 
 
@@ -227,12 +234,26 @@ class DnsTracker:
                         tx.TTLs = []
                     tx.answers.append(text)
                     tx.TTLs.append(float(rr.ttl))  # type: ignore[union-attr]
+        if msg.authority:
+            self._authority(tx, msg)
         if self.config.fill_query_from_response and msg.questions and not tx.saw_query:
             q = msg.questions[-1]
             if tx.query is None:
                 tx.query = q.name
             tx.qclass = q.qclass
             tx.qtype = q.qtype
+
+    @staticmethod
+    def _authority(tx: _Tx, msg: Message) -> None:
+        """Zeek's ``auth`` (a set over the transaction's responses) and the first SOA's zone."""
+        texts, zone = authority(msg.authority)
+        if texts:
+            if tx.auth is None:
+                tx.auth = texts
+            else:
+                tx.auth += [t for t in texts if t not in tx.auth]
+        if tx.auth_zone is None:
+            tx.auth_zone = zone
 
     # -- pairing ------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ from ..backend import Backend, StoreError
 from ..schema import BY_NAME, SCHEMA_VERSION, VIEWS, Retention, ttl_expr
 
 MIGRATIONS_TABLE = "schema_migrations"
-_MODULES = ("v001_records", "v002_site_rollups", "v003_alert_state", "v004_destinations", "v005_console", "v006_source")
+_MODULES = ("v001_records", "v002_site_rollups", "v003_alert_state", "v004_destinations", "v005_console", "v006_source",
+            "v007_dns_authority")
 
 
 class SchemaTooNew(StoreError):
