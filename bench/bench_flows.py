@@ -51,6 +51,7 @@ def make_batch(
         tcp_win=np.full(n, 1024, np.uint16),
         vlan=np.full(n, -1, np.int32),
         tunnel=np.zeros(n, np.uint8),
+        encap=np.zeros(n, np.uint8),
     )
 
 

@@ -49,6 +49,7 @@ from .app import AppConfig, AppTracker
 from .capture import RawBatch, read_captures
 from .decode import DecodeConfig, Decoder
 from .decode.columns import PROTO_ICMP, PROTO_ICMP6, PacketBatch
+from .decode.services import TunnelServices
 from .dns import DnsConfig, DnsTracker
 from .flows import FlowConfig, FlowMeter
 
@@ -189,12 +190,14 @@ def _pipeline(
     meter = FlowMeter(counters, config.flows)
     dns = DnsTracker(counters, config.dns)
     app = AppTracker(counters, config.app)
+    tunnels = TunnelServices()  # vxlan/geneve/teredo on the UDP connections carrying them
     clock = 0.0
 
     def analyse(batch: PacketBatch) -> list[Record]:
         if not len(batch):
             return []
         assignment = meter.process(batch)
+        tunnels.process(batch, assignment.flow, assignment.from_orig, meter)
         out: list[Record] = []
         out += dns.process(batch, assignment, meter)
         out += app.process(batch, assignment, meter)
@@ -202,6 +205,7 @@ def _pipeline(
 
     def expire(now: float) -> list[Record]:
         out = dns.expire(now) + app.expire(now) + meter.expire(now)
+        tunnels.release(meter.retired)
         return out + app.release(meter.retired)
 
     for raw, wall in batches:

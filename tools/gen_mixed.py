@@ -342,6 +342,7 @@ class Capture:
         self.stats: Counter[str] = Counter()
         self.used: set[tuple] = set()  # connection keys handed out, so that none is reused
         self.ident = 0
+        self.vxlan_ts: dict[tuple, list[int]] = {}  # outer UDP 5-tuple of VXLAN packets → their times
 
     def emit(self, t: int, frame: bytes, kind: str) -> None:
         self.ts.append(t)
@@ -427,6 +428,7 @@ class Link:
             inner = b"\x08\x00\x00\x00" + (5010).to_bytes(3, "big") + b"\x00" + self.inner_eth[d] + ip
             o_src, o_dst = self.outer if from_client else self.outer[::-1]
             ip = ipv4(o_src, o_dst, 17, udp(self.vx_port, 4789, inner), cap.ident, 254)
+            cap.vxlan_ts.setdefault((o_src, o_dst, self.vx_port), []).append(t)
         cap.emit(t, self.eth[d] + ip, kind)
         cap.stats["packets." + self.kind] += 1
         if self.count_as:
@@ -986,6 +988,11 @@ def generate(packets: int, seed: int) -> tuple[Capture, dict]:
     over = len(cap.frames) - packets
     assert over <= 0, over
     s = cap.stats
+    # The UDP connections carrying VXLAN are logged too, as Zeek logs them: one per direction (each
+    # VTEP sends to 4789), a new one after Zeek's udp_inactivity_timeout (60 s) of silence.
+    for times in cap.vxlan_ts.values():
+        times.sort()
+        s["conn.udp"] += 1 + sum(1 for a, b in zip(times, times[1:], strict=False) if b - a > 60_000_000)
     sidecar = {
         "seed": seed,
         "packets": len(cap.frames),

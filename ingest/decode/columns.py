@@ -4,6 +4,12 @@ One row per innermost IP packet: tunnels are removed (the row describes the inne
 records it) and fragmented datagrams appear once, reassembled, at the time of their last fragment.
 Frames that carry no IP (ARP, LLDP, STP…) produce no row and are counted instead.
 
+A UDP tunnel (VXLAN, Geneve, Teredo) also gives a row for its encapsulating UDP packet, just before
+the rows of the same frame it carries, so that the flow meter logs the outer connection as Zeek
+does; ``encap`` marks such a row with the tunnel's kind. It is the same packet as the frame's
+innermost row (the frame is counted once, in ``packets.read``), so whatever counts packets counts
+frames or rows whose ``encap`` is 0. Its inner packet may have given no row (ARP inside, malformed).
+
 Addresses are two uint64 halves of the 128-bit IPv6 address; IPv4 is stored IPv4-mapped
 (``::ffff:a.b.c.d``) so that one comparison works for both families.
 """
@@ -69,6 +75,7 @@ class PacketBatch:
     tcp_win: np.ndarray  # uint16
     vlan: np.ndarray  # int32, outermost 802.1Q VLAN id, -1 when untagged
     tunnel: np.ndarray  # uint8, TUNNEL_* of the outermost encapsulation removed
+    encap: np.ndarray  # uint8, TUNNEL_VXLAN/GENEVE/TEREDO: this UDP packet carries that tunnel; else 0
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -92,7 +99,7 @@ class PacketBatch:
         """Build a batch from simple per-packet dicts; for tests and synthetic input.
 
         Keys: ts, src, dst (address strings), proto, sport, dport, payload (bytes), and optionally
-        flags (int), seq, ack, win, vlan, tunnel, ip_len, payload_len, source, frame.
+        flags (int), seq, ack, win, vlan, tunnel, encap, ip_len, payload_len, source, frame.
         """
         n = len(rows)
         payloads = [r.get("payload", b"") for r in rows]
@@ -138,6 +145,7 @@ class PacketBatch:
             tcp_win=col("win", np.uint16, 65535),
             vlan=col("vlan", np.int32, -1),
             tunnel=col("tunnel", np.uint8),
+            encap=col("encap", np.uint8),
         )
 
 

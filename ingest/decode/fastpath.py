@@ -10,9 +10,14 @@ the same rules, so the combined result does not depend on which path took a fram
 
 When the optional C extension ``_fastdecode`` is built, it decodes the untunnelled part of those
 frames first in one pass (same rules, same values); numpy then runs only on the frames it left.
+
+A VXLAN frame decoded here also gives the row of its UDP packet (``Outer``), as the slow path does
+(slowpath.SlowPath.outer): the flow meter logs the encapsulating connection as Zeek does.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from wardwatch.ingest.native import load
@@ -98,6 +103,28 @@ COLUMNS: tuple[tuple[str, type], ...] = (
 )
 
 
+@dataclass(slots=True)
+class Outer:
+    """Rows of encapsulating UDP packets: one per frame listed in ``frames`` (ascending frame
+    indexes of the batch), ``cols`` as ``empty_columns`` (filled), ``encap`` their TUNNEL_* kinds."""
+
+    frames: np.ndarray
+    cols: dict[str, np.ndarray]
+    encap: np.ndarray
+
+    @classmethod
+    def join(cls, parts: list[Outer]) -> Outer | None:
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            np.concatenate([p.frames for p in parts]),
+            {name: np.concatenate([p.cols[name] for p in parts]) for name, _ in COLUMNS},
+            np.concatenate([p.encap for p in parts]),
+        )
+
+
 def empty_columns(n: int) -> dict[str, np.ndarray]:
     """Uninitialised frame-indexed output columns: only rows later marked as decoded are read."""
     return {name: np.empty(n, dtype=dtype) for name, dtype in COLUMNS}
@@ -133,10 +160,11 @@ def fast_decode(
     vxlan_ports: tuple[int, ...] = (),
     tunnels: bool = False,
     native: bool = True,
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, Outer | None]:
     """Decode what the fast path accepts: in C first when built (and ``native``), then numpy.
 
-    Returns as ``numpy_decode``; the C pass changes which code decodes a frame, never the result.
+    Returns as ``numpy_decode``; the C pass changes which code decodes a frame, never the result
+    (it takes no tunnel, so the encapsulating rows all come from numpy).
     """
     n = int(offset.shape[0])
     if not native or _native is None or n == 0:
@@ -152,17 +180,20 @@ def fast_decode(
         buf, offset, caplen, linktype, reject, tuple(out[name] for name, _ in COLUMNS), done
     )
     rest = np.flatnonzero(~done)
+    outer = None
     if rest.size:
-        cols, got, _ = numpy_decode(
+        cols, got, _, outer = numpy_decode(
             buf, offset[rest], caplen[rest], linktype[rest], tunnel_ports, vxlan_ports, tunnels
         )
+        if outer is not None:
+            outer.frames = rest[outer.frames]
         if got.any():
             rows = rest[got]
             for name, col in cols.items():
                 out[name][rows] = col[got]
             done[rows] = True
             rest = np.flatnonzero(~done)
-    return out, done, rest
+    return out, done, rest, outer
 
 
 def numpy_decode(
@@ -173,26 +204,31 @@ def numpy_decode(
     tunnel_ports: tuple[int, ...],
     vxlan_ports: tuple[int, ...] = (),
     tunnels: bool = False,
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, Outer | None]:
     """Decode what the fast path accepts.
 
     ``tunnels`` enables removing one GRE/VXLAN layer (``vxlan_ports`` name VXLAN's UDP ports).
     Returns (frame-indexed columns of ``empty_columns(n)``, filled where decoded; a bool mask of the
-    frames decoded here; ascending indices of the frames left for the slow path). Writing straight
+    frames decoded here; ascending indices of the frames left for the slow path; the rows of the
+    encapsulating UDP packets of frames decoded here, None when there are none). Writing straight
     into frame-indexed columns lets the caller merge in slow-path rows and drop the frames without
     a row in one compressing pass, instead of concatenating and re-sorting every column.
     """
     n = int(offset.shape[0])
     out = empty_columns(n)
     done = np.zeros(n, dtype=bool)
+    outer: list[Outer] = []
     # Chunks keep the temporaries in cache and reuse their memory instead of faulting in new pages.
     for lo in range(0, n, _CHUNK):
         hi = min(n, lo + _CHUNK)
-        _decode_chunk(
+        part = _decode_chunk(
             buf, offset[lo:hi], caplen[lo:hi], linktype[lo:hi], tunnel_ports, vxlan_ports, tunnels,
             {name: col[lo:hi] for name, col in out.items()}, done[lo:hi],
         )  # fmt: skip
-    return out, done, np.flatnonzero(~done)
+        if part is not None:
+            part.frames += lo
+            outer.append(part)
+    return out, done, np.flatnonzero(~done), Outer.join(outer)
 
 
 def _store(out: dict[str, np.ndarray], rows: np.ndarray, cols: dict[str, np.ndarray], full: bool) -> None:
@@ -214,7 +250,8 @@ def _decode_chunk(
     tunnels: bool,
     out: dict[str, np.ndarray],
     done: np.ndarray,
-) -> None:
+) -> Outer | None:
+    """One chunk into ``out``/``done``; returns the rows of its VXLAN frames' UDP packets."""
     n = int(offset.shape[0])
     cap = caplen.astype(np.int64)
     l2len = np.full(n, -1, dtype=np.int64)
@@ -224,7 +261,7 @@ def _decode_chunk(
     cand = np.flatnonzero((l2len >= 0) & (cap >= l2len + 20))
     m = int(cand.shape[0])
     if m == 0:
-        return
+        return None
 
     # Positions below are relative to the frame start; the window's flat index is base + position.
     start = offset[cand]
@@ -262,7 +299,7 @@ def _decode_chunk(
     _store(out, rows, cols, rows.shape[0] == n)
     done[rows[accept]] = True
     if tun is None:
-        return
+        return None
     t, inner, inner_end, inner_type, kind = tun
     # The inner packet lies past the outer window: gather a second window at its start.
     t_start = start[t] + inner
@@ -275,14 +312,27 @@ def _decode_chunk(
         win2, base2, framed * 14, inner_end - inner, inner_type, vlan[t], tunnel_ports, None
     )
     a2 = np.flatnonzero(accept2)
-    if a2.size:
-        cols2 = {name: col[a2] for name, col in cols2.items()}
-        k2 = k2[a2]
-        cols2["payload_off"] += t_start[k2]
-        cols2["tunnel"] = kind[k2].astype(np.uint8)
-        rows2 = cand[t[k2]]
-        _store(out, rows2, cols2, False)
-        done[rows2] = True
+    if not a2.size:
+        return None
+    cols2 = {name: col[a2] for name, col in cols2.items()}
+    k2 = k2[a2]
+    cols2["payload_off"] += t_start[k2]
+    cols2["tunnel"] = kind[k2].astype(np.uint8)
+    rows2 = cand[t[k2]]
+    outer = None
+    vx = np.flatnonzero(kind[k2] == TUNNEL_VXLAN)
+    if vx.size:
+        # the UDP packet's own row: what the first pass wrote for these frames, before the inner
+        # packet's row replaces it
+        frames = rows2[vx]
+        outer = Outer(
+            frames,
+            {name: out[name][frames].copy() for name, _ in COLUMNS},
+            np.full(frames.shape[0], TUNNEL_VXLAN, dtype=np.uint8),
+        )
+    _store(out, rows2, cols2, False)
+    done[rows2] = True
+    return outer
 
 
 _Tunnels = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]

@@ -3,7 +3,8 @@ extension headers, fragments, tunnels, truncated and malformed frames.
 
 Our own decoder rather than scapy/dpkt: those build an object per layer and are 10-100× slower.
 Every check is explicit; a malformed header is counted as ``malformed.<reason>`` and dropped. A
-transport header that is merely cut short keeps its row (see ``_short_tcp``).
+transport header that is merely cut short keeps its row (see ``_short_tcp``). The UDP packet of a
+VXLAN, Geneve or Teredo tunnel also gives a row of its own (``SlowPath.outer``), as the fast path's.
 """
 
 from __future__ import annotations
@@ -79,7 +80,12 @@ class SlowPath:
         self._vxlan = frozenset(config.vxlan_ports)
         self._geneve = frozenset(config.geneve_ports)
         self._teredo = frozenset(config.teredo_ports)
+        self._udp_tunnels = (
+            (TUNNEL_VXLAN, self._vxlan), (TUNNEL_GENEVE, self._geneve), (TUNNEL_TEREDO, self._teredo)
+        )  # fmt: skip
         self.extra: list[bytes] = []  # synthesized datagrams, appended after the raw buffer
+        # the last frame's encapsulating UDP packets, outermost first: (TUNNEL_* kind, plain UDP row)
+        self.outer: list[tuple[int, Row]] = []
         self._next_base = 0
 
     def begin(self, raw_len: int) -> None:
@@ -90,6 +96,9 @@ class SlowPath:
     # -- entry point -------------------------------------------------------------------------
 
     def decode_frame(self, data: bytes, off: int, end: int, linktype: int, ts: float) -> Row | None:
+        """The frame's innermost row (None: none, counted); its tunnels' UDP rows are in ``outer``."""
+        if self.outer:
+            self.outer = []
         st = _State(0, ts)
         return self._after_link(data, decode_link(data, off, end, linktype), end, st)
 
@@ -292,22 +301,17 @@ class SlowPath:
                 self._malformed("udp_length")
                 return None
             plen = min(ulen, ip_payload) - 8
-            if sport in self._vxlan or dport in self._vxlan:
-                row = self._udp_tunnel(data, l4 + 8, l4 + 8 + min(plen, ip_end - l4 - 8), st, TUNNEL_VXLAN)
-                if row is not _NOT_TUNNEL:
-                    return row  # type: ignore[return-value]
-            if sport in self._geneve or dport in self._geneve:
-                row = self._udp_tunnel(data, l4 + 8, l4 + 8 + min(plen, ip_end - l4 - 8), st, TUNNEL_GENEVE)
-                if row is not _NOT_TUNNEL:
-                    return row  # type: ignore[return-value]
-            if sport in self._teredo or dport in self._teredo:
-                row = self._udp_tunnel(data, l4 + 8, l4 + 8 + min(plen, ip_end - l4 - 8), st, TUNNEL_TEREDO)
-                if row is not _NOT_TUNNEL:
-                    return row  # type: ignore[return-value]
-            return (
+            cap = min(plen, ip_end - l4 - 8)
+            udp: Row = (
                 version, s_hi, s_lo, d_hi, d_lo, proto, sport, dport, ip_len, base + l4 + 8,
-                plen, min(plen, ip_end - l4 - 8), 0, 0, 0, 0, st.vlan, st.tunnel,
+                plen, cap, 0, 0, 0, 0, st.vlan, st.tunnel,
             )  # fmt: skip
+            for kind, ports in self._udp_tunnels:
+                if sport in ports or dport in ports:
+                    row = self._udp_tunnel(data, l4 + 8, l4 + 8 + cap, st, kind, udp)
+                    if row is not _NOT_TUNNEL:
+                        return row  # type: ignore[return-value]
+            return udp
         if (proto == IPPROTO_ICMP and version == 4) or (proto == IPPROTO_ICMPV6 and version == 6):
             if l4 + 8 > ip_end:
                 self._malformed("icmp_truncated")
@@ -374,7 +378,9 @@ class SlowPath:
 
     # -- tunnels -----------------------------------------------------------------------------
 
-    def _udp_tunnel(self, data: bytes, off: int, end: int, st: _State, kind: int) -> Row | None | object:
+    def _udp_tunnel(
+        self, data: bytes, off: int, end: int, st: _State, kind: int, udp: Row
+    ) -> Row | None | object:
         if kind == TUNNEL_VXLAN:
             decap = parse_vxlan(data, off, end)
         elif kind == TUNNEL_GENEVE:
@@ -383,6 +389,11 @@ class SlowPath:
             decap = parse_teredo(data, off, end)
         if decap is None:
             return _NOT_TUNNEL
+        # Zeek's UDP analyser counts the packet in the outer connection before the tunnel's analyser
+        # takes its payload (and confirms the service on a valid header): keep its row. Not when the
+        # header is malformed or the nesting too deep: the frame is then dropped and counted.
+        if not isinstance(decap, str) and st.depth < self.config.max_tunnel_depth:
+            self.outer.append((kind, udp))
         return self._decapsulate(data, decap, end, st, kind)
 
     def _decapsulate(self, data: bytes, decap: Decap, end: int, st: _State, kind: int) -> Row | None:

@@ -52,6 +52,35 @@ TEMPLATES = [
         Ether() / IP(src=A, dst=B) / UDP(dport=4789) / VXLAN() / Ether() / IP() / UDP(dport=4789) / VXLAN()
     ),
     bytes(Ether() / IP(src=A, dst=B, flags="MF") / UDP() / (b"f" * 32)),
+    # Geneve and Teredo (the slow path's, with their UDP packet's row), VXLAN inside GRE
+    bytes(
+        Ether()
+        / IP(src=A, dst=B)
+        / UDP(dport=6081)
+        / struct.pack("!BBHI", 0, 0, 0x6558, 5 << 8)
+        / Ether()
+        / IP()
+        / TCP()
+    ),
+    bytes(
+        Ether()
+        / IP(src=A, dst=B)
+        / UDP(sport=3544)
+        / IPv6(src="2001::1", dst="2001::2")
+        / UDP(dport=53)
+        / b"t"
+    ),
+    bytes(
+        Ether()
+        / IP(src=A, dst=B)
+        / GRE()
+        / IP(src=B, dst=A)
+        / UDP(dport=4789)
+        / VXLAN()
+        / Ether()
+        / IP()
+        / UDP()
+    ),
 ]
 
 

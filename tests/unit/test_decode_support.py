@@ -17,7 +17,7 @@ from wardwatch.counters import Counters
 FIELDS = (
     "ts", "source", "frame", "ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo", "proto", "sport",
     "dport", "ip_len", "payload_off", "payload_len", "payload_cap", "tcp_flags", "tcp_seq", "tcp_ack",
-    "tcp_win", "vlan", "tunnel",
+    "tcp_win", "vlan", "tunnel", "encap",
 )  # fmt: skip
 
 
@@ -43,12 +43,22 @@ def row(batch: PacketBatch, i: int = 0) -> dict[str, object]:
 
 
 def only_row(frames: list, linktype: int = 1, **config: object) -> dict[str, object]:
-    """The single row the frames produce, checking fast and slow path agree on it."""
+    """The single innermost row (``encap`` 0) the frames produce, checking fast and slow path agree
+    on every row (a UDP tunnel's encapsulating row too: ``outer_rows``)."""
     fast, _ = decode(frames, linktype, fastpath=True, **config)
     slow, _ = decode(frames, linktype, fastpath=False, **config)
-    assert len(fast) == len(slow) == 1, (len(fast), len(slow))
-    assert row(fast) == row(slow)
-    return row(fast)
+    assert_same(fast, slow)
+    inner = np.flatnonzero(fast.encap == 0).tolist()
+    assert len(inner) == 1, (len(fast), fast.encap.tolist())
+    return row(fast, inner[0])
+
+
+def outer_rows(frames: list, linktype: int = 1, **config: object) -> list[dict[str, object]]:
+    """The encapsulating UDP rows (``encap`` set) the frames produce, fast and slow path agreeing."""
+    fast, _ = decode(frames, linktype, fastpath=True, **config)
+    slow, _ = decode(frames, linktype, fastpath=False, **config)
+    assert_same(fast, slow)
+    return [row(fast, i) for i in np.flatnonzero(fast.encap != 0).tolist()]
 
 
 def assert_same(a: PacketBatch, b: PacketBatch) -> None:

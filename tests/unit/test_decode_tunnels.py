@@ -1,5 +1,6 @@
 """Tunnels are removed and the inner packet is the row: GRE, ERSPAN I/II/III, VXLAN, Geneve,
-Teredo, IP-in-IP, PPTP, nested encapsulations; `tunnel` is the outermost kind."""
+Teredo, IP-in-IP, PPTP, nested encapsulations; `tunnel` is the outermost kind. The UDP packet of a
+VXLAN, Geneve or Teredo tunnel also gives a row, `encap` set, just before its frame's inner row."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from wardwatch.ingest.decode.columns import (
     TUNNEL_VXLAN,
 )
 
-from .test_decode_support import decode, eth, only_row
+from .test_decode_support import decode, eth, only_row, outer_rows
 
 INNER4 = IP(src="172.16.0.1", dst="172.16.0.2") / TCP(sport=5555, dport=22, flags="S", seq=9) / b"inner"
 INNER6 = IPv6(src="fd00::1", dst="fd00::2") / UDP(sport=1111, dport=53) / b"inner6"
@@ -166,7 +167,9 @@ def test_vxlan_carrying_arp_is_non_ip() -> None:
     from scapy.layers.l2 import ARP
 
     batch, counters = decode([outer_udp(bytes(VXLAN(vni=1) / Ether() / ARP()))])
-    assert len(batch) == 0 and counters["decode.non_ip"] == 1
+    assert counters["decode.non_ip"] == 1
+    # only the encapsulating UDP packet's row: the outer connection counts it, as Zeek's does
+    assert batch.encap.tolist() == [TUNNEL_VXLAN] and batch.dport.tolist() == [4789]
 
 
 @pytest.mark.parametrize("optlen", [0, 2, 5])
@@ -235,3 +238,72 @@ def test_custom_tunnel_ports() -> None:
     frame = outer_udp(bytes(VXLAN(vni=42) / INNER_ETH), dport=8472)
     assert only_row([frame])["tunnel"] == TUNNEL_NONE
     check_inner4(only_row([frame], vxlan_ports=(4789, 8472)), TUNNEL_VXLAN)
+
+
+GENEVE_HEADER = struct.pack("!BBHI", 0, 0, 0x6558, 99 << 8)
+
+
+@pytest.mark.parametrize(
+    ("payload", "ports", "kind"),
+    [
+        (bytes(VXLAN(vni=42) / INNER_ETH), (40000, 4789), TUNNEL_VXLAN),  # the fast path's
+        (bytes(VXLAN(vni=42) / INNER_ETH), (4789, 40000), TUNNEL_VXLAN),
+        (GENEVE_HEADER + bytes(INNER_ETH), (40000, 6081), TUNNEL_GENEVE),
+        (ORIGIN + bytes(INNER6), (3544, 50000), TUNNEL_TEREDO),
+    ],
+)
+def test_udp_tunnel_gives_its_udp_packets_row_first(
+    payload: bytes, ports: tuple[int, int], kind: int
+) -> None:
+    frame = outer_udp(payload, *ports)
+    [o] = outer_rows([frame])
+    assert (o["src"], o["dst"], o["proto"], o["sport"], o["dport"]) == ("10.1.1.1", "10.2.2.2", 17, *ports)
+    assert (o["ip_len"], o["payload_len"], o["payload"]) == (28 + len(payload), len(payload), payload)
+    assert (o["encap"], o["tunnel"], o["vlan"], o["tcp_flags"], o["frame"]) == (kind, TUNNEL_NONE, -1, 0, 1)
+    batch, _ = decode([frame])
+    assert batch.encap.tolist() == [kind, 0] and batch.frame.tolist() == [1, 1]
+    assert batch.tunnel.tolist() == [TUNNEL_NONE, kind]
+
+
+@pytest.mark.parametrize("vxlan_first", [True, False])
+def test_encapsulating_rows_keep_capture_order(vxlan_first: bool) -> None:
+    """VXLAN's rows come from the fast path, Geneve's from the slow one: merged in frame order."""
+    plain = outer(TCP(sport=1, dport=2))
+    tunnelled = [
+        (outer_udp(bytes(VXLAN() / INNER_ETH)), TUNNEL_VXLAN),
+        (outer_udp(GENEVE_HEADER + bytes(INNER_ETH), 1, 6081), TUNNEL_GENEVE),
+    ]
+    if not vxlan_first:
+        tunnelled.reverse()
+    frames = [plain, tunnelled[0][0], plain, tunnelled[1][0], tunnelled[0][0]]
+    for fastpath in (True, False):
+        batch, _ = decode(frames, fastpath=fastpath)
+        assert batch.frame.tolist() == [1, 2, 2, 3, 4, 4, 5, 5]
+        k0, k1 = tunnelled[0][1], tunnelled[1][1]
+        assert batch.encap.tolist() == [0, k0, 0, 0, k1, 0, k0, 0]
+        assert batch.tunnel.tolist() == [0, 0, k0, 0, 0, k1, 0, k0]
+        assert batch.ts.tolist() == [1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 5.0, 5.0]
+
+
+def test_nested_udp_tunnels_give_a_row_each_outermost_first() -> None:
+    inner_vx = IP(src="10.9.9.1", dst="10.9.9.2") / UDP(sport=7, dport=4789) / VXLAN() / INNER_ETH
+    rows = outer_rows([outer_udp(bytes(VXLAN() / Ether() / inner_vx))])
+    assert [(r["src"], r["sport"], r["encap"], r["tunnel"]) for r in rows] == [
+        ("10.1.1.1", 40000, TUNNEL_VXLAN, TUNNEL_NONE),
+        ("10.9.9.1", 7, TUNNEL_VXLAN, TUNNEL_VXLAN),  # inside the first: its tunnel column says so
+    ]
+    # a VXLAN connection carried in GRE is a connection too
+    rows = outer_rows([outer(GRE() / inner_vx)])
+    assert [(r["src"], r["encap"], r["tunnel"]) for r in rows] == [("10.9.9.1", TUNNEL_VXLAN, TUNNEL_GRE)]
+
+
+def test_no_udp_row_for_a_malformed_or_too_deep_tunnel() -> None:
+    batch, counters = decode([outer_udp(struct.pack("!BBHI", 10, 0, 0x6558, 0) + b"\x00" * 8, dport=6081)])
+    assert len(batch) == 0 and counters["malformed.geneve_truncated"] == 1
+    pkt: object = INNER_ETH
+    for i in range(3):
+        pkt = Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=i, dport=4789) / VXLAN() / pkt  # type: ignore[operator]
+    batch, counters = decode([bytes(pkt)], max_tunnel_depth=2)
+    # the two tunnels within the limit keep their UDP rows; the third's packet is dropped and counted
+    assert batch.encap.tolist() == [TUNNEL_VXLAN] * 2 and batch.sport.tolist() == [2, 1]
+    assert counters["malformed.tunnel_depth"] == 1

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
-from scapy.layers.l2 import Dot1Q, Ether
+from scapy.layers.l2 import ARP, Dot1Q, Ether
+from scapy.layers.vxlan import VXLAN as VXLANHeader
 from wardwatch.ingest.capture.batch import RawBatch
 from wardwatch.ingest.decode import DecodeConfig, Decoder, fastpath
 from wardwatch.ingest.sensor import column_share, flow_share
@@ -33,12 +34,20 @@ VXLAN = tuple(CONFIG.vxlan_ports)
 def both(raw: RawBatch, tunnels: bool = True) -> int:
     """Decode with and without the C pass; assert identical results; return frames accepted."""
     args = (raw.buf, raw.offset, raw.caplen, raw.linktype, PORTS, VXLAN, tunnels)
-    c_cols, c_done, c_slow = fastpath.fast_decode(*args, native=True)
-    n_cols, n_done, n_slow = fastpath.fast_decode(*args, native=False)
+    c_cols, c_done, c_slow, c_outer = fastpath.fast_decode(*args, native=True)
+    n_cols, n_done, n_slow, n_outer = fastpath.fast_decode(*args, native=False)
     np.testing.assert_array_equal(c_done, n_done)
     np.testing.assert_array_equal(c_slow, n_slow)
     for name, _ in fastpath.COLUMNS:
         np.testing.assert_array_equal(c_cols[name][c_done], n_cols[name][n_done], err_msg=name)
+    # the encapsulating UDP rows (VXLAN) too: same frames, same values
+    assert (c_outer is None) == (n_outer is None)
+    if c_outer is not None and n_outer is not None:
+        np.testing.assert_array_equal(c_outer.frames, n_outer.frames)
+        np.testing.assert_array_equal(c_outer.encap, n_outer.encap)
+        assert c_done[c_outer.frames].all()
+        for name, _ in fastpath.COLUMNS:
+            np.testing.assert_array_equal(c_outer.cols[name], n_outer.cols[name], err_msg=name)
     return int(c_done.sum())
 
 
@@ -214,14 +223,29 @@ def test_decode_selected_equals_decode_then_filter() -> None:
         for i in range(200)
     ]
     frames += [bytes(Ether(type=0x0806) / bytes(28))]  # no IP: no row, and not in the clock
+    # UDP tunnels: the encapsulating packet's row hashes to its own share (VXLAN on the fast path,
+    # Geneve on the slow one, and a VXLAN frame whose inner ARP gives no row of its own)
+    outer = Ether() / IP(src="10.7.0.1", dst="10.7.0.2")
+    frames += [
+        bytes(outer / UDP(sport=40000 + i, dport=4789) / VXLANHeader() / Ether() / IP(src="10.1.0.1", dst=f"10.2.0.{i}")
+              / TCP(sport=1000 + i, dport=80))
+        for i in range(12)
+    ]  # fmt: skip
+    frames += [
+        bytes(outer / UDP(sport=50000 + i, dport=6081) / struct.pack("!BBHI", 0, 0, 0x0800, 7 << 8)
+              / IP(src="10.3.0.1", dst=f"10.4.0.{i}") / UDP(sport=5000, dport=53))
+        for i in range(12)
+    ]  # fmt: skip
+    frames += [bytes(outer / UDP(sport=4000, dport=4789) / VXLANHeader() / Ether() / ARP())]
     raw = RawBatch.from_frames([(float(i), f) for i, f in enumerate(frames)])
     whole_counters = Counters()
     whole = Decoder(whole_counters, DecodeConfig()).decode(raw)
+    assert int((whole.encap != 0).sum()) == 25
     for share in range(3):
         counters = Counters()
         picked, rows, latest = Decoder(counters, DecodeConfig()).decode_selected(
             raw, lambda cols, s=share: column_share(cols, 3) == s
         )
-        assert (rows, latest) == (200, 199.0)
+        assert (rows, latest) == (225, float(len(frames) - 1))
         assert_same(picked, whole.take(flow_share(whole, 3) == share))
         assert counters == whole_counters  # the selection counts nothing of its own
