@@ -13,7 +13,7 @@ counts it. The alerts that come out are the same as when every hit is built firs
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from wardwatch.alerts import Alert
 
@@ -70,6 +70,6 @@ class Hit:
         return a
 
 
-def built(items: list[Alert | Hit]) -> list[Alert]:
+def built(items: Sequence[Alert | Hit]) -> list[Alert]:
     """Every item as an ``Alert`` (what a detector's ``detect`` returns to callers outside the engine)."""
     return [x.build() if isinstance(x, Hit) else x for x in items]

@@ -2,6 +2,7 @@
 
     parser = EveParser()
     records, alerts = parser.line(raw)      # alerts: dicts for wardwatch.alerts.Alert (external engine)
+    parser.lines(raws, records, alerts)     # many lines (flow and DNS events in C: _evefast.c)
     records += parser.flush()               # DNS queries whose answer never came
 
 Event types: ``flow`` (and ``netflow``) → ``conn``; ``dns`` (version 2: one event per query and per
@@ -18,10 +19,18 @@ packets), so they go to ``orig_ip_bytes``/``resp_ip_bytes``, not the payload cou
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from ..native import load
+
+# flow and DNS events mapped in C (``_evefast.c``; bench/bench_import.py), every other line by the Python
+# below, which is also the fallback when it is not built (tests/unit/test_logimport_native.py checks
+# they agree); WARDWATCH_LOGS_PYTHON=1 runs the Python alone
+_native = None if os.environ.get("WARDWATCH_LOGS_PYTHON") == "1" else load(__package__, "_evefast")
 
 
 def _epoch(text: str) -> float:
@@ -57,6 +66,8 @@ _RCODES = {"NOERROR": 0, "FORMERR": 1, "SERVFAIL": 2, "NXDOMAIN": 3, "NOTIMP": 4
 # Suricata's severity: 1 is the most severe (ET rules: 1 major, 2 minor, 3 informational)
 _SEVERITY = {1: "high", 2: "medium", 3: "low"}
 _TS_CACHE: dict[str, float] = {}
+_ICMP = frozenset(("ICMP", "IPV6-ICMP", "ICMPV6"))
+_KINDS = ("flow", "netflow", "dns", "tls", "http", "alert")  # a tuple: a list as event_type is no crash
 
 
 def eve_time(v: Any) -> float | None:
@@ -124,53 +135,79 @@ class EveParser:
         self.newest = 0.0  # the latest event time seen (unanswered queries expire against it)
 
     def line(self, raw: bytes | str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        records: list[dict[str, Any]] = []
+        alerts: list[dict[str, Any]] = []
+        self.feed(raw, records, alerts)
+        return records, alerts
+
+    def lines(self, raws: list[bytes], records: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        """``feed`` of each line (flow and DNS events mapped in C where it is built)."""
+        if _native is None or self.pending_limit < 1:
+            feed = self.feed
+            for raw in raws:
+                feed(raw, records, alerts)
+            return
+        newest = _native.feed(
+            raws, orjson.loads, self.feed, self._event, records, alerts, self.pending, self.pending_limit,
+            _QTYPES, _RCODES,
+        )  # fmt: skip
+        if newest > self.newest:
+            self.newest = newest
+
+    def feed(self, raw: bytes | str, records: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        """``line``, appending to the caller's lists: no two new lists an event (the input's loop)."""
         try:
             d = orjson.loads(raw)
         except orjson.JSONDecodeError:
             self.malformed += 1
-            return [], []
-        if not isinstance(d, dict):
+            return
+        if type(d) is not dict:
             self.malformed += 1
-            return [], []
-        return self.event(d)
+            return
+        self._event(d, records, alerts)
 
     def event(self, d: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        records: list[dict[str, Any]] = []
+        alerts: list[dict[str, Any]] = []
+        self._event(d, records, alerts)
+        return records, alerts
+
+    def _event(self, d: dict[str, Any], records: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
         kind = d.get("event_type")
         if kind == "flow" and "src_ip" in d and "dest_ip" in d:
             # the commonest event: its time is the flow's start (the event's own time not needed)
             f = d.get("flow")
-            start = eve_time(f.get("start")) if isinstance(f, dict) else None
+            start = eve_time(f.get("start")) if type(f) is dict else None
             if start is not None:
                 if start > self.newest:
                     self.newest = start
                 try:
-                    return [self._flow(d, start, kind, start)], []
+                    records.append(self._flow(d, start, kind, start))
                 except (TypeError, ValueError, KeyError, AttributeError):
                     self.malformed += 1
-                    return [], []
+                return
         ts = eve_time(d.get("timestamp"))
         if ts is not None and ts > self.newest:
             self.newest = ts
         if ts is None or not d.get("src_ip") or not d.get("dest_ip"):
-            self.malformed += kind in ("flow", "netflow", "dns", "tls", "http", "alert")
-            self.skipped += kind not in ("flow", "netflow", "dns", "tls", "http", "alert")
-            return [], []
+            self.malformed += kind in _KINDS
+            self.skipped += kind not in _KINDS
+            return
         try:
-            if kind == "flow" or kind == "netflow":
-                return [self._flow(d, ts, kind)], []
             if kind == "dns":
-                return self._dns(d, ts), []
-            if kind == "tls":
-                return [self._tls(d, ts)], []
-            if kind == "http":
-                return [self._http(d, ts)], []
-            if kind == "alert":
-                return [], [self._alert(d, ts)]
+                records += self._dns(d, ts)
+            elif kind == "flow" or kind == "netflow":
+                records.append(self._flow(d, ts, kind))
+            elif kind == "tls":
+                records.append(self._tls(d, ts))
+            elif kind == "http":
+                records.append(self._http(d, ts))
+            elif kind == "alert":
+                alerts.append(self._alert(d, ts))
+            else:
+                self.skipped += 1
         except (TypeError, ValueError, KeyError, AttributeError):
             self.malformed += 1
-            return [], []
-        self.skipped += 1
-        return [], []
 
     # -- flow ------------------------------------------------------------------------------------
     def _flow(self, d: dict[str, Any], ts: float, kind: str, start: float | None = None) -> dict[str, Any]:
@@ -178,35 +215,38 @@ class EveParser:
         if start is None:
             start = eve_time(f.get("start")) or ts
         end = eve_time(f.get("end"))
-        proto = str(d.get("proto", "")).upper()
+        proto = d.get("proto", "")
+        proto = (proto if type(proto) is str else str(proto)).upper()
         fid = d.get("flow_id")
+        get = d.get
         rec: dict[str, Any] = {
             "_path": "conn",
             "ts": start,
             "uid": f"E{fid:x}" if isinstance(fid, int) else "",
             "id.orig_h": d["src_ip"],
-            "id.orig_p": d.get("src_port", 0),
+            "id.orig_p": get("src_port", 0),
             "id.resp_h": d["dest_ip"],
-            "id.resp_p": d.get("dest_port", 0),
+            "id.resp_p": get("dest_port", 0),
             "proto": _PROTO.get(proto, "unknown_transport"),
         }
-        if proto in ("ICMP", "IPV6-ICMP", "ICMPV6"):  # Zeek: type and code in the ports
-            rec["id.orig_p"] = int(d.get("icmp_type", rec["id.orig_p"]) or 0)
-            rec["id.resp_p"] = int(d.get("icmp_code", rec["id.resp_p"]) or 0)
-        app = d.get("app_proto")
+        if proto in _ICMP:  # Zeek: type and code in the ports
+            rec["id.orig_p"] = int(get("icmp_type", rec["id.orig_p"]) or 0)
+            rec["id.resp_p"] = int(get("icmp_code", rec["id.resp_p"]) or 0)
+        app = get("app_proto")
         if app and app != "failed":
-            rec["service"] = str(app)
+            rec["service"] = app if type(app) is str else str(app)
         if end is not None and end > start:
             rec["duration"] = end - start
+        get = f.get
         if kind == "netflow":  # one direction per event
-            rec["orig_pkts"] = int(f.get("pkts", 0))
-            rec["orig_ip_bytes"] = int(f.get("bytes", 0))
+            rec["orig_pkts"] = int(get("pkts", 0))
+            rec["orig_ip_bytes"] = int(get("bytes", 0))
             rec["resp_pkts"] = rec["resp_ip_bytes"] = 0
         else:
-            rec["orig_pkts"] = int(f.get("pkts_toserver", 0))
-            rec["orig_ip_bytes"] = int(f.get("bytes_toserver", 0))
-            rec["resp_pkts"] = int(f.get("pkts_toclient", 0))
-            rec["resp_ip_bytes"] = int(f.get("bytes_toclient", 0))
+            rec["orig_pkts"] = int(get("pkts_toserver", 0))
+            rec["orig_ip_bytes"] = int(get("bytes_toserver", 0))
+            rec["resp_pkts"] = int(get("pkts_toclient", 0))
+            rec["resp_ip_bytes"] = int(get("bytes_toclient", 0))
         rec["source"] = "eve"
         return rec
 
@@ -218,7 +258,16 @@ class EveParser:
         if kind in ("query", "request"):
             queries = dns.get("queries") or ([dns] if dns.get("rrname") is not None else [])
             q = queries[0] if queries else {}
-            rec: dict[str, Any] = {"_path": "dns", "ts": ts, "uid": _uid(d), **_ends(d)}
+            fid = d.get("flow_id")
+            rec: dict[str, Any] = {  # _uid and _ends inline: one call and dict less an event
+                "_path": "dns",
+                "ts": ts,
+                "uid": f"E{fid:x}" if isinstance(fid, int) else "",
+                "id.orig_h": d.get("src_ip"),
+                "id.orig_p": d.get("src_port", 0),
+                "id.resp_h": d.get("dest_ip"),
+                "id.resp_p": d.get("dest_port", 0),
+            }
             rec["proto"] = _PROTO.get(str(d.get("proto", "")).upper(), "udp")
             rec["trans_id"] = int(dns.get("id", 0))
             self._question(rec, q)
@@ -256,20 +305,22 @@ class EveParser:
             rec["rcode_name"] = rcode
             if rcode in _RCODES:
                 rec["rcode"] = _RCODES[rcode]
-        rec["AA"] = bool(dns.get("aa", False))
-        rec["TC"] = bool(dns.get("tc", False))
-        rec["RA"] = bool(dns.get("ra", False))
+        get = dns.get
+        rec["AA"] = bool(get("aa", False))
+        rec["TC"] = bool(get("tc", False))
+        rec["RA"] = bool(get("ra", False))
         answers: list[str] = []
         ttls: list[float] = []
-        for a in dns.get("answers") or []:
-            if isinstance(a, dict) and "rdata" in a:
+        listed = get("answers")
+        for a in listed or ():
+            if type(a) is dict and "rdata" in a:
                 answers.append(str(a["rdata"]))
                 ttls.append(float(a.get("ttl", 0)))
-        if dns.get("rdata") is not None and not dns.get("answers"):  # version 1: one answer an event
+        if not listed and get("rdata") is not None:  # version 1: one answer an event
             answers.append(str(dns["rdata"]))
-            ttls.append(float(dns.get("ttl", 0)))
-        grouped = dns.get("grouped")
-        if isinstance(grouped, dict):
+            ttls.append(float(get("ttl", 0)))
+        grouped = get("grouped")
+        if grouped is not None and isinstance(grouped, dict):
             for values in grouped.values():
                 for v in values if isinstance(values, list) else [values]:
                     answers.append(str(v))

@@ -23,6 +23,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO
 
@@ -40,8 +41,12 @@ class Chunk:
     path: Path
     key: str  # the file's fingerprint
     start: int  # the offset (decompressed) of the first line
-    lines: list[bytes]
-    data: bytes = b""  # the same lines as one block (complete lines, newlines kept)
+    data: bytes  # complete lines, newlines kept
+
+    @cached_property
+    def lines(self) -> list[bytes]:
+        """The non-empty lines (split when asked: the Zeek input parses ``data`` in blocks)."""
+        return [ln for ln in self.data.splitlines() if ln]
 
 
 @dataclass
@@ -197,9 +202,8 @@ class Follower:
             cut = len(data)  # a finished file's last line has no newline: it is complete all the same
         if cut == 0:
             return None  # only a half-written line so far
-        lines = data[:cut].splitlines()
         self.pending[e.fp] = offset + cut
-        return Chunk(path, e.fp, offset, [ln for ln in lines if ln], data[:cut])
+        return Chunk(path, e.fp, offset, data[:cut] if cut < len(data) else data)
 
     def header(self, path: Path, limit: int = 64 * 1024) -> list[bytes]:
         """The ``#`` lines at the start of a file (a Zeek TSV log's headers, read on resuming)."""

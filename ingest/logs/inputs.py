@@ -19,7 +19,7 @@ from wardwatch.i18n import text
 
 from .eve import EveParser
 from .follow import Chunk, Follower
-from .zeek import KEEP, TsvState, json_record, path_of
+from .zeek import TsvState, json_block, path_of
 
 Result = tuple[list[dict[str, Any]], list[Alert]]
 
@@ -51,47 +51,39 @@ class ZeekInput:
         return records, []
 
     def _chunk(self, chunk: Chunk) -> list[dict[str, Any]]:
-        """One file's new lines: TSV (its headers kept per file) or JSON, line by line (a JSON line
-        starts with ``{``; Zeek never starts a TSV line so)."""
-        out = []
-        bad = 0
+        """One file's new lines in runs: TSV data lines (the block parser of the file's headers),
+        ``#`` header lines, JSON lines (a JSON line starts with ``{``; Zeek never starts a TSV line so).
+        Lines end as ``bytes.splitlines`` ends them; empty lines are skipped."""
+        out: list[dict[str, Any]] = []
+        lines = bad = 0
         hint = path_of(chunk.path.name)
         state = self.states.get(chunk.key)
         data = chunk.data
-        if (
-            state is not None
-            and state.plan
-            and not data.startswith((b"#", b"{"))
-            and b"\n#" not in data
-            and b"\n{" not in data
-        ):
-            # the common case, TSV data lines only: decoded at once, parsed by the generated parser
-            lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln]
-            parsed = list(map(state.record, lines))
-            out = [r for r in parsed if r is not None]
-            self._count(len(chunk.lines), len(out), len(parsed) - len(out))
-            return out
-        for raw in chunk.lines:
-            if raw.startswith(b"{"):
-                rec = json_record(raw, hint)
+        pos, size = 0, len(data)
+        while pos < size:
+            c = data[pos]
+            if c == 10 or c == 13:  # \n, \r: a line's end or an empty line
+                pos += 1
+                continue
+            if c == 123:  # {
+                recs, n, b, pos = json_block(data, pos, hint)
             else:
                 if state is None:
                     state = self.states[chunk.key] = TsvState()
                     if chunk.start > 0:  # resumed mid-file: its headers are at the start
                         for h in self.follower.header(chunk.path):
                             state.header(h.decode("utf-8", "replace"))
-                line = raw.decode("utf-8", "replace")
-                if line.startswith("#"):
-                    state.header(line)
+                if c == 35:  # #: a header line
+                    end = _line_end(data, pos)
+                    state.header(data[pos:end].decode("utf-8", "replace"))
+                    lines += 1
+                    pos = end
                     continue
-                if state.path and state.path not in KEEP:
-                    continue  # a log we do not import (files.log…): nothing is lost
-                rec = state.record(line)
-            if rec is None:
-                bad += 1
-            else:
-                out.append(rec)
-        self._count(len(chunk.lines), len(out), bad)
+                recs, n, b, pos = state.block(data, pos)
+            out += recs
+            lines += n
+            bad += b
+        self._count(lines, len(out), bad)
         return out
 
     def _count(self, lines: int, records: int, bad: int) -> None:
@@ -125,16 +117,14 @@ class EveInput:
 
     def poll(self, final: bool = False) -> Result:
         records: list[dict[str, Any]] = []
-        alerts: list[Alert] = []
         p = self.parser
         malformed, skipped = p.malformed, p.skipped
         n = 0
+        found: list[dict[str, Any]] = []
         for chunk in self.follower.poll(final):
             n += len(chunk.lines)
-            for raw in chunk.lines:
-                recs, found = p.line(raw)
-                records += recs
-                alerts += [external_alert(a) for a in found]
+            p.lines(chunk.lines, records, found)
+        alerts = [external_alert(a) for a in found]
         records += p.flush() if final else p.expire()
         self.counters.add("logs.eve.lines", n)
         self.counters.add("logs.eve.records", len(records))
@@ -147,6 +137,15 @@ class EveInput:
 
     def commit(self) -> None:
         self.follower.commit()
+
+
+def _line_end(data: bytes, pos: int) -> int:
+    """Where the line at ``pos`` ends (its \\n or \\r, as ``bytes.splitlines`` ends it)."""
+    nl = data.find(b"\n", pos)
+    if nl < 0:
+        nl = len(data)
+    cr = data.find(b"\r", pos, nl)  # only up to the \n: not a scan of the whole block
+    return nl if cr < 0 else cr
 
 
 def external_alert(a: dict[str, Any]) -> Alert:

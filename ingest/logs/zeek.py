@@ -6,12 +6,16 @@ escapes) and JSON lines (``ts`` as epoch seconds or ISO 8601, as ``LogAscii::jso
 it). ``ssl`` becomes our ``tls`` record (``next_protocol`` → ``alpn``). Only the fields the sensor's
 records have are kept: the rest of a Zeek log (file ids, MIME types…) has no column here.
 
-Parsing is pure: one ``TsvState`` per file (its headers), a line in, a record or None out; a line
-that does not parse is None and counted by the caller, never raised.
+Parsing is pure: one ``TsvState`` per file (its headers), a line in, a record or None out
+(``record``), or a block of data lines in, records and counts out (``block``; ``json_block`` for
+JSON lines): a line that does not parse is None and counted by the caller, never raised. The blocks
+run in C where ``_zeektsv.c`` is built (the same records: tests/unit/test_logimport_native.py).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +23,12 @@ from typing import Any
 import orjson
 
 from ..fields import FIELDS
+from ..native import load
+
+# the C parser of TSV data lines and of the common JSON lines (``_zeektsv.c``, bench/bench_import.py);
+# the Python below is its fallback and gives equal records (tests/unit/test_logimport_native.py);
+# WARDWATCH_LOGS_PYTHON=1 runs the fallback even where the C is built
+_native = None if os.environ.get("WARDWATCH_LOGS_PYTHON") == "1" else load(__package__, "_zeektsv")
 
 
 def _epoch(text: str) -> float:
@@ -83,6 +93,7 @@ class TsvState:
         self.types: list[str] = []
         self.plan: list[tuple[int, str, Callable[[str], Any] | None, bool]] = []
         self._fast: Callable[[str], dict[str, Any] | None] | None = None
+        self._native: tuple[Any, ...] | None = None  # the C parser's arguments for these headers
 
     def header(self, line: str) -> None:
         if line.startswith("#separator"):
@@ -114,6 +125,7 @@ class TsvState:
         keep = KEEP.get(self.path)
         self.plan = []
         self._fast = None
+        self._native = None
         if keep is None or len(self.types) != len(self.fields):
             return
         for i, (name, type_) in enumerate(zip(self.fields, self.types, strict=True)):
@@ -123,6 +135,26 @@ class TsvState:
             inner = type_[type_.index("[") + 1 : -1] if container else type_
             self.plan.append((i, name, _SCALAR.get(inner, _unescape), container))
         self._fast = self._generate()
+        self._native = self._native_args()
+
+    def _native_args(self) -> tuple[Any, ...] | None:
+        """The C parser's arguments, when it is built and these headers are within its rules: one
+        ASCII byte each separator, ASCII markers (then splitting bytes equals splitting the decoded
+        text; see _zeektsv.c). Other headers (no Zeek writes them) keep the Python parser."""
+        if _native is None:
+            return None
+        one = [self.sep, self.set_sep]
+        if any(len(c) != 1 or not c.isascii() or c in "\r\n" for c in one):
+            return None
+        if not (self.unset.isascii() and self.empty.isascii()):
+            return None
+        plan = tuple((i, sys.intern(name), _CODE[conv], container) for i, name, conv, container in self.plan)
+        head = {"_path": OUR_PATH[self.path], "source": "zeek"}
+        finish = _finish if self.path == "ssl" else None
+        return (
+            ord(self.sep), ord(self.set_sep), len(self.fields), self.unset.encode(), self.empty.encode(),
+            plan, head, _unescape, finish,
+        )  # fmt: skip
 
     def _generate(self) -> Callable[[str], dict[str, Any] | None]:
         """The data-line parser of these headers as one generated function (no loop over the fields,
@@ -170,6 +202,30 @@ class TsvState:
             return None
         return self._fast(line)
 
+    def block(self, data: bytes, pos: int) -> tuple[list[dict[str, Any]], int, int, int]:
+        """The data lines of ``data`` from ``pos`` (not a ``#`` or ``{`` line) up to the next line
+        that starts with ``#`` or ``{``: (records, lines, malformed lines, offset where it stopped).
+
+        Lines end as ``bytes.splitlines`` ends them; empty ones are skipped. A log we do not import
+        (``#path files``) gives no records and no malformed lines; nothing is lost."""
+        if self._native is not None and _native is not None:
+            out: tuple[list[dict[str, Any]], int, int, int] = _native.parse(data, pos, *self._native)
+            return out
+        end = min(
+            [i + 1 for i in (data.find(b, pos) for b in (b"\n#", b"\n{", b"\r#", b"\r{")) if i >= 0],
+            default=len(data),
+        )  # bytes.find, not a regex: ten times faster over a block
+        text = data[pos:end].decode("utf-8", "replace")
+        lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln]
+        if self._fast is None:
+            return [], len(lines), 0 if self.path and self.path not in KEEP else len(lines), end
+        parsed = list(map(self._fast, lines))
+        records = [r for r in parsed if r is not None]
+        return records, len(lines), len(lines) - len(records), end
+
+
+_CODE: dict[Callable[[str], Any] | None, int] = {None: 0, _unescape: 1, float: 2, int: 3, _bool: 4}
+
 
 def _finish(rec: dict[str, Any]) -> dict[str, Any] | None:
     if "ts" not in rec:
@@ -177,6 +233,8 @@ def _finish(rec: dict[str, Any]) -> dict[str, Any] | None:
     if rec["_path"] == "tls":
         alpn = rec.pop("next_protocol", None)
         if alpn:
+            if not isinstance(alpn, (str, list)):
+                return None  # not Zeek's (a number in a JSON line): malformed, counted
             rec["alpn"] = [alpn] if isinstance(alpn, str) else list(alpn)
     rec["source"] = "zeek"
     return rec
@@ -193,27 +251,78 @@ def _ts(v: Any) -> float | None:
     return None
 
 
+# per log: the fields of a JSON line (its keys, in order) → those of them not kept. The lines of one
+# log have the same few key sets, so deciding once per set beats testing every key of every line
+# (bench/bench_import.py); bounded, as hostile lines could bring endless key sets.
+_DROPS: dict[str, dict[tuple[str, ...], tuple[str, ...]]] = {path: {} for path in KEEP}
+_DROPS_MAX = 1000
+
+
 def json_record(line: bytes | str, path_hint: str = "") -> dict[str, Any] | None:
     """The record of one Zeek JSON line (its ``_path``, else the file's name, says which log)."""
     try:
         d = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(d, dict):
+    if type(d) is not dict:
         return None
     path = d.get("_path") or path_hint
-    keep = KEEP.get(path)
-    if keep is None:
+    drops = _DROPS.get(path) if type(path) is str else None  # a list as _path: malformed, not a crash
+    if drops is None:
         return None
-    rec: dict[str, Any] = {"_path": OUR_PATH[path]}
-    for k, v in d.items():
-        if k in keep and v is not None:
-            rec[k] = v
-    ts = _ts(rec.get("ts"))
-    if ts is None:
-        return None
-    rec["ts"] = ts
-    return _finish(rec)
+    keys = tuple(d)
+    drop = drops.get(keys)
+    if drop is None:
+        keep = KEEP[path]
+        drop = tuple(k for k in keys if k not in keep)
+        if len(drops) < _DROPS_MAX:
+            drops[keys] = drop
+    for k in drop:
+        del d[k]
+    if b"null" in line if isinstance(line, bytes) else "null" in line:  # JSON's null: unset, as Zeek's "-"
+        d = {k: v for k, v in d.items() if v is not None}
+    ts = d.get("ts")
+    if type(ts) is not float:
+        ts = _ts(ts)
+        if ts is None:
+            return None
+        d["ts"] = ts
+    # the parsed dict is the record (no copy): _path and source go last
+    d["_path"] = OUR_PATH[path]
+    if path == "ssl":
+        return _finish(d)
+    d["source"] = "zeek"
+    return d
+
+
+def json_block(data: bytes, pos: int, path_hint: str = "") -> tuple[list[dict[str, Any]], int, int, int]:
+    """The JSON lines of ``data`` from ``pos`` up to the first line that does not start with ``{``:
+    (records, lines, malformed lines, offset where it stopped); as ``TsvState.block``."""
+    if _native is not None:  # the common lines in C, the others through json_record
+        out: tuple[list[dict[str, Any]], int, int, int] = _native.json_lines(
+            data, pos, orjson.loads, path_hint, KEEP, OUR_PATH, json_record
+        )
+        return out
+    seg = data[pos:] if pos else data
+    nl = seg.count(b"\n")
+    if b"\r" not in seg and nl - seg.endswith(b"\n") == seg.count(b"\n{"):
+        # the common case, JSON lines only (counted with bytes.count: a regex would scan the block
+        # ten times slower)
+        lines = [ln for ln in seg.split(b"\n") if ln]
+        end = len(data)
+    else:
+        lines = []
+        end = pos
+        for ln in seg.splitlines(keepends=True):
+            text = ln.rstrip(b"\r\n")
+            if text and text[:1] != b"{":
+                break
+            end += len(ln)
+            if text:
+                lines.append(text)
+    parsed = [json_record(ln, path_hint) for ln in lines]
+    records = [r for r in parsed if r is not None]
+    return records, len(lines), len(lines) - len(records), end
 
 
 def path_of(name: str) -> str:
