@@ -34,7 +34,7 @@ static PyObject *k_event_type, *k_flow, *k_src_ip, *k_dest_ip, *k_start, *k_end,
     *k_bytes_toclient, *k_path, *k_ts, *k_uid, *k_orig_h, *k_orig_p, *k_resp_h, *k_resp_p, *k_service,
     *k_duration, *k_orig_pkts, *k_orig_ip_bytes, *k_resp_pkts, *k_resp_ip_bytes, *k_source, *k_timestamp,
     *k_dns, *k_type, *k_id, *k_queries, *k_rrname, *k_rrtype, *k_rd, *k_rcode, *k_aa, *k_tc, *k_ra,
-    *k_answers, *k_rdata, *k_ttl, *k_grouped, *k_trans_id, *k_query, *k_qtype_name, *k_qtype, *k_qclass,
+    *k_answers, *k_rdata, *k_ttl, *k_grouped, *k_authorities, *k_trans_id, *k_query, *k_qtype_name, *k_qtype, *k_qclass,
     *k_qclass_name, *k_RD, *k_rtt, *k_rcode_name, *k_AA, *k_TC, *k_RA, *k_TTLs, *k_answers_out;
 static PyObject *v_flow, *v_conn, *v_eve, *v_tcp, *v_udp, *v_unknown, *v_failed, *v_empty, *v_zero, *v_dns,
     *v_query, *v_answer, *v_icmp, *v_one, *v_c_internet;
@@ -299,6 +299,8 @@ dns_event(PyObject *d, double ts, const Dns *ctx)
     PyObject *type = get(dns, k_type);
     if (type == NULL || !PyUnicode_CheckExact(type))
         return 0;
+    if (get(dns, k_authorities) != NULL)
+        return 0; /* the authority section (auth, auth_zone) is mapped in Python: NXDOMAINs, mostly */
     const int query = PyUnicode_Compare(type, v_query) == 0;
     if (!query && PyUnicode_Compare(type, v_answer) != 0)
         return 0;
@@ -633,6 +635,7 @@ PyInit__evefast(void)
     INTERN(k_rdata, "rdata");
     INTERN(k_ttl, "ttl");
     INTERN(k_grouped, "grouped");
+    INTERN(k_authorities, "authorities");
     INTERN(k_trans_id, "trans_id");
     INTERN(k_query, "query");
     INTERN(k_qtype_name, "qtype_name");

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from ..dns.answers import ROOT_ZONE
 from ..native import load
 
 # flow and DNS events mapped in C (``_evefast.c``; bench/bench_import.py), every other line by the Python
@@ -328,6 +329,9 @@ class EveParser:
             rec["answers"] = answers
             if len(ttls) == len(answers):
                 rec["TTLs"] = ttls
+        auths = get("authorities")
+        if auths and isinstance(auths, list):
+            _authority(rec, auths)
         return [rec]
 
     @staticmethod
@@ -423,3 +427,28 @@ class EveParser:
             "rule": f"suricata:{a.get('gid', 1)}:{sid}",
             "evidence": evidence,
         }
+
+
+def _authority(rec: dict[str, Any], auths: list[Any]) -> None:
+    """``auth`` and ``auth_zone`` from Suricata's ``authorities`` as the sensor sets them from the
+    packet (ingest/dns/answers.py ``authority``): each record's reply string once (an SOA's primary
+    server ``mname``, when Suricata logs the SOA's data), and the first SOA's owner (``""``: the root)."""
+    texts: list[str] = []
+    zone: str | None = None
+    for a in auths:
+        if type(a) is not dict:
+            continue
+        if a.get("rrtype") == "SOA":
+            name = a.get("rrname")
+            if zone is None and isinstance(name, str):
+                zone = name.rstrip(".") or ROOT_ZONE
+            soa = a.get("soa")
+            text = soa.get("mname") if isinstance(soa, dict) else None
+        else:
+            text = a.get("rdata")
+        if isinstance(text, str) and text not in texts:
+            texts.append(text)
+    if texts:
+        rec["auth"] = texts
+    if zone is not None:
+        rec["auth_zone"] = zone

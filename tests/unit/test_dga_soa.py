@@ -5,6 +5,7 @@ names whose SOA is a zone above as before, and judges names without an SOA on th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import dns.message
@@ -179,3 +180,52 @@ def test_zeek_dns_log_auth_is_imported_and_read() -> None:
     for rec in recs:
         del rec["auth"]
     assert [a.rule for a in dga_alerts(recs)] == ["behaviour.dga.host"]  # without it: the name-only rule
+
+
+def _eve_answer(i: int, name: str, authority: dict) -> list[bytes]:
+    """A Suricata 7 query and its NXDOMAIN answer (the shape of a real eve.json, version 2)."""
+    flow = {"flow_id": 7000 + i, "event_type": "dns", "proto": "UDP"}
+    client = {"src_ip": "10.30.0.9", "src_port": 40000 + i, "dest_ip": "10.40.0.53", "dest_port": 53}
+    server = {"src_ip": "10.40.0.53", "src_port": 53, "dest_ip": "10.30.0.9", "dest_port": 40000 + i}
+    q = {
+        "timestamp": f"2026-08-28T23:05:{i:02d}.1+0700",
+        **flow,
+        **client,
+        "dns": {"type": "query", "id": i, "rrname": name, "rrtype": "A", "tx_id": 0},
+    }
+    a = {"timestamp": f"2026-08-28T23:05:{i:02d}.2+0700", **flow, **server,
+         "dns": {"version": 2, "type": "answer", "id": i, "flags": "8183", "qr": True, "rd": True, "ra": True,
+                 "rrname": name, "rrtype": "A", "rcode": "NXDOMAIN", "authorities": [authority]}}  # fmt: skip
+    return [json.dumps(q).encode(), json.dumps(a).encode()]
+
+
+def _soa(owner: str, mname: str) -> dict:
+    return {"rrname": owner, "rrtype": "SOA", "ttl": 900,
+            "soa": {"mname": mname, "rname": f"hostmaster.{owner}", "serial": 1, "refresh": 1800,
+                    "retry": 900, "expire": 604800, "minimum": 900}}  # fmt: skip
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["native", "python"])
+def test_eve_authorities_give_the_sensors_fields(python: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Suricata's ``authorities`` fill ``auth``/``auth_zone`` as the sensor fills them from packets, on
+    the C mapper's path (which hands such events to Python) and on the Python one."""
+    from wardwatch.ingest.logs import eve
+
+    if python:
+        monkeypatch.setattr(eve, "_native", None)
+    regs = word_pairs(12)
+    raws = [_eve_answer(i, f"old.{r}", _soa(r, f"ns1.{r}")) for i, r in enumerate(regs)]
+    parser = eve.EveParser()
+    recs: list[dict] = []
+    parser.lines([line for pair in raws for line in pair], recs, [])
+    assert [(r["auth"], r["auth_zone"]) for r in recs] == [([f"ns1.{r}"], r) for r in regs]
+    assert dga_alerts(recs) == []  # missing names under existing domains
+    tld = [_eve_answer(i, r, _soa("com", "a.gtld-servers.net")) for i, r in enumerate(regs)]
+    recs = []
+    eve.EveParser().lines([line for pair in tld for line in pair], recs, [])
+    assert {(tuple(r["auth"]), r["auth_zone"]) for r in recs} == {(("a.gtld-servers.net",), "com")}
+    assert [a.rule for a in dga_alerts(recs)] == ["behaviour.dga.host"]
+    (root,) = eve.EveParser().line(_eve_answer(1, "x.invalid", {"rrname": "", "rrtype": "SOA", "ttl": 5})[1])[
+        0
+    ]
+    assert root["auth_zone"] == "." and "auth" not in root  # Suricata 6 logs no SOA data: no mname
