@@ -43,12 +43,14 @@ ext_modules = [
     Extension(
         "wardwatch.ingest.flows._tcprun",
         ["ingest/flows/_tcprun.c"],
-        depends=[*NATIVE_H, "ingest/flows/_uid.h"],
+        depends=[*NATIVE_H, "ingest/flows/_uid.h", "ingest/flows/_slots.h"],
         optional=True,
     ),
     # the log import (ingest/logs/zeek.py, eve.py keep the Python fallbacks): Zeek TSV/JSON lines and EVE
     # flow/DNS events → records; bench/bench_import.py: 185k → 400k (TSV), 185k → 300k (EVE) lines/s
     Extension("wardwatch.ingest.logs._zeektsv", ["ingest/logs/_zeektsv.c"], optional=True),
+    # the DNS message decoder (ingest/dns/wire.py keeps the Python fallback; WARDWATCH_DNS_PYTHON=1)
+    Extension("wardwatch.ingest.dns._dnswire", ["ingest/dns/_dnswire.c"], optional=True),
     Extension("wardwatch.ingest.logs._evefast", ["ingest/logs/_evefast.c"], optional=True),
 ]
 

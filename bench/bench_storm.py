@@ -8,6 +8,13 @@ run, ``tshark -T fields`` (the peer), alternating, best wall of ``--runs``.
 Each command is a fresh process measured as bench_sensor.py measures (wall, CPU of the process and its
 workers, peak RSS from ``wait4``). Prints a markdown table and writes bench/out/bench_storm.json.
 
+    python bench/bench_storm.py --compare-slots --before /tmp/before_pkg   # also SLOTS=0, another tree
+
+With ``--compare-slots`` the sensor also runs with ``WARDWATCH_FLOWS_SLOTS=0`` (every connection a
+Python ``Conn``, no C slot table); with ``--before DIR`` also from the ``wardwatch`` package folder in
+DIR (put first on PYTHONPATH: e.g. a copy of the tree without the change being measured), each
+alternating with the others.
+
     python bench/bench_storm.py --open-memory [--packets 300000]
 
 Instead: memory per open connection of the flow meter (RSS growth while pp1 and udpscan connections
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -76,18 +84,19 @@ def _child_open_memory(pcap: str) -> None:
 
 
 def open_memory(packets: int) -> int:
-    import os
     import subprocess
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    print("| shape | open connections | C per-connection code | Python fallback |")
-    print("|---|---|---|---|")
-    for shape in ("pp1", "udpscan"):
+    print(
+        "| shape | open connections | C slot table | C code, Conn objects (`WARDWATCH_FLOWS_SLOTS=0`) | Python fallback |"
+    )
+    print("|---|---|---|---|---|")
+    for shape in ("pp1", "synflood", "udpscan"):
         pcap = OUT_DIR / f"storm-{shape}-{packets}.pcap"
         generate(shape, packets, pcap)
         cells = []
-        for flag in ("0", "1"):
-            env = dict(os.environ, WARDWATCH_FLOWS_PYTHON=flag)
+        for python, slots in (("0", "1"), ("0", "0"), ("1", "0")):
+            env = dict(os.environ, WARDWATCH_FLOWS_PYTHON=python, WARDWATCH_FLOWS_SLOTS=slots)
             done = subprocess.run(
                 [sys.executable, __file__, "--child-open-memory", str(pcap)],
                 env=env,
@@ -107,6 +116,19 @@ def open_memory(packets: int) -> int:
     return 0
 
 
+def _measure_with(cmd: list[str], var: str, value: str) -> dict:
+    """measure() with one environment variable set (measure passes os.environ on)."""
+    old = os.environ.get(var)
+    os.environ[var] = value
+    try:
+        return measure(cmd)
+    finally:
+        if old is None:
+            del os.environ[var]
+        else:
+            os.environ[var] = old
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -117,6 +139,17 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1, help="sensor workers (0: one per core)")
     ap.add_argument("--shapes", default=",".join(SHAPES))
+    ap.add_argument(
+        "--compare-slots",
+        action="store_true",
+        help="also time the sensor with WARDWATCH_FLOWS_SLOTS=0 (every connection a Conn), alternating",
+    )
+    ap.add_argument(
+        "--before",
+        metavar="PYTHONPATH",
+        help="also time the sensor of another tree (a wardwatch package folder put first on PYTHONPATH, "
+        "e.g. a copy without the change under test), alternating",
+    )
     args = ap.parse_args()
     if args.child_open_memory:
         _child_open_memory(args.child_open_memory)
@@ -133,29 +166,47 @@ def main() -> int:
         ww_cmd = [*base, "sensor", "--workers", str(args.workers), "--pcap", str(pcap), "--out", "/dev/null"]
         ts_cmd = ["tshark", "-r", str(pcap), *TSHARK]
         pcap.read_bytes()  # page cache
-        ww, ts = [], []
-        for _ in range(args.runs):  # alternating: the machine's noise falls on both
+        ww, ts, objs, before = [], [], [], []
+        for _ in range(args.runs):  # alternating: the machine's noise falls on all of them
             ww.append(measure(ww_cmd))
+            if args.compare_slots:
+                objs.append(_measure_with(ww_cmd, "WARDWATCH_FLOWS_SLOTS", "0"))
+            if args.before:
+                before.append(_measure_with(ww_cmd, "PYTHONPATH", args.before))
             ts.append(measure(ts_cmd))
-        for r in ww + ts:
+        for r in ww + ts + objs + before:
             if r["exit"] != 0:
                 raise SystemExit(f"{shape}: a command failed: {r['stderr'][-1500:]}")
         w, t = min(ww, key=lambda r: r["seconds"]), min(ts, key=lambda r: r["seconds"])
-        rows.append({
+        row = {
             "shape": shape, "packets": args.packets, "connections": conns,
             "wardwatch": {k: w[k] for k in ("seconds", "cpu_seconds", "max_rss_mib")},
             "tshark": {k: t[k] for k in ("seconds", "cpu_seconds", "max_rss_mib")},
-        })  # fmt: skip
+        }  # fmt: skip
+        for name, runs in (("wardwatch_no_slots", objs), ("wardwatch_before", before)):
+            if runs:
+                o = min(runs, key=lambda r: r["seconds"])
+                row[name] = {k: o[k] for k in ("seconds", "cpu_seconds", "max_rss_mib")}
+        rows.append(row)
     (OUT_DIR / "bench_storm.json").write_text(json.dumps(rows, indent=1) + "\n")
-    print(
-        f"| shape | connections | wardwatch sensor (workers {args.workers}) | tshark -T fields | packets/s ratio (wall) | CPU ratio |"
+    extra = (" wardwatch, SLOTS=0 |" if args.compare_slots else "") + (
+        " wardwatch, before |" if args.before else ""
     )
-    print("|---|---|---|---|---|---|")
+    print(
+        f"| shape | connections | wardwatch sensor (workers {args.workers}) |{extra} tshark -T fields | packets/s ratio (wall) | CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|" + "---|" * extra.count("|"))
+
+    def cell(m: dict) -> str:
+        return f"{m['seconds']:.2f} s, {m['cpu_seconds']:.2f} CPU s, {m['max_rss_mib']:.0f} MiB"
+
     for r in rows:
         w, t = r["wardwatch"], r["tshark"]
+        objs_cell = "".join(
+            f" {cell(r[name])} |" for name in ("wardwatch_no_slots", "wardwatch_before") if name in r
+        )
         print(
-            f"| {r['shape']} | {r['connections']:,} | {w['seconds']:.2f} s, {w['cpu_seconds']:.2f} CPU s, {w['max_rss_mib']:.0f} MiB"
-            f" | {t['seconds']:.2f} s, {t['cpu_seconds']:.2f} CPU s, {t['max_rss_mib']:.0f} MiB"
+            f"| {r['shape']} | {r['connections']:,} | {cell(w)} |{objs_cell} {cell(t)}"
             f" | {t['seconds'] / w['seconds']:.2f}× | {t['cpu_seconds'] / w['cpu_seconds']:.2f}× |"
         )
     return 0

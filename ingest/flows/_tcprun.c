@@ -16,7 +16,8 @@
  * ICMP and other transports, Heap is the timer heap, expire() is meter.expire's loop with
  * tcp.timer_due, sort_finished() and records() are meter._drain's sort and Conn.record, forget() its
  * clean-up. Connections created here are untracked by the garbage collector (they can hold no
- * cycle). What stays Python: a packet that finds a timer due, a SYN that reuses the 5-tuple
+ * cycle). The commonest states (a TCP connection that is only a SYN so far, UDP/ICMP/other ones)
+ * are not Conns at all but fixed-size C slots (_slots.h), made Conns on anything rarer. What stays Python: a packet that finds a timer due, a SYN that reuses the 5-tuple
  * (meter._packet handles those whole), role flips (Conn.flip) and interim records.
  * tests/unit/test_flows_native.py checks that both ways give the same records, byte for byte.
  */
@@ -1080,7 +1081,8 @@ new_endpoint(void)
 /* meter._new_conn for a TCP key (proto, A hi, A lo, B hi, B lo, A port, B port): the new Conn (a new
  * reference), entered in the live table and in by_id; NULL on error. */
 static PyObject *
-new_conn(PyObject *key, int fa, int flags, double ts, PyObject *table, Create *cr)
+new_conn(PyObject *key, int fa, int flags, double ts, PyObject *table, Create *cr, PyObject *given_fid,
+         const char *given_uid)
 {
     if (!PyTuple_CheckExact(key) || PyTuple_GET_SIZE(key) != 7) {
         PyErr_SetString(PyExc_TypeError, "run(): a key is not a 7-tuple");
@@ -1108,7 +1110,8 @@ new_conn(PyObject *key, int fa, int flags, double ts, PyObject *table, Create *c
         flip = !server_port(cr, dst) || src < dst; /* Zeek's WantConnection */
     int orig_a = fa != flip;
     int oi = orig_a ? 0 : 1; /* orig = endpoint A or B */
-    PyObject *fid = PyIter_Next(cr->ids);
+    /* given_fid: a slot's connection becoming an object (slots.h), which has its id already */
+    PyObject *fid = given_fid != NULL ? (Py_INCREF(given_fid), given_fid) : PyIter_Next(cr->ids);
     if (fid == NULL) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_RuntimeError, "run(): the id counter ended");
@@ -1151,9 +1154,12 @@ new_conn(PyObject *key, int fa, int flags, double ts, PyObject *table, Create *c
         Py_DECREF(conn);
         return NULL;
     }
-    make_uid((char *)PyUnicode_1BYTE_DATA(uid), (unsigned)proto, part[2 * oi], part[2 * oi + 1],
-             (unsigned)(orig_a ? a_port : b_port), part[2 - 2 * oi], part[3 - 2 * oi],
-             (unsigned)(orig_a ? b_port : a_port), ts);
+    if (given_uid != NULL) /* a slot's, made from the same values */
+        memcpy(PyUnicode_1BYTE_DATA(uid), given_uid, 18);
+    else
+        make_uid((char *)PyUnicode_1BYTE_DATA(uid), (unsigned)proto, part[2 * oi], part[2 * oi + 1],
+                 (unsigned)(orig_a ? a_port : b_port), part[2 - 2 * oi], part[3 - 2 * oi],
+                 (unsigned)(orig_a ? b_port : a_port), ts);
     slot_set(conn, S_O, o);
     slot_set(conn, S_R, r);
     slot_set(conn, S_ORIG_H, oh);
@@ -1179,7 +1185,8 @@ new_conn(PyObject *key, int fa, int flags, double ts, PyObject *table, Create *c
         PyObject_GC_UnTrack(o);
         PyObject_GC_UnTrack(r);
     }
-    cr->created++;
+    if (given_fid == NULL)
+        cr->created++;
     return conn;
 }
 
@@ -1434,15 +1441,27 @@ native_kind(PyObject *conn)
                : -1;
 }
 
+static PyObject *new_simple_conn(PyObject *key, int fa, double t0, PyObject *table, Create *cr,
+                                 const uint8_t *udp_ports, PyObject *const *timeouts, PyObject *given_fid);
+
+static int finish_conn(PyObject *conn, PyObject *table, PyObject *finished);
+
+#include "_slots.h" /* the common states in fixed-size C slots */
+
 /* records(conns, interim, ip_text) -> list of dicts: [conn.record(interim) for conn in conns], TCP
  * connections with native endpoints in C, the others through Conn.record */
 static PyObject *
 records_py(PyObject *mod, PyObject *args)
 {
-    PyObject *conns, *ip_text;
+    PyObject *conns, *ip_text, *slots_o = Py_None;
     int interim;
-    if (!PyArg_ParseTuple(args, "O!pO:records", &PyList_Type, &conns, &interim, &ip_text))
+    if (!PyArg_ParseTuple(args, "O!pO|O:records", &PyList_Type, &conns, &interim, &ip_text, &slots_o))
         return NULL;
+    if (slots_o != Py_None && !PyObject_TypeCheck(slots_o, &TableType)) {
+        PyErr_SetString(PyExc_TypeError, "records(): slots must be a Table or None");
+        return NULL;
+    }
+    const Table *slots = slots_o != Py_None ? (Table *)slots_o : NULL;
     if (conn_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "setup(Conn) was not called");
         return NULL;
@@ -1455,7 +1474,10 @@ records_py(PyObject *mod, PyObject *args)
         PyObject *conn = PyList_GET_ITEM(conns, i), *rec;
         Py_INCREF(conn); /* Python code (ip_text, Conn.record) runs in between */
         long kind = native_kind(conn);
-        if (kind >= 0) {
+        if (PyLong_CheckExact(conn) && slots != NULL) { /* a slot's id */
+            int32_t x = finished_slot(slots, conn);
+            rec = x >= 0 ? slot_record(slots, x, interim, ip_text) : NULL;
+        } else if (kind >= 0) {
             rec = conn_record(conn, interim, ip_text, kind);
         } else {
             PyObject *cargs[2] = {conn, interim ? Py_True : Py_False};
@@ -1477,8 +1499,6 @@ records_py(PyObject *mod, PyObject *args)
 }
 
 /* ---- expiry (meter.expire's loop, tcp.timer_due, meter._finish) -------------------------------- */
-
-static int finish_conn(PyObject *conn, PyObject *table, PyObject *finished);
 
 /* tcp.timer_due for a TCP connection: 1 when it is removed, 0 when it lives on, -1 on error */
 static int
@@ -1522,12 +1542,21 @@ timer_due_c(PyObject *conn, double t, double timeout)
 static PyObject *
 expire_py(PyObject *mod, PyObject *args)
 {
-    PyObject *by_id, *table, *finished, *cfg_t, *create_t, *slow, *ports, *simple_t = NULL;
+    PyObject *by_id, *table, *finished, *cfg_t, *create_t, *slow, *ports, *simple_t = NULL, *slots_o = Py_None;
     Heap *heap;
     double now, simple_timeout[3] = {0, 0, 0};
-    if (!PyArg_ParseTuple(args, "O!O!O!O!dO!O!O|O!:expire", &HeapType, &heap, &PyDict_Type, &by_id,
+    if (!PyArg_ParseTuple(args, "O!O!O!O!dO!O!O|O!O:expire", &HeapType, &heap, &PyDict_Type, &by_id,
                           &PyDict_Type, &table, &PyList_Type, &finished, &now, &PyTuple_Type, &cfg_t, &PyTuple_Type,
-                          &create_t, &slow, &PyTuple_Type, &simple_t))
+                          &create_t, &slow, &PyTuple_Type, &simple_t, &slots_o))
+        return NULL;
+    if (slots_o != Py_None && (!PyObject_TypeCheck(slots_o, &TableType) || simple_t == NULL)) {
+        PyErr_SetString(PyExc_TypeError, "expire(): slots must be a Table (with the timeouts) or None");
+        return NULL;
+    }
+    Table *slots = slots_o != Py_None ? (Table *)slots_o : NULL;
+    PyObject *simple_timeouts[3] = {NULL, NULL, NULL};
+    if (simple_t != NULL && !PyArg_ParseTuple(simple_t, "OOO", &simple_timeouts[0], &simple_timeouts[1],
+                                              &simple_timeouts[2]))
         return NULL;
     if (simple_t != NULL && !PyArg_ParseTuple(simple_t, "ddd:expire's timeouts", &simple_timeout[0],
                                               &simple_timeout[1], &simple_timeout[2]))
@@ -1553,6 +1582,33 @@ expire_py(PyObject *mod, PyObject *args)
     while (heap->n > 0 && heap->a[0].due < now) {
         HEntry e = heap_pop(heap);
         double top_due = e.due;
+        int32_t x = slots != NULL ? find_fid(slots, e.fid) : -1;
+        if (x >= 0) { /* the loop's body for a slot (an id is a slot's or a Conn's, never both) */
+            Slot *s = &slots->s[x];
+            if (s->status != SL_LIVE || top_due != s->heap_at)
+                continue;
+            s->heap_at = INFINITY;
+            if (slot_timer_due(s, now)) {
+                if (slot_finish(slots, x, finished) < 0)
+                    return NULL;
+                continue;
+            }
+            if (!(s->next_interim < now)) {
+                if (slot_schedule(slots, x, heap) < 0)
+                    return NULL;
+                continue;
+            }
+            /* an interim record is due: the connection becomes a Conn, then Python's turn */
+            PyObject *conn = slot_promote(slots, x, table, &cr, &cfg, simple_timeouts);
+            if (conn == NULL)
+                return NULL;
+            PyObject *res = PyObject_CallFunctionObjArgs(slow, conn, Py_None, NULL);
+            Py_DECREF(conn);
+            if (res == NULL)
+                return NULL;
+            Py_DECREF(res);
+            continue;
+        }
         PyObject *fid_o = PyLong_FromLongLong(e.fid);
         if (fid_o == NULL)
             return NULL;
@@ -1681,12 +1737,16 @@ addr_halves(PyObject *addr, uint64_t *hi, uint64_t *lo)
  * c.resp_h, c.resp_p)) in place; False (list untouched) when a value is not what C can compare as
  * Python does (not a Conn, a NaN, an int beyond 64 bits...): the caller sorts in Python then. */
 static PyObject *
-sort_finished_py(PyObject *mod, PyObject *list)
+sort_finished_py(PyObject *mod, PyObject *args)
 {
-    if (!PyList_CheckExact(list)) {
-        PyErr_SetString(PyExc_TypeError, "sort_finished() takes a list");
+    PyObject *list, *slots_o = Py_None;
+    if (!PyArg_ParseTuple(args, "O!|O:sort_finished", &PyList_Type, &list, &slots_o))
+        return NULL;
+    if (slots_o != Py_None && !PyObject_TypeCheck(slots_o, &TableType)) {
+        PyErr_SetString(PyExc_TypeError, "sort_finished(): slots must be a Table or None");
         return NULL;
     }
+    const Table *slots = slots_o != Py_None ? (Table *)slots_o : NULL;
     if (conn_type == NULL)
         Py_RETURN_FALSE;
     Py_ssize_t n = PyList_GET_SIZE(list);
@@ -1698,6 +1758,27 @@ sort_finished_py(PyObject *mod, PyObject *list)
         PyObject *c = PyList_GET_ITEM(list, i);
         SortKey *k = &keys[i];
         k->idx = i;
+        if (PyLong_CheckExact(c) && slots != NULL) { /* a slot's id */
+            int32_t x = finished_slot(slots, c);
+            if (x < 0) {
+                PyErr_Clear();
+                ok = 0;
+                break;
+            }
+            const Slot *s = &slots->s[x];
+            int oa = s->orig_a;
+            k->ts = s->start_ts;
+            k->proto = s->proto;
+            k->oh = oa ? s->a_hi : s->b_hi;
+            k->ol = oa ? s->a_lo : s->b_lo;
+            k->op = oa ? s->a_port : s->b_port;
+            k->rh = oa ? s->b_hi : s->a_hi;
+            k->rl = oa ? s->b_lo : s->a_lo;
+            k->rp = oa ? s->b_port : s->a_port;
+            if (k->ts != k->ts)
+                ok = 0;
+            continue;
+        }
         if (Py_TYPE(c) != conn_type || SLOT(c, S_START_TS) == NULL || SLOT(c, S_PROTO) == NULL ||
             SLOT(c, S_ORIG_H) == NULL || SLOT(c, S_ORIG_P) == NULL || SLOT(c, S_RESP_H) == NULL ||
             SLOT(c, S_RESP_P) == NULL || !PyFloat_CheckExact(SLOT(c, S_START_TS)) ||
@@ -1734,6 +1815,38 @@ sort_finished_py(PyObject *mod, PyObject *list)
     }
     PyMem_Free(keys);
     return PyBool_FromLong(ok);
+}
+
+/* ids(finished) -> [fid]: meter._drain's retired ids (a slot's entry is its id already) */
+static PyObject *
+ids_py(PyObject *mod, PyObject *list)
+{
+    if (!PyList_CheckExact(list)) {
+        PyErr_SetString(PyExc_TypeError, "ids() takes a list");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c = PyList_GET_ITEM(list, i), *fid;
+        if (PyLong_CheckExact(c))
+            fid = (Py_INCREF(c), c);
+        else if (Py_TYPE(c) == conn_type && SLOT(c, S_FID) != NULL)
+            fid = (Py_INCREF(SLOT(c, S_FID)), SLOT(c, S_FID));
+        else
+            fid = PyObject_GetAttrString(c, "fid");
+        if (fid == NULL || PyList_GET_SIZE(list) != n) {
+            Py_XDECREF(fid);
+            Py_DECREF(out);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "ids(): the list changed");
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, fid);
+    }
+    return out;
 }
 
 /* forget(by_id, fids) -> None: drop from by_id the finished connections of fids (meter._drain) */
@@ -1826,11 +1939,17 @@ static const char *A_NAME[N_ARRAYS] = {"gid", "from_a", "ts", "flags", "seq", "a
 static PyObject *
 run(PyObject *mod, PyObject *args)
 {
-    PyObject *arrays, *conns, *keys, *table, *packet, *schedule, *cfg_t, *create_t = NULL;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!OOO!|O!", &PyTuple_Type, &arrays, &PyList_Type, &conns, &PyList_Type,
+    PyObject *arrays, *conns, *keys, *table, *packet, *schedule, *cfg_t, *create_t = NULL, *slots_o = Py_None;
+    PyObject *karrays_o = Py_None, *gcount_o = Py_None;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!OOO!|O!OOO", &PyTuple_Type, &arrays, &PyList_Type, &conns, &PyList_Type,
                           &keys, &PyDict_Type, &table, &packet, &schedule, &PyTuple_Type, &cfg_t, &PyTuple_Type,
-                          &create_t))
+                          &create_t, &slots_o, &karrays_o, &gcount_o))
         return NULL;
+    if (slots_o != Py_None && !PyObject_TypeCheck(slots_o, &TableType)) {
+        PyErr_SetString(PyExc_TypeError, "run(): slots must be a Table or None");
+        return NULL;
+    }
+    Table *slots = slots_o != Py_None ? (Table *)slots_o : NULL;
     if (conn_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "setup(Conn) was not called");
         return NULL;
@@ -1860,6 +1979,16 @@ run(PyObject *mod, PyObject *args)
     Buf bufs[N_ARRAYS] = {0};
     PyObject *result = NULL;
     PyObject *conn = NULL; /* the row's connection, a strong reference: Python code runs in between */
+    KeyArrays ka;
+    Buf gcount_buf = {0};
+    const int64_t *gcount = NULL; /* packets of each group in this batch (None: not known) */
+    if (karrays_get(karrays_o, &ka, PyList_GET_SIZE(keys)) < 0)
+        goto done;
+    if (gcount_o != Py_None) {
+        if (get_buf(gcount_o, &gcount_buf, "i", 8, PyList_GET_SIZE(keys), 0, "group counts") < 0)
+            goto done;
+        gcount = gcount_buf.b.buf;
+    }
     Py_ssize_t n = PyObject_Length(PyTuple_GET_ITEM(arrays, A_GID));
     if (n < 0)
         goto done;
@@ -1901,15 +2030,60 @@ run(PyObject *mod, PyObject *args)
              * looked up at the group's first row (only this group's packets change its entry), and
              * created here when there is none, as meter._packet would. */
             Py_DECREF(conn);
-            conn = PyDict_GetItemWithError(table, PyList_GET_ITEM(keys, g));
+            conn = NULL;
+            int in_slots = 0, looked = 0;
+            if (slots != NULL) {
+                /* a slot: this packet makes it a Conn (a second packet), or a pure SYN opens one
+                 * (a key is a slot's or in the table, never both: the slots are looked at first) */
+                KeyV kv;
+                int ok = group_kv(keys, &ka, g, &kv);
+                if (ok) {
+                    uint64_t h = kv_hash(slots, &kv);
+                    int32_t x = find_key(slots, &kv, h);
+                    if (x >= 0 && rst_slot_ok(&slots->s[x], fa, flags, plen_a[i], ts)) {
+                        /* a refused SYN: still a slot */
+                        if (slot_rst(slots, x, create->heap, &cfg, flags, seq_a[i], ack_a[i], iplen_a[i], ts) < 0)
+                            goto done;
+                        out_fid[i] = slots->s[x].fid;
+                        out_orig[i] = 0;
+                        continue; /* conns[g] stays None: a next packet finds the slot */
+                    } else if (x >= 0) {
+                        if ((conn = slot_promote(slots, x, table, create, &cfg, NULL)) == NULL)
+                            goto done;
+                        in_slots = 1; /* a new reference */
+                    } else if ((looked = 1, PyDict_GET_SIZE(table) > 0) &&
+                               (conn = PyDict_GetItemWithError(table, group_key(keys, &ka, g))) != NULL) {
+                        /* a live Conn: below */
+                    } else if (PyErr_Occurred()) {
+                        goto done;
+                    } else if (syn_slot_ok(flags, plen_a[i], win_a[i]) && (gcount == NULL || gcount[g] <= 2)) {
+                        /* (a connection with more packets in this batch goes on past a SYN and a
+                         * RST: a Conn from the start costs less than a slot and its promotion) */
+                        x = slot_new_syn(slots, &kv, create, &cfg, fa, ts, seq_a[i], iplen_a[i]);
+                        if (x < 0)
+                            goto done;
+                        out_fid[i] = slots->s[x].fid;
+                        out_orig[i] = 1;
+                        conn = NULL;
+                        continue; /* conns[g] stays None: a next packet finds the slot */
+                    }
+                }
+            }
+            if (conn == NULL && !in_slots && !looked) {
+                PyObject *gk = group_key(keys, &ka, g);
+                conn = gk != NULL ? PyDict_GetItemWithError(table, gk) : NULL;
+            }
             if (conn == NULL && PyErr_Occurred())
                 goto done;
-            if (conn != NULL)
-                Py_INCREF(conn);
-            else if ((conn = new_conn(PyList_GET_ITEM(keys, g), fa, flags, ts, table, create)) == NULL)
-                goto done;
-            else
-                created_here = 1;
+            if (!in_slots) { /* promoted ones are checked below like any live connection */
+                if (conn != NULL)
+                    Py_INCREF(conn);
+                else if (group_key(keys, &ka, g) == NULL ||
+                         (conn = new_conn(group_key(keys, &ka, g), fa, flags, ts, table, create, NULL, NULL)) == NULL)
+                    goto done;
+                else
+                    created_here = 1;
+            }
             Py_INCREF(conn);
             if (PyList_SetItem(conns, g, conn) < 0) /* steals the new reference, even on error */
                 goto done;
@@ -1931,7 +2105,9 @@ run(PyObject *mod, PyObject *args)
                 goto done;
         }
         if (python) {
-            PyObject *key = PyList_GET_ITEM(keys, g);
+            PyObject *key = group_key(keys, &ka, g);
+            if (key == NULL)
+                goto done;
             Py_INCREF(key); /* held across the call, as conn is */
             PyObject *cargs[9] = {key, fa ? Py_True : Py_False, PyFloat_FromDouble(ts), PyLong_FromLong(flags),
                                   PyLong_FromLongLong(seq_a[i]), PyLong_FromLongLong(ack_a[i]),
@@ -2012,6 +2188,9 @@ run(PyObject *mod, PyObject *args)
         result = Py_None;
     }
 done:
+    karrays_release(&ka);
+    if (gcount_buf.held)
+        PyBuffer_Release(&gcount_buf.b);
     if (cr.held)
         PyBuffer_Release(&cr.ports);
     Py_XDECREF(conn);
@@ -2072,7 +2251,7 @@ finish_conn(PyObject *conn, PyObject *table, PyObject *finished)
 /* a new connection of a UDP/ICMP/other key, as meter._run_simple creates it (new reference) */
 static PyObject *
 new_simple_conn(PyObject *key, int fa, double t0, PyObject *table, Create *cr, const uint8_t *udp_ports,
-                PyObject *const *timeouts)
+                PyObject *const *timeouts, PyObject *given_fid)
 {
     if (!PyTuple_CheckExact(key) || PyTuple_GET_SIZE(key) != 7) {
         PyErr_SetString(PyExc_TypeError, "simple(): a key is not a 7-tuple");
@@ -2097,14 +2276,14 @@ new_simple_conn(PyObject *key, int fa, double t0, PyObject *table, Create *cr, c
     if (timeout == -1.0 && PyErr_Occurred())
         return NULL;
     int flip = 0;
-    if (kind == 1) {
+    if (kind == 1 && udp_ports != NULL) { /* none: a slot's connection, fa is its orig_a */
         long src = fa ? a_port : b_port, dst = fa ? b_port : a_port;
 #define UDP_PORT(p) ((p) >= 0 && (p) < 65536 && (udp_ports[(p) >> 3] >> ((p) & 7)) & 1)
         flip = UDP_PORT(src) && !UDP_PORT(dst);
 #undef UDP_PORT
     }
     int orig_a = fa != flip, oi = orig_a ? 0 : 1;
-    PyObject *fid = PyIter_Next(cr->ids);
+    PyObject *fid = given_fid != NULL ? (Py_INCREF(given_fid), given_fid) : PyIter_Next(cr->ids);
     if (fid == NULL) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_RuntimeError, "simple(): the id counter ended");
@@ -2169,6 +2348,8 @@ new_simple_conn(PyObject *key, int fa, double t0, PyObject *table, Create *cr, c
         Py_DECREF(conn);
         return NULL;
     }
+    if (given_fid != NULL)
+        return conn; /* a slot's connection: counted and scheduled already */
     cr->created++;
     /* as meter._schedule at creation, when last_time is still the first packet's */
     double due = t0 + timeout < next_interim ? t0 + timeout : next_interim;
@@ -2191,11 +2372,18 @@ static const char *R_NAME[N_RARRAYS] = {"key_of", "t0", "first", "from_a", "last
 static PyObject *
 simple_py(PyObject *mod, PyObject *args)
 {
-    PyObject *arrays, *keys, *table, *finished, *timeouts_t, *create_t, *udp_ports_o, *ports;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O:simple", &PyTuple_Type, &arrays, &PyList_Type, &keys, &PyDict_Type,
+    PyObject *arrays, *keys, *table, *finished, *timeouts_t, *create_t, *udp_ports_o, *ports, *slots_o = Py_None;
+    PyObject *karrays_o = Py_None;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O|OO:simple", &PyTuple_Type, &arrays, &PyList_Type, &keys, &PyDict_Type,
                           &table, &PyList_Type, &finished, &PyTuple_Type, &timeouts_t, &PyTuple_Type, &create_t,
-                          &udp_ports_o))
+                          &udp_ports_o, &slots_o, &karrays_o))
         return NULL;
+    if (slots_o != Py_None && !PyObject_TypeCheck(slots_o, &TableType)) {
+        PyErr_SetString(PyExc_TypeError, "simple(): slots must be a Table or None");
+        return NULL;
+    }
+    Table *slots = slots_o != Py_None ? (Table *)slots_o : NULL;
+    int32_t prev_slot = -1; /* the previous run's connection when it is a slot */
     if (conn_type == NULL || counts_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "setup(Conn, endpoint_class, Counts) was not called");
         return NULL;
@@ -2218,6 +2406,11 @@ simple_py(PyObject *mod, PyObject *args)
         return NULL;
     Buf bufs[N_RARRAYS] = {0};
     PyObject *result = NULL, *conn = NULL, *prev = NULL;
+    KeyArrays ka;
+    if (karrays_get(karrays_o, &ka, PyList_GET_SIZE(keys)) < 0) {
+        PyBuffer_Release(&udp_ports);
+        return NULL;
+    }
     Py_ssize_t n = PyObject_Length(PyTuple_GET_ITEM(arrays, R_KEY_OF));
     if (n < 0)
         goto done;
@@ -2237,14 +2430,30 @@ simple_py(PyObject *mod, PyObject *args)
             PyErr_SetString(PyExc_IndexError, "simple(): key index out of range");
             goto done;
         }
-        PyObject *key = PyList_GET_ITEM(keys, g);
+        PyObject *key = NULL; /* the key tuple, made only for the object code */
         double t0 = t0_a[i];
         Py_CLEAR(conn);
+        int32_t cur = -1;
+        KeyV kv;
+        int kv_ok = slots != NULL ? group_kv(keys, &ka, g, &kv) : 0;
         if (first[i]) {
-            conn = PyDict_GetItemWithError(table, key);
+            /* a key is a slot's or in the table, never both: the slots are looked at first */
+            int32_t x = kv_ok ? find_key(slots, &kv, kv_hash(slots, &kv)) : -1;
+            if (x < 0 && (!kv_ok || PyDict_GET_SIZE(table) > 0)) {
+                if ((key = group_key(keys, &ka, g)) == NULL)
+                    goto done;
+                conn = PyDict_GetItemWithError(table, key);
+            }
             if (conn == NULL && PyErr_Occurred())
                 goto done;
-            if (conn != NULL) {
+            if (x >= 0) {
+                if (slots->s[x].last_time + slots->s[x].timeout < t0) {
+                    if (slot_finish(slots, x, finished) < 0)
+                        goto done;
+                } else {
+                    cur = x;
+                }
+            } else if (conn != NULL) {
                 Py_INCREF(conn);
                 if (native_kind(conn) < 1 || !slots_ok(conn)) {
                     if (!PyErr_Occurred())
@@ -2263,12 +2472,52 @@ simple_py(PyObject *mod, PyObject *args)
         } else if (prev != NULL) {
             if (finish_conn(prev, table, finished) < 0) /* idle split inside the batch */
                 goto done;
-        }
-        if (conn == NULL) {
-            conn = new_simple_conn(key, fa_a[i] != 0, t0, table, &cr, udp_ports.buf, timeouts);
-            if (conn == NULL)
+        } else if (prev_slot >= 0) {
+            if (slot_finish(slots, prev_slot, finished) < 0)
                 goto done;
         }
+        if (conn == NULL && cur < 0) {
+            if (kv_ok && kv.proto != 6) {
+                cur = slot_new_simple(slots, &kv, &cr, udp_ports.buf, timeouts, fa_a[i] != 0, t0);
+                if (cur < 0)
+                    goto done;
+            } else {
+                if (key == NULL && (key = group_key(keys, &ka, g)) == NULL)
+                    goto done;
+                conn = new_simple_conn(key, fa_a[i] != 0, t0, table, &cr, udp_ports.buf, timeouts, NULL);
+                if (conn == NULL)
+                    goto done;
+            }
+        }
+        if (cur >= 0) { /* the loop's body below, on the slot */
+            Slot *s = &slots->s[cur];
+            int orig_a = s->orig_a, ka = orig_a ? 0 : 1, kb = 1 - ka; /* sides of endpoints A, B */
+            Py_ssize_t ia = 2 * i + 1, ib = 2 * i;
+            s->pkts[ka] += pkts[ia];
+            s->ipb[ka] += ipb[ia];
+            s->size[ka] += size[ia];
+            s->pkts[kb] += pkts[ib];
+            s->ipb[kb] += ipb[ib];
+            s->size[kb] += size[ib];
+            s->last_time = last_ts[i];
+            if (s->kind == 1) {
+                char la = orig_a ? 'D' : 'd', lb = orig_a ? 'd' : 'D';
+                int first_a = fpos[ia] < fpos[ib];
+                char l1 = first_a ? la : lb, l2 = first_a ? lb : la;
+                int64_t p1 = first_a ? pkts[ia] : pkts[ib], p2 = first_a ? pkts[ib] : pkts[ia];
+                if ((p1 && slot_check_history(s, l1) < 0) || (p2 && slot_check_history(s, l2) < 0))
+                    goto done;
+            }
+            if (s->heap_at == INFINITY && slot_schedule(slots, cur, cr.heap) < 0)
+                goto done;
+            s = &slots->s[cur];
+            out_fid[i] = s->fid;
+            out_origa[i] = (uint8_t)orig_a;
+            Py_CLEAR(prev);
+            prev_slot = cur;
+            continue;
+        }
+        prev_slot = -1;
         int orig_a = SLOT(conn, S_ORIG_A) == Py_True;
         Py_ssize_t ia = 2 * i + 1, ib = 2 * i; /* sides sent by endpoint A / B */
         PyObject *ep_a = SLOT(conn, orig_a ? S_O : S_R), *ep_b = SLOT(conn, orig_a ? S_R : S_O);
@@ -2303,6 +2552,7 @@ simple_py(PyObject *mod, PyObject *args)
 done:
     Py_XDECREF(conn);
     Py_XDECREF(prev);
+    karrays_release(&ka);
     PyBuffer_Release(&udp_ports);
     for (int a = 0; a < N_RARRAYS; a++)
         if (bufs[a].held)
@@ -2353,8 +2603,9 @@ static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS, "Per-packet TCP processing of a batch's TCP rows (see meter._run_native)."},
     {"records", records_py, METH_VARARGS, "records(conns, interim, ip_text): [c.record(interim) for c in conns]."},
     {"expire", expire_py, METH_VARARGS, "expire(heap, by_id, table, finished, now, timers, create, slow): meter.expire's loop."},
-    {"sort_finished", sort_finished_py, METH_O, "sort_finished(conns): meter._drain's sort, in place; False if it could not."},
+    {"sort_finished", sort_finished_py, METH_VARARGS, "sort_finished(conns): meter._drain's sort, in place; False if it could not."},
     {"simple", simple_py, METH_VARARGS, "simple(arrays, keys, table, finished, timeouts, create, udp_ports): meter._run_simple's loop."},
+    {"ids", ids_py, METH_O, "ids(finished) -> the connection ids of a finished list (Conns or slot ids)."},
     {"forget", forget_py, METH_VARARGS, "forget(by_id, fids): drop the finished connections of fids from by_id."},
     {"uid", uid_py, METH_VARARGS, "uid(proto, orig_hi, orig_lo, orig_p, resp_hi, resp_lo, resp_p, ts): Conn.make_uid in C."},
     {"blake2b", blake2b_py, METH_VARARGS, "blake2b(data, digest_size): unkeyed BLAKE2b (for tests)."},
@@ -2389,7 +2640,7 @@ PyInit__tcprun(void)
         (str_comma = PyUnicode_InternFromString(",")) == NULL ||
         (record_name = PyUnicode_InternFromString("record")) == NULL)
         return NULL;
-    if (PyType_Ready(&HeapType) < 0 || (addr_cache = PyDict_New()) == NULL)
+    if (PyType_Ready(&HeapType) < 0 || PyType_Ready(&TableType) < 0 || (addr_cache = PyDict_New()) == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
@@ -2403,6 +2654,12 @@ PyInit__tcprun(void)
     Py_INCREF(&HeapType);
     if (PyModule_AddObject(m, "Heap", (PyObject *)&HeapType) < 0) {
         Py_DECREF(&HeapType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&TableType);
+    if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
+        Py_DECREF(&TableType);
         Py_DECREF(m);
         return NULL;
     }

@@ -173,3 +173,21 @@ def key_tuples(batch: PacketBatch, keys: Keys, rows: np.ndarray) -> list[tuple]:
             strict=True,
         )
     )
+
+
+def key_columns(batch: PacketBatch, keys: Keys, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``key_tuples`` as seven columns (proto, A hi, A lo, B hi, B lo as int64/uint64, A port, B port):
+    the C flow code reads these and makes a tuple only for the connections that need one."""
+    fa = keys.from_a[rows]
+    s_hi, s_lo, d_hi, d_lo = batch.src_hi[rows], batch.src_lo[rows], batch.dst_hi[rows], batch.dst_lo[rows]
+    sp, dp = keys.sport[rows], keys.dport[rows]
+    u, i = np.uint64, np.int64
+    return (
+        np.ascontiguousarray(batch.proto[rows], dtype=i),
+        np.ascontiguousarray(np.where(fa, s_hi, d_hi), dtype=u),
+        np.ascontiguousarray(np.where(fa, s_lo, d_lo), dtype=u),
+        np.ascontiguousarray(np.where(fa, d_hi, s_hi), dtype=u),
+        np.ascontiguousarray(np.where(fa, d_lo, s_lo), dtype=u),
+        np.ascontiguousarray(np.where(fa, sp, dp), dtype=i),
+        np.ascontiguousarray(np.where(fa, dp, sp), dtype=i),
+    )

@@ -9,7 +9,11 @@ on where batches start or end. When the C extension ``_tcprun`` is built, every 
 the per-packet path instead, in C (``_run_native``), and the per-connection work is C too: new TCP
 connections and their uids (``run``'s ``create``), the UDP/ICMP/other loop (``simple``), expiry
 (``expire``), the order and building of records (``sort_finished``, ``records``). Connections it
-creates are left out of the garbage collector's lists (they can hold no reference cycle). The Python
+creates are left out of the garbage collector's lists (they can hold no reference cycle). A TCP
+connection that is only a SYN so far and every UDP/ICMP/other connection is not even a ``Conn``
+but a fixed-size C slot (``_slots.h``, ``self._slots``; ≈ 260 bytes with its indexes and timer,
+against ≈ 1.1 KiB), made a ``Conn`` with the same id on any rarer event (a second TCP packet, an
+interim record); ``_finished`` then holds the slot's id where it would hold the ``Conn``. The Python
 code is its fallback (also with ``WARDWATCH_FLOWS_PYTHON=1``); tests/unit/test_flows_native.py
 compares the two.
 
@@ -44,6 +48,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
+from typing import cast
 
 import numpy as np
 
@@ -74,7 +80,7 @@ from .conn import (
     ip_text,
 )
 from .fast import TcpSegments, nth_row, segment_positions, tcp_segments
-from .keys import Keys, canonical_keys, group_rows, key_tuples
+from .keys import Keys, canonical_keys, group_rows, key_columns, key_tuples
 from .tcp import ACK, FIN, RST, SYN, is_reuse, tcp_packet, timer_due
 
 Record = dict[str, object]
@@ -82,6 +88,9 @@ _STEADY: tuple[int, int] = (ESTABLISHED, PARTIAL)
 
 # Per-packet TCP in C (_tcprun.c) when it is built; tests set this to False to compare both ways.
 USE_NATIVE = conn_module.native is not None
+# The C slot table for the common connection states (_slots.h), with the C code; WARDWATCH_FLOWS_SLOTS=0
+# leaves every connection a Conn (bench/bench_storm.py measures both ways, the tests compare them).
+USE_SLOTS = os.environ.get("WARDWATCH_FLOWS_SLOTS", "1") != "0"
 if conn_module.native is not None:
     conn_module.native.setup(Conn, conn_module.new_endpoint, conn_module.Counts)
 
@@ -111,7 +120,7 @@ class FlowMeter:
         self.config = config or FlowConfig()
         self._conns: dict[tuple, Conn] = {}  # live connections by canonical key
         self._by_id: dict[int, Conn] = {}  # live + recently finished, for FlowView lookups
-        self._finished: list[Conn] = []  # finished, records not yet returned
+        self._finished: list[Conn | int] = []  # finished (a slot: its id), records not yet returned
         self._retired: list[int] = []  # ids returned by the last expire(), dropped at the next
         self._heap: list[tuple[float, int, int]] = []  # timers (due, tick, fid), without the C code
         self._tick = itertools.count()
@@ -120,12 +129,22 @@ class FlowMeter:
         self._native = conn_module.native if USE_NATIVE and conn_module.new_endpoint is not Endpoint else None
         # with it, the timers are a C heap of (due, fid) popped in the same order (due, then push order)
         self._cheap = self._native.Heap() if self._native is not None else None
+        # SYN-only TCP and UDP/ICMP/other connections as fixed-size C slots (_slots.h): no Python
+        # objects per connection; they become Conns (the same id) on any rarer event
+        self._slots = (
+            self._native.Table(int.from_bytes(os.urandom(8), "little"))
+            if self._native is not None and USE_SLOTS
+            else None
+        )
+        self._key_columns: tuple[np.ndarray, ...] | None = None  # the batch's keys, for the C code
         self._tcp_ports = _port_bitmap(self.config.tcp_server_ports)
         self._udp_ports = _port_bitmap(self.config.udp_server_ports)
 
     # -- FlowView --------------------------------------------------------------------------------
     def uid(self, flow: int) -> str:
         conn = self._by_id.get(int(flow))
+        if conn is None and self._slots is not None:
+            return self._slots.uid(int(flow)) or ""
         return conn.uid if conn else ""
 
     def add_service(self, flow: int, service: str) -> None:
@@ -134,15 +153,21 @@ class FlowMeter:
             name = service.lower()
             if name not in conn.services:
                 conn.services += (name,)
+        elif self._slots is not None:
+            self._slots.add_service(int(flow), service.lower())
 
     def endpoints(self, flow: int) -> tuple[str, int, str, int, str]:
         conn = self._by_id.get(int(flow))
         if conn is None:
-            return ("", 0, "", 0, "")
+            slot = self._slots.endpoints(int(flow)) if self._slots is not None else None
+            if slot is None:
+                return ("", 0, "", 0, "")
+            orig_h, orig_p, resp_h, resp_p, kind = slot
+            return (ip_text(orig_h), orig_p, ip_text(resp_h), resp_p, KIND_NAMES[kind])
         return (ip_text(conn.orig_h), conn.orig_p, ip_text(conn.resp_h), conn.resp_p, KIND_NAMES[conn.kind])
 
     def __len__(self) -> int:
-        return len(self._conns)
+        return len(self._conns) + (len(self._slots) if self._slots is not None else 0)
 
     @property
     def retired(self) -> list[int]:
@@ -303,6 +328,8 @@ class FlowMeter:
                 simple_timeouts,
                 self._create(),
                 self._udp_ports,
+                self._slots,
+                self._key_columns,
             )
             if created:
                 self.counters.add("flows.created", created)
@@ -496,12 +523,16 @@ class FlowMeter:
         keys = canonical_keys(batch)
         grouping = group_rows(keys)
         order, gs = grouping.order, grouping.group_start
-        key_list = key_tuples(batch, keys, order[gs])
         if self._native is not None:
+            # the C code reads the keys as columns and makes a group's tuple only when it needs one
+            self._key_columns = key_columns(batch, keys, order[gs])
+            key_list: list = [None] * len(gs)
             self._run_native(batch, keys, order, gs, key_list, flow_out, orig_out)
+            self._key_columns = None
             if split:
                 self._evict_if_full()
             return FlowAssignment(flow_out, orig_out)
+        key_list = key_tuples(batch, keys, order[gs])
         self._run(
             batch,
             keys,
@@ -678,8 +709,9 @@ class FlowMeter:
         )
         # new connections are created in C too (meter._new_conn's TCP part), drawing on the same ids
         created = self._native.run(
-            arrays, conns, key_list, self._conns, self._packet, self._schedule, self._timers(), self._create()
-        )
+            arrays, conns, key_list, self._conns, self._packet, self._schedule, self._timers(), self._create(),
+            self._slots, self._key_columns, sizes,
+        )  # fmt: skip
         if created:
             self.counters.add("flows.created", created)
         flow_out[rows] = out_fid
@@ -867,24 +899,34 @@ class FlowMeter:
     # -- eviction and expiry -----------------------------------------------------------------------
     def _evict_if_full(self) -> None:
         cfg = self.config
-        excess = len(self._conns) - cfg.max_flows
+        excess = len(self) - cfg.max_flows
         if excess <= 0:
             return
         k = excess + int(cfg.max_flows * cfg.evict_fraction)
         # Unanswered connections go first (a SYN flood's, a scan's probes: the responder never spoke),
         # then the longest idle: a flood must not push the HIS sessions it floods out of the table.
-        victims = heapq.nsmallest(k, self._conns.values(), key=lambda c: (c.r.pkts > 0, c.last_time, c.fid))
-        unanswered = 0
-        for conn in victims:
-            unanswered += conn.r.pkts == 0
-            self._finish(conn)
-        self.counters.add("flows.evicted", len(victims))
+        candidates = (((c.r.pkts > 0, c.last_time, c.fid), c) for c in self._conns.values())
+        if self._slots is not None:
+            # the k smallest Conns, then the same choice among them and the slots, in C
+            conn_victims = heapq.nsmallest(k, candidates, key=lambda item: item[0])
+            evicted, unanswered = self._slots.evict(k, conn_victims, self._conns, self._finished)
+        else:
+            victims = heapq.nsmallest(k, candidates, key=lambda item: item[0])
+            evicted, unanswered = len(victims), 0
+            for (answered, _, _), conn in victims:
+                unanswered += not answered
+                self._finish(conn)
+        self.counters.add("flows.evicted", evicted)
         if unanswered:
             self.counters.add("flows.evicted_unanswered", unanswered)
 
     def _drain(self) -> list[Record]:
+        # (with the C code, _finished holds a slot's id where it would hold the Conn)
+        slots = self._slots
         if self._native is not None:
             self._native.forget(self._by_id, self._retired)  # the loop below, in C
+            if slots is not None:
+                slots.forget(self._retired)
         else:
             for fid in self._retired:
                 conn = self._by_id.get(fid)
@@ -892,16 +934,25 @@ class FlowMeter:
                     del self._by_id[fid]
         # Start time then uid: connection ids follow a per-process hash order, and the output must
         # be the same on every run of the same capture.
-        if self._native is None or not self._native.sort_finished(self._finished):  # the same sort in C
-            self._finished.sort(key=lambda c: (c.start_ts, c.proto, c.orig_h, c.orig_p, c.resp_h, c.resp_p))
+        sorted_in_c = self._native is not None and self._native.sort_finished(self._finished, slots)
+        if not sorted_in_c:  # the same sort in Python
+            self._finished.sort(key=self._finished_key)
         if self._native is not None:
-            out = self._native.records(self._finished, False, ip_text)  # Conn.record, in C
+            out = self._native.records(self._finished, False, ip_text, slots)  # Conn.record, in C
+            self._retired = self._native.ids(self._finished)  # [c.fid ...], slot ids as they are
         else:
-            out = [conn.record() for conn in self._finished]
-        self._retired = [conn.fid for conn in self._finished]
+            conns = cast("list[Conn]", self._finished)  # no slots without the C code: Conns only
+            out = [conn.record() for conn in conns]
+            self._retired = [conn.fid for conn in conns]
         self._finished = []
         self.counters.add("flows.records", len(out))
         return out
+
+    def _finished_key(self, c: Conn | int) -> tuple:
+        if isinstance(c, int):
+            assert self._slots is not None
+            return self._slots.sort_key(c)
+        return (c.start_ts, c.proto, c.orig_h, c.orig_p, c.resp_h, c.resp_p)
 
     def expire(self, now: float) -> list[Record]:
         """Records of connections whose timers fell due before capture time ``now`` (plus interim
@@ -915,6 +966,7 @@ class FlowMeter:
                 self._cheap, self._by_id, self._conns, self._finished, now, self._timers(), self._create(),
                 lambda conn, due: self._expire_entry(conn, due, now, interim),
                 (float(cfg.udp_inactivity), float(cfg.icmp_inactivity), float(cfg.unknown_inactivity)),
+                self._slots,
             )  # fmt: skip
             return interim + self._drain()
         while heap and heap[0][0] < now:
@@ -943,8 +995,15 @@ class FlowMeter:
 
     def flush(self) -> list[Record]:
         """Records of every remaining connection (end of input)."""
-        for conn in sorted(self._conns.values(), key=lambda c: c.fid):
-            self._finish(conn)
+        live: list[tuple[int, Conn | None]] = [(c.fid, c) for c in self._conns.values()]
+        if self._slots is not None:
+            live += [(fid, None) for fid in self._slots.live_fids()]
+        for fid, conn in sorted(live, key=lambda item: item[0]):
+            if conn is None:
+                assert self._slots is not None
+                self._slots.finish(fid, self._finished)
+            else:
+                self._finish(conn)
         self._heap.clear()
         if self._cheap is not None:
             self._cheap.clear()

@@ -152,3 +152,24 @@ def test_global_pending_bound_sheds_oldest():
     out, *_ = run(rows, tracker)
     assert len(out) == 5 and counters["dns.pending_overflow"] == 5
     assert len(tracker.flush()) == 10
+
+
+def test_finished_transactions_leave_the_timeline_and_unanswered_ones_still_time_out() -> None:
+    """The tracker drops finished transactions from its timeline in bulk (so a flood does not keep
+    ``timeout`` seconds of them alive); the unanswered ones among them still time out, in order."""
+    n = 6000
+    rows = []
+    for i in range(n):
+        q = query(f"h{i}.example.com", ident=i % 65536)
+        rows.append(udp_row(i * 0.001, q.to_wire(), flow=i))
+        if i % 3:  # every third query is never answered
+            rows.append(udp_row(i * 0.001 + 0.0005, response(q, rcode=3), flow=i, from_orig=False))
+    tracker, view = DnsTracker(Counters(), DnsConfig()), FakeView()
+    batch, flows = batch_of(rows)
+    answered = tracker.process(batch, flows, view)
+    assert len(answered) == n - n // 3 and all(r["rcode_name"] == "NXDOMAIN" for r in answered)
+    assert len(tracker._timeline) < n  # compacted: at most the unanswered plus the last finished ones
+    assert tracker.expire(n * 0.001 - 0.5) == []  # nothing has waited `timeout` yet
+    timed_out = tracker.expire(n * 0.001 + DnsConfig().timeout)
+    assert [r["query"] for r in timed_out] == [f"h{i}.example.com" for i in range(0, n, 3)]
+    assert all("rcode" not in r for r in timed_out) and tracker.flush() == []

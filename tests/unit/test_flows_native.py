@@ -23,6 +23,7 @@ from wardwatch.ingest.decode import DecodeConfig, Decoder
 from wardwatch.ingest.decode.columns import PacketBatch
 from wardwatch.ingest.flows import FlowConfig, FlowMeter
 from wardwatch.ingest.flows import conn as conn_module
+from wardwatch.ingest.flows import meter as meter_module
 from wardwatch.tools.gen_storm import SHAPES, generate
 
 from tests.conftest import testdata_path as _testdata
@@ -34,17 +35,28 @@ pytestmark = pytest.mark.skipif(conn_module.native is None, reason="_tcprun not 
 Outcome = tuple[list[dict], list[tuple[str, bool]], dict]
 
 
+SERVICES = ["dns", "http", "ssl", "ftp", "smtp", "ssh"]
+
+
 def _meter_run(batches: list[PacketBatch], config: FlowConfig) -> Outcome:
-    """Records, (uid, is_orig) of every row, and counters of one meter over the batches."""
+    """Records, (uid, is_orig, endpoints) of every row, and counters of one meter over the batches.
+    As the application analysers do, services are added to some connections after each batch
+    (chosen by uid, the same either way; up to 6 on one connection, beyond a slot's 4)."""
     counters = Counters()
     meter = FlowMeter(counters, config)
     records: list[dict] = []
-    assigned: list[tuple[str, bool]] = []
+    assigned: list[tuple] = []
     for batch in batches:
         out = meter.process(batch)
-        assigned += [
-            (meter.uid(f), o) for f, o in zip(out.flow.tolist(), out.from_orig.tolist(), strict=True)
-        ]
+        for f, o in zip(out.flow.tolist(), out.from_orig.tolist(), strict=True):
+            uid = meter.uid(f)
+            assigned.append((uid, o, meter.endpoints(f)))
+            pick = sum(map(ord, uid))
+            if pick % 3 == 0:
+                meter.add_service(f, SERVICES[pick % 2].upper())
+            if pick % 11 == 0:
+                for name in SERVICES:
+                    meter.add_service(f, name)
         if len(batch):
             records += meter.expire(float(batch.ts.max()))
     records += meter.flush()
@@ -52,13 +64,18 @@ def _meter_run(batches: list[PacketBatch], config: FlowConfig) -> Outcome:
 
 
 def _both(batches: list[PacketBatch], config: FlowConfig) -> Outcome:
+    """The C code with its slot table, the C code with every connection a Conn, and pure Python."""
     native = _meter_run(batches, config)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(meter_module, "USE_SLOTS", False)
+        objects = _meter_run(batches, config)
     with pytest.MonkeyPatch.context() as m:
         use_python_flows(m)
         python = _meter_run(batches, config)
-    assert native[0] == python[0]
-    assert native[1] == python[1]
-    assert native[2] == python[2]
+    for way in (objects, python):
+        assert native[0] == way[0]
+        assert native[1] == way[1]
+        assert native[2] == way[2]
     return native
 
 
@@ -246,6 +263,97 @@ def test_native_equals_python_on_generated_udp_icmp_and_other(
     _both(batches, config)
 
 
+@st.composite
+def storm_rows(draw: st.DrawFn) -> list[dict]:
+    """A scan or flood: mostly connections whose first packet is a pure SYN (a C slot), some of
+    them refused (RST or RST-ACK from the responder: still a slot), answered or repeated (the slot
+    becomes a Conn: SYN-ACK, a RST with data, a retransmitted or a reused SYN, data, a packet after a
+    timer), some first packets a slot does not take (payload, window 0, other flags), UDP and ICMP
+    probes and replies; time steps around the attempt, close and idle timers."""
+    rows = []
+    t = 10.0
+    n_hosts = draw(st.integers(1, 6))
+    opened: list[tuple[str, int, int, int]] = []  # (host, port, cport, seq) of the SYNs sent
+    for _ in range(draw(st.integers(1, 60))):
+        host = f"10.0.1.{draw(st.integers(1, n_hosts))}"
+        port = draw(st.sampled_from([22, 80, 443, 3389, 5555]))
+        cport = draw(st.sampled_from([40000, 40001]))
+        t += draw(st.sampled_from([0.0, 0.001, 0.5, 4.9, 5.1, 30.0, 61.0]))
+        what = draw(st.sampled_from(["syn", "syn", "syn", "reply", "reply", "repeat", "odd", "udp", "icmp"]))
+        seq = draw(st.sampled_from([1000, 1000, 77]))
+        if what in ("reply", "repeat") and opened:
+            host, port, cport, seq = opened[draw(st.integers(0, len(opened) - 1))]
+            if what == "repeat":
+                seq = draw(st.sampled_from([seq, seq, 1234]))
+        base = dict(ts=round(t, 6), src=CLIENT, dst=host, proto=6, sport=cport, dport=port, flags=S, seq=seq,
+                    ack=0, payload=b"", win=1024)  # fmt: skip
+        if what == "syn" or what == "repeat":
+            rows.append(base)
+            opened.append((host, port, cport, seq))
+        elif what == "reply":
+            flags = draw(st.sampled_from([S | A, R | A, R | A, R, R, A, A | P]))
+            rows.append(dict(base, src=host, dst=CLIENT, sport=port, dport=cport, flags=flags,
+                             seq=draw(st.sampled_from([5000, 0])), ack=seq + draw(st.sampled_from([1, 1, 0])),
+                             payload=b"r" * draw(st.sampled_from([0, 0, 5]))))  # fmt: skip
+        elif what == "odd":
+            rows.append(dict(base, flags=draw(st.sampled_from([S, S | A, A, F, S | F])),
+                             payload=b"x" * draw(st.sampled_from([0, 3])), win=draw(st.sampled_from([0, 1024]))))  # fmt: skip
+        elif what == "udp":
+            out = draw(st.booleans())
+            src, dst = (CLIENT, host) if out else (host, CLIENT)
+            sp, dp = (cport, port + 50000) if out else (port + 50000, cport)
+            rows.append(dict(ts=round(t, 6), src=src, dst=dst, proto=17, sport=sp, dport=draw(st.sampled_from([dp, 53])),
+                             payload=b"u" * draw(st.sampled_from([0, 8]))))  # fmt: skip
+        else:
+            rows.append(dict(ts=round(t, 6), src=host, dst=CLIENT, proto=1, sport=draw(st.sampled_from([3, 8, 0])),
+                             dport=draw(st.sampled_from([0, 3])), payload=b"i" * 28))  # fmt: skip
+    return rows
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    storm_rows(),
+    st.lists(st.integers(1, 59), max_size=4),
+    st.sampled_from(["plain", "full", "short", "no attempt"]),
+)
+def test_native_equals_python_on_generated_storms(rows: list[dict], cuts: list[int], how: str) -> None:
+    """The slot table's transitions: a slot made a Conn by a second packet or an interim record, a
+    slot expired by its attempt or idle timer, slots evicted under the cap (flows.evicted and
+    flows.evicted_unanswered), services and endpoints read from slots, finished or live."""
+    cuts = sorted({c for c in cuts if c < len(rows)})
+    bounds = [0, *cuts, len(rows)]
+    batches = [PacketBatch.from_rows(rows[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    config = {
+        "plain": FlowConfig(),
+        "full": FlowConfig(max_flows=4, evict_fraction=0.25),
+        "short": FlowConfig(interim_interval=2.0, udp_inactivity=20.0, max_flows=8, evict_fraction=0.5),
+        "no attempt": FlowConfig(tcp_attempt_delay=0.0, interim_interval=3.0),
+    }[how]
+    _both(batches, config)
+
+
+def test_slots_hold_scans_without_python_objects() -> None:
+    """Issue 17: a SYN scan's and a UDP scan's open connections are C slots, well under 512 bytes
+    each with their indexes, and no Conn; they expire and are recorded from the slots."""
+    rows = []
+    for i in range(3000):
+        host = f"10.1.{i // 250}.{i % 250 + 1}"
+        rows.append(dict(ts=1.0 + i * 1e-4, src=CLIENT, dst=host, proto=6, sport=40000 + i % 7, dport=22, flags=S,
+                         seq=i, ack=0, payload=b"", win=1024))  # fmt: skip
+        rows.append(
+            dict(ts=1.0 + i * 1e-4, src=CLIENT, dst=host, proto=17, sport=40000, dport=161, payload=b"q")
+        )
+    meter = FlowMeter(Counters(), FlowConfig())
+    meter.process(PacketBatch.from_rows(rows))
+    assert meter._slots is not None
+    assert len(meter) == 6000 and not meter._conns and not meter._by_id
+    assert meter._slots.nbytes() / len(meter) < 512
+    records = meter.expire(100.0)
+    assert len(records) == 6000 and len(meter) == 0
+    states = {(r["proto"], r["conn_state"], r.get("history")) for r in records}
+    assert states == {("tcp", "S0", "S"), ("udp", "S0", "D")}
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.integers(0, 255), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.integers(0, 65535),
@@ -269,13 +377,20 @@ def test_native_blake2b_equals_hashlib(data: bytes, size: int) -> None:
 
 
 def test_connections_created_in_c_are_not_tracked_by_the_collector() -> None:
-    """Issue 17: collections walking the connection table were a quarter of the sensor's CPU."""
+    """Issue 17: collections walking the connection table were a quarter of the sensor's CPU. A
+    SYN-only connection is a C slot (no Python object at all); its second packet makes it a Conn,
+    which the collector does not track either."""
     meter = FlowMeter(Counters(), FlowConfig())
-    meter.process(PacketBatch.from_rows([dict(ts=1.0, src=CLIENT, dst=SERVER, proto=6, sport=40000, dport=80,
-                                              flags=S, seq=1, ack=0, payload=b"", win=1024)]))  # fmt: skip
+    syn = dict(ts=1.0, src=CLIENT, dst=SERVER, proto=6, sport=40000, dport=80, flags=S, seq=1, ack=0,
+               payload=b"", win=1024)  # fmt: skip
+    meter.process(PacketBatch.from_rows([syn]))
+    assert len(meter) == 1 and not meter._conns
+    meter.process(PacketBatch.from_rows([dict(syn, ts=1.5, src=SERVER, dst=CLIENT, sport=80, dport=40000,
+                                              flags=S | A, seq=9, ack=2)]))  # fmt: skip
     (conn,) = meter._conns.values()
+    assert len(meter) == 1
     assert not gc.is_tracked(conn) and not gc.is_tracked(conn.o)
-    assert meter.flush()[0]["conn_state"] == "S0"
+    assert meter.flush()[0]["history"] == "Sh"
 
 
 # -- _tcprun.run's own checks: bad arguments raise, never crash ---------------------------------------
@@ -584,22 +699,84 @@ def test_sort_finished_leaves_what_it_cannot_compare_to_python() -> None:
 
 
 def test_sensor_output_is_byte_for_byte_the_same_with_the_python_fallback(tmp_path: Path) -> None:
-    """End to end: `wardwatch sensor` with the C code and with WARDWATCH_FLOWS_PYTHON=1 (the fallback)
-    writes the same bytes, on connection-dense TCP and UDP/ICMP traffic."""
+    """End to end: `wardwatch sensor` with the C code (its slot table on and off) and with
+    WARDWATCH_FLOWS_PYTHON=1 (the fallback) writes the same bytes, on connection-dense TCP and
+    UDP/ICMP traffic."""
     paths = []
-    for shape in ("pp2", "pp10", "udpscan"):
+    for shape in ("pp2", "pp10", "udpscan", "synflood"):
         paths.append(tmp_path / f"{shape}.pcap")
         generate(shape, 8000, paths[-1])
     outputs = []
-    for flag in ("0", "1"):
-        out = tmp_path / f"out-{flag}.json"
-        env = dict(os.environ, WARDWATCH_FLOWS_PYTHON=flag)
+    for python, slots in (("0", "1"), ("0", "0"), ("1", "1")):
+        out = tmp_path / f"out-{python}{slots}.json"
+        env = dict(os.environ, WARDWATCH_FLOWS_PYTHON=python, WARDWATCH_FLOWS_SLOTS=slots)
         cmd = [sys.executable, "-m", "wardwatch.cli", "sensor", "--workers", "1", "--out", str(out), "--pcap"]
         done = subprocess.run([*cmd, *map(str, paths)], env=env, capture_output=True, timeout=300)
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         outputs.append(out.read_bytes())
-    assert outputs[0] == outputs[1]
-    assert outputs[0].count(b'"_path":"conn"') > 8000
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count(b'"_path":"conn"') > 16000
+
+
+def test_native_equals_python_when_the_slot_table_grows_and_shrinks() -> None:
+    """A storm fills the slot table (thousands of SYNs and UDP probes), the storm's connections expire
+    and are forgotten, the table gives its memory back (slots move): connections that lived through
+    it, finished ones still to be recorded and new ones keep their records, uids and services."""
+    rows = []
+    for i in range(6000):
+        host = f"10.2.{i // 250}.{i % 250 + 1}"
+        rows.append(dict(ts=1.0 + i * 1e-4, src=CLIENT, dst=host, proto=6, sport=40000, dport=445, flags=S, seq=i,
+                         ack=0, payload=b"", win=1024))  # fmt: skip
+        if i % 2:
+            rows.append(
+                dict(ts=1.0 + i * 1e-4, src=CLIENT, dst=host, proto=17, sport=40000, dport=161, payload=b"q")
+            )
+    for t in (30.0, 100.0, 200.0, 300.0):  # a few connections across and after the storm's expiry
+        for k in range(5):
+            rows.append(
+                dict(ts=t + k, src=CLIENT, dst=SERVER, proto=17, sport=50000 + k, dport=53, payload=b"d")
+            )
+            rows.append(dict(ts=t + k, src=CLIENT, dst=SERVER, proto=6, sport=50000 + k, dport=22, flags=S,
+                             seq=k, ack=0, payload=b"", win=1024))  # fmt: skip
+    cuts = [9000, len(rows) - 30, len(rows) - 20, len(rows) - 10]
+    bounds = [0, *cuts, len(rows)]
+    batches = [PacketBatch.from_rows(rows[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    _both(batches, FlowConfig())
+    meter = FlowMeter(Counters(), FlowConfig())
+    assert meter._slots is not None
+    sizes = []
+    for batch in batches:
+        meter.process(batch)
+        meter.expire(float(batch.ts.max()))
+        sizes.append(meter._slots.nbytes())
+    assert max(sizes) > 4 * sizes[-1]
+
+
+def test_slot_table_refuses_bad_arguments_without_crashing() -> None:
+    """The Table's methods (FlowView, eviction, flush, forget) and the module functions that take it
+    raise on what they cannot use; an unknown id is no slot."""
+    native = conn_module.native
+    assert native is not None
+    table = native.Table(7)
+    assert len(table) == 0 and table.uid(5) is None and table.endpoints(5) is None
+    assert table.add_service(5, "dns") is False
+    with pytest.raises(KeyError):
+        table.finish(5, [])
+    with pytest.raises(KeyError):
+        table.sort_key(5)
+    with pytest.raises(TypeError):
+        table.add_service(5, 7)
+    with pytest.raises(TypeError):
+        table.forget("5")
+    with pytest.raises(TypeError):
+        table.evict(1, [("not a victim",)], {}, [])
+    assert table.evict(3, [], {}, []) == (0, 0)
+    table.forget([5, 6])
+    with pytest.raises(KeyError):
+        native.records([5], False, conn_module.ip_text, table)
+    assert native.sort_finished([5], table) is False
+    with pytest.raises(TypeError):
+        native.records([], False, conn_module.ip_text, "not a table")
 
 
 @settings(max_examples=300, deadline=None)
