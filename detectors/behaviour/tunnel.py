@@ -27,6 +27,7 @@ from .persist import Persisting
 from .state import Table
 
 ODD_TYPES = frozenset(("TXT", "NULL", "CNAME", "MX", "ANY", "SRV", "PRIVATE", "KEY"))
+_DIGITS = "0123456789"  # ASCII digits: the only ones a label that passed _HOSTCHARS can hold
 _HOSTCHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 MAX_EVENTS = 4096  # per (client, domain): more is a tunnel already, or a loop we need not keep
 MAX_CACHE = 50_000  # parsed query names kept (cleared when full)
@@ -34,11 +35,23 @@ _UNSEEN: tuple[str, str, str, bool] = ("", "", "", False)  # a query not parsed 
 RECENT = 8  # a duplicated packet's record comes right after the original for the same pair
 
 
+_ENTROPY: dict[tuple[int, ...], float] = {}  # memo: character counts (first-seen order) → entropy
+_ENTROPY_MAX = 8192
+
+
 def entropy(s: str) -> float:
     n = len(s)
     if n == 0:
         return 0.0
-    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+    # the sum depends only on the counts in first-seen order (n is their sum), so a memo keyed by
+    # them returns the very same float; a flood's short random labels share few count shapes
+    counts = tuple(Counter(s).values())
+    e = _ENTROPY.get(counts)
+    if e is None:
+        e = -sum(c / n * math.log2(c / n) for c in counts)
+        if len(_ENTROPY) < _ENTROPY_MAX:
+            _ENTROPY[counts] = e
+    return e
 
 
 def carries_data(sub: str, o: TunnelOptions) -> bool:
@@ -49,12 +62,16 @@ def carries_data(sub: str, o: TunnelOptions) -> bool:
         n = len(label)
         if n < 6:
             continue
-        if any(c not in _HOSTCHARS for c in label):
+        # issuperset runs in C; a flood hands us a new name per record, so per-name cost counts
+        if not _HOSTCHARS.issuperset(label):
             return True
-        if n >= 8 and not label.islower() and not label.isupper() and any(c.isalpha() for c in label):
+        # past the test above the label is ASCII host characters only, where "has a letter" is
+        # exactly "lower and upper differ" (one C call instead of a per-character generator)
+        if n >= 8 and not label.islower() and not label.isupper() and label.lower() != label.upper():
             return True  # mixed case inside one label: base64-style encodings
+        # digits counted first (ten C str.count calls): cheaper than the entropy, same boolean
         if n >= o.label_len or (
-            n >= 12 and entropy(label.lower()) >= o.entropy and sum(c.isdigit() for c in label) >= 2
+            n >= 12 and sum(map(label.count, _DIGITS)) >= 2 and entropy(label.lower()) >= o.entropy
         ):
             return True
     return False

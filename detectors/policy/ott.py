@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 from wardwatch.alerts import Alert
-from wardwatch.segments import IpInfo, PrefixTable, addr_value, parse_ip
+from wardwatch.segments import VECTOR_MIN, IpInfo, PrefixTable, addr_value, ipv4_values, parse_ip
 
 from .. import lists
 from ..base import Batch, record_id
@@ -40,6 +40,21 @@ class OttDetector:
             if net.version == addr.version and addr in net:
                 info.ott = (app.name, str(net))
                 return
+
+    def annotate_many(self, infos: list[IpInfo]) -> None:
+        """``annotate`` for a group of new addresses, the IPv4 ones looked up as one array."""
+        ext = [i for i in infos if i.external] if self.nets else []
+        if len(ext) < VECTOR_MIN:
+            for info in ext:
+                self.annotate(info)
+            return
+        at, values = ipv4_values([i.ip for i in ext])
+        for k, hit in zip(at, self._table.first_many4(values), strict=True):
+            ext[k].ott = hit
+        done = set(at)
+        for k, info in enumerate(ext):
+            if k not in done:
+                self.annotate(info)
 
     def detect(self, batch: Batch) -> list[Alert]:
         return built(self.hits(batch))
