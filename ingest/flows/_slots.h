@@ -933,14 +933,24 @@ fid_arg(PyObject *arg, long long *fid)
     return *fid == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
+/* The slot of a Python fid: 0 and *x (-1 when no slot has it), or -1 with an error set. */
+static int
+slot_of(const Table *t, PyObject *arg, long long *fid, int32_t *x)
+{
+    if (fid_arg(arg, fid) < 0)
+        return -1;
+    *x = find_fid(t, *fid);
+    return 0;
+}
+
 /* uid(fid) -> str or None (a live or recently finished slot) */
 static PyObject *
 table_uid(Table *t, PyObject *arg)
 {
     long long fid;
-    if (fid_arg(arg, &fid) < 0)
+    int32_t x;
+    if (slot_of(t, arg, &fid, &x) < 0)
         return NULL;
-    int32_t x = find_fid(t, fid);
     if (x < 0)
         Py_RETURN_NONE;
     return PyUnicode_FromStringAndSize(t->s[x].uid, 18);
@@ -951,9 +961,9 @@ static PyObject *
 table_endpoints(Table *t, PyObject *arg)
 {
     long long fid;
-    if (fid_arg(arg, &fid) < 0)
+    int32_t x;
+    if (slot_of(t, arg, &fid, &x) < 0)
         return NULL;
-    int32_t x = find_fid(t, fid);
     if (x < 0)
         Py_RETURN_NONE;
     const Slot *s = &t->s[x];
@@ -973,9 +983,9 @@ table_add_service(Table *t, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "add_service(fid, name: str)");
         return NULL;
     }
-    if (fid_arg(args[0], &fid) < 0)
+    int32_t x;
+    if (slot_of(t, args[0], &fid, &x) < 0)
         return NULL;
-    int32_t x = find_fid(t, fid);
     if (x < 0)
         Py_RETURN_FALSE;
     PyObject *name = args[1];
@@ -1192,9 +1202,9 @@ table_forget(Table *t, PyObject *fids)
     }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(fids); i++) {
         long long fid;
-        if (fid_arg(PyList_GET_ITEM(fids, i), &fid) < 0)
+        int32_t x;
+        if (slot_of(t, PyList_GET_ITEM(fids, i), &fid, &x) < 0)
             return NULL;
-        int32_t x = find_fid(t, fid);
         if (x < 0 || t->s[x].status != SL_DONE)
             continue;
         if (t->s[x].nsvc == SVC_EXTRA) {
@@ -1213,9 +1223,9 @@ static PyObject *
 table_sort_key(Table *t, PyObject *arg)
 {
     long long fid;
-    if (fid_arg(arg, &fid) < 0)
+    int32_t x;
+    if (slot_of(t, arg, &fid, &x) < 0)
         return NULL;
-    int32_t x = find_fid(t, fid);
     if (x < 0) {
         PyErr_SetString(PyExc_KeyError, "sort_key(): no slot with this id");
         return NULL;
