@@ -52,6 +52,10 @@ ext_modules = [
     # the DNS message decoder (ingest/dns/wire.py keeps the Python fallback; WARDWATCH_DNS_PYTHON=1)
     Extension("wardwatch.ingest.dns._dnswire", ["ingest/dns/_dnswire.c"], optional=True),
     Extension("wardwatch.ingest.logs._evefast", ["ingest/logs/_evefast.c"], optional=True),
+    # Batch's per-record loops (detectors/base.py keeps the Python ones; WARDWATCH_DETECT_PYTHON=1)
+    Extension("wardwatch.detectors._batch", ["detectors/_batch.c"], optional=True),
+    # segments.ipv4_values (segments.py keeps the Python loop; WARDWATCH_DETECT_PYTHON=1)
+    Extension("wardwatch._addr", ["wardwatch/_addr.c"], optional=True),
 ]
 
 

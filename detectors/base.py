@@ -8,14 +8,20 @@ called once at the end of the input.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from wardwatch.alerts import Alert
+from wardwatch.ingest.native import load
 from wardwatch.segments import IpInfo
 
 Record = dict[str, Any]
 Pair = tuple[IpInfo, IpInfo]
+
+# _batch.c: Batch's per-record loops (grouping, address pairs, each) in C; WARDWATCH_DETECT_PYTHON=1
+# keeps the Python loops below (tests/unit/test_batch_native.py compares the two).
+_native = None if os.environ.get("WARDWATCH_DETECT_PYTHON") == "1" else load(__package__, "_batch")
 
 
 @runtime_checkable
@@ -39,17 +45,7 @@ class Batch:
     ) -> None:
         """``info`` resolves one address; ``resolve``, when given, puts many new addresses in
         ``cache`` at once (the engine's SegmentMap: its feed lookups are vectorised)."""
-        by: dict[str, list[Record]] = {}
-        ts_max = 0.0
-        for r in records:
-            p = r.get("_path")
-            lst = by.get(p)  # type: ignore[arg-type]
-            if lst is None:
-                lst = by[p] = []  # type: ignore[index]
-            lst.append(r)
-            t = r.get("ts")
-            if isinstance(t, float) and t > ts_max:
-                ts_max = t
+        by, ts_max = _native.group(records) if _native is not None else _group(records)
         self.by_path = by
         self._info = info
         self._cache = cache if cache is not None else {}
@@ -66,31 +62,18 @@ class Batch:
         """Per record of ``path``: (orig, resp) infos, or None when the record lacks an address."""
         got = self._pairs.get(path)
         if got is None:
-            info = self._info
-            get = self._cache.get
-            got = []
-            missing: list[tuple[int, str, str]] = []  # records with a new address: filled below
-            resolve = self._resolve
-            for r in self.by_path.get(path, ()):
-                o = r.get("id.orig_h")
-                d = r.get("id.resp_h")
-                if o.__class__ is str and d.__class__ is str:
-                    # the address cache inline: this loop runs for every record
-                    oi = get(o)
-                    di = get(d)
-                    if oi is not None and di is not None:
-                        got.append((oi, di))
-                    elif resolve is None:
-                        got.append((oi or info(o), di or info(d)))
-                    else:
-                        missing.append((len(got), o, d))
-                        got.append(None)
-                else:
-                    got.append(None)
+            records = self.by_path.get(path, [])
+            cache = self._cache
+            got, missing, fresh = (
+                _native.pairs(records, cache) if _native is not None else _pairs(records, cache)
+            )
             if missing:
-                # new addresses are resolved as one group: the feed's range lookup is vectorised
-                assert resolve is not None
-                resolve({a for _, o, d in missing for a in (o, d)})
+                if self._resolve is not None:
+                    # new addresses are resolved as one group: the feed's range lookup is vectorised
+                    self._resolve(fresh)
+                if _native is not None:
+                    missing = _native.fill(got, missing, cache)
+                info, get = self._info, cache.get
                 for i, o, d in missing:
                     got[i] = (get(o) or info(o), get(d) or info(d))
             self._pairs[path] = got
@@ -101,11 +84,12 @@ class Batch:
         per batch and shared by every detector)."""
         got = self._each.get(path)
         if got is None:
-            got = self._each[path] = [
-                (r, p[0], p[1])
-                for r, p in zip(self.records(path), self.pairs(path), strict=True)
-                if p is not None
-            ]
+            records, prs = self.by_path.get(path, []), self.pairs(path)
+            got = self._each[path] = (
+                _native.each(records, prs)
+                if _native is not None
+                else [(r, p[0], p[1]) for r, p in zip(records, prs, strict=True) if p is not None]
+            )
         return got
 
     def names(self, path: str, field: str) -> list[tuple[Record, IpInfo, IpInfo, str]]:
@@ -120,6 +104,50 @@ class Batch:
                     got.append((r, o, d, n))
             self._names[key] = got
         return got
+
+
+def _group(records: Iterable[Record]) -> tuple[dict[str, list[Record]], float]:
+    """Records by ``_path`` and the latest float ``ts`` (0.0 without one): ``_batch.group``'s fallback."""
+    by: dict[str, list[Record]] = {}
+    ts_max = 0.0
+    for r in records:
+        p = r.get("_path")
+        lst = by.get(p)  # type: ignore[arg-type]
+        if lst is None:
+            lst = by[p] = []  # type: ignore[index]
+        lst.append(r)
+        t = r.get("ts")
+        if isinstance(t, float) and t > ts_max:
+            ts_max = t
+    return by, ts_max
+
+
+def _pairs(
+    records: Iterable[Record], cache: dict[str, IpInfo]
+) -> tuple[list[Pair | None], list[tuple[int, str, str]], list[str]]:
+    """``_batch.pairs``'s fallback: per record (orig, resp) from ``cache``, or None; the records with
+    both addresses as strings but one not cached as (index, orig, resp); those uncached addresses,
+    each once, in the order first met."""
+    get = cache.get
+    got: list[Pair | None] = []
+    missing: list[tuple[int, str, str]] = []
+    fresh: dict[str, None] = {}
+    for r in records:
+        o = r.get("id.orig_h")
+        d = r.get("id.resp_h")
+        if o.__class__ is str and d.__class__ is str:
+            oi = get(o)
+            di = get(d)
+            if oi is not None and di is not None:
+                got.append((oi, di))
+                continue
+            missing.append((len(got), o, d))
+            if oi is None:
+                fresh[o] = None
+            if di is None:
+                fresh[d] = None
+        got.append(None)
+    return got, missing, list(fresh)
 
 
 def record_id(r: Record) -> str:

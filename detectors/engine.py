@@ -78,7 +78,7 @@ class Engine:
         self.detectors: list[Any] = []
         self.merger = Merger(settings.window, settings.suppress, self.counters)
         if settings.resolvers:
-            self.segments.annotators.append(self._mark_resolver)
+            self.segments.bulk_annotators.append(self._mark_resolvers)
         for d in detectors:
             self.add(d)
 
@@ -106,8 +106,11 @@ class Engine:
         elif hook is not None:
             self.segments.annotators.append(hook)
 
-    def _mark_resolver(self, info: IpInfo) -> None:
-        info.resolver = info.ip in self.settings.resolvers
+    def _mark_resolvers(self, infos: list[IpInfo]) -> None:
+        # a group at a time: a flood brings 50,000 new addresses a batch, a handful of them resolvers
+        resolvers = self.settings.resolvers
+        for info in infos:
+            info.resolver = info.ip in resolvers
 
     def info(self, ip: str) -> IpInfo:
         return self.segments.info(ip)

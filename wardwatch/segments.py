@@ -8,7 +8,9 @@ test captures and the synthetic hospital use them as public addresses.
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
+import os
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +23,15 @@ INTERNET = "internet"
 LOCAL = "local"
 CRITICALITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 DEFAULT_CRITICALITY = 2
+# _addr.c: ipv4_values in C; WARDWATCH_DETECT_PYTHON=1 keeps the Python loop (imported by name: the
+# built module is not in the source tree; this room comes first, so it does not use ingest.native)
+_native: Any = None
+if os.environ.get("WARDWATCH_DETECT_PYTHON") != "1":
+    try:
+        _native = importlib.import_module("wardwatch._addr")
+    except ImportError:  # pragma: no cover - depends on the build
+        _native = None
+
 MAX_CACHE = 500_000  # addresses kept resolved; the cache starts over beyond
 VECTOR_MIN = 64  # new addresses from which one group is looked up as arrays (numpy's call overhead)
 
@@ -189,6 +200,14 @@ def _flatten(nets: list[tuple[int, int, int, V]], first: bool) -> tuple[np.ndarr
 def ipv4_values(ips: Sequence[str]) -> tuple[list[int], np.ndarray]:
     """The positions in ``ips`` of the dotted-quad IPv4 addresses and their values (uint32), parsed
     as one buffer; everything else (IPv6, IPv4-mapped IPv6, junk) is left to ``addr_value``."""
+    if _native is not None:
+        at, raw = _native.ipv4_values(ips)
+        return at, np.frombuffer(raw, dtype=np.uint32)
+    return _ipv4_values(ips)
+
+
+def _ipv4_values(ips: Sequence[str]) -> tuple[list[int], np.ndarray]:
+    """``ipv4_values``'s fallback, the same in Python."""
     pton = socket.inet_pton
     af = socket.AF_INET
     at: list[int] = []
