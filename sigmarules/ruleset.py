@@ -417,5 +417,6 @@ def _build_matchers(rs: RuleSet, strict_fields: bool) -> None:
     for log, rules in by_log.items():
         cg = Codegen(FIELDS[log] if strict_fields else None)
         exprs = [cg.expr(cr.trees[log]) for cr in rules]
-        rs.matchers[log] = (cg.build(f"match_{log}", exprs), rules)
+        gates = [cg.gate(cr.trees[log]) for cr in rules]
+        rs.matchers[log] = (cg.build(f"match_{log}", exprs, gates), rules)
         rs.uses_info[log] = cg.uses_info

@@ -60,6 +60,9 @@ class Unsupported(WardwatchError, ValueError):
     """The rule uses something this engine does not evaluate; the message says what."""
 
 
+# a field slot's names in generated source (v3, t3, l3, n3, e3), not constants (_c3) or elements (_v)
+_SLOT_REF = re.compile(r"(?<![A-Za-z0-9_])[vtlne](\d+)\b")
+
 _INLINE_CONTAINS = 6  # more alternatives than this go into one regex
 
 
@@ -128,10 +131,12 @@ class Codegen:
         return s
 
     # -- the function ----------------------------------------------------------------------------
-    def prelude(self) -> list[str]:
+    def prelude(self, only: set[int] | None = None) -> list[str]:
         lines = []
         for s in self.slots.values():
             i = s.index
+            if only is not None and i not in only:
+                continue
             if s.name in ENRICHED:
                 lines.append(f"v{i} = {self.const(_enriched(s.name))}(x)")
             else:
@@ -149,9 +154,27 @@ class Codegen:
     def namespace(self) -> dict[str, Any]:
         return {**self.consts, "_text": rt.text, "_number": rt.number, "_elements": rt.elements}
 
-    def build(self, name: str, exprs: Sequence[str]) -> Callable[..., list[int]]:
-        """``name(r, x) -> [indices of the expressions that hold]``."""
-        body = ["    " + ln for ln in self.prelude()]
+    def build(
+        self, name: str, exprs: Sequence[str], gates: Sequence[str | None] = ()
+    ) -> Callable[..., list[int]]:
+        """``name(r, x) -> [indices of the expressions that hold]``.
+
+        ``gates``, one per expression (``gate``): when every expression has one, the fields the gates
+        read come first and a record that passes none of them returns at once, before the other fields
+        are read, texted and lowered (most records of a log match no rule: on a flood of 300,000 conn
+        records the rule pack's function did 4 field reads and 3 lowerings per record to reject it)."""
+        prelude = self.prelude()
+        body: list[str] = []
+        if gates and len(gates) == len(exprs) and all(g is not None for g in gates):
+            first = {int(i) for g in gates for i in _SLOT_REF.findall(g or "")}
+            early = self.prelude(first)
+            late = [ln for ln in prelude if ln not in early]
+            if late:  # nothing to save when the gates read every field
+                body += ["    " + ln for ln in early]
+                body.append(f"    if not ({' or '.join(dict.fromkeys(g for g in gates if g))}):")
+                body.append("        return []")
+                prelude = late
+        body += ["    " + ln for ln in prelude]
         body.append("    out = []")
         for k, e in enumerate(exprs):
             body.append(f"    if {e}:")
@@ -165,6 +188,29 @@ class Codegen:
         return fn  # type: ignore[no-any-return]
 
     # -- conditions ------------------------------------------------------------------------------
+    def gate(self, cond: Any) -> str | None:
+        """A condition that ``cond`` implies, reading as few fields as it can: one of an AND's
+        operands (the first that has a gate), an OR of its operands' gates, a field test itself;
+        None where there is none (NOT, a keyword), and the rule is then tested on every record."""
+        if isinstance(cond, ConditionAND):
+            for a in cond.args:
+                g = self.gate(a)
+                if g is not None:
+                    return g
+            return None
+        if isinstance(cond, ConditionOR):
+            if cond.args and all(
+                isinstance(a, ConditionFieldEqualsValueExpression) and a.field is not None for a in cond.args
+            ):
+                return self._or(cond.args)  # the values merged, as expr() does
+            gs = [self.gate(a) for a in cond.args]
+            if not gs or any(g is None for g in gs):
+                return None
+            return gs[0] if len(gs) == 1 else "(" + " or ".join(g for g in gs if g) + ")"
+        if isinstance(cond, ConditionFieldEqualsValueExpression) and cond.field is not None:
+            return self.leaf(cond.field, cond.value)
+        return None
+
     def expr(self, cond: Any) -> str:
         if isinstance(cond, ConditionAND):
             return "(" + " and ".join(self.expr(a) for a in cond.args) + ")"

@@ -427,3 +427,32 @@ def test_rules_agree_with_the_sqlite_backend() -> None:
         assert ours == merged, cr.title
         assert ours == theirs, (cr.title, sql, sorted(ours ^ theirs)[:5])
         assert 0 < len(ours) < len(events[log]), (cr.title, len(ours))
+
+
+def test_gated_matchers_select_what_ungated_ones_do() -> None:
+    """A log's merged function returns at once when a record passes none of the rules' gates (the
+    field tests each rule implies): on the bundled rule pack and this file's rules, over these events
+    with their (orig, resp) infos, it selects what the same function without gates selects."""
+    from wardwatch.config import parse_config
+    from wardwatch.detectors.engine import Engine
+    from wardwatch.detectors.sigma_detector import SigmaDetector
+    from wardwatch.sigmarules.backends.streaming import Codegen
+
+    from pathlib import Path
+
+    cfg = parse_config("segments:\n  - {name: wards, cidrs: [10.20.0.0/22], zone: clinical}\n", Path("t.yaml"))
+    engine = Engine.from_config(cfg)
+    pack = next(d for d in engine.detectors if isinstance(d, SigmaDetector)).ruleset
+    mine = load_ruleset([], texts=[("sigmahq-style.yml", RULES)])
+    events = _events(11)
+    gated_some = 0
+    for rs in (pack, mine):
+        for log, (fn, rules) in rs.matchers.items():
+            cg = Codegen(FIELDS[log])
+            exprs = [cg.expr(cr.trees[log]) for cr in rules]
+            plain = cg.build("plain", exprs)
+            gated_some += "return []" in fn.source
+            for r in events.get(log, []):
+                x = (engine.info(r["id.orig_h"]), engine.info(r["id.resp_h"])) if "id.orig_h" in r else None
+                assert fn(r, x) == plain(r, x), (log, r)
+    assert gated_some >= 2  # the gates are in use (conn and dns at least)
