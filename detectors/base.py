@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from wardwatch.ingest.native import load
 
 from wardwatch.alerts import Alert
-from wardwatch.ingest.native import load
 from wardwatch.segments import IpInfo
 
 Record = dict[str, Any]
 Pair = tuple[IpInfo, IpInfo]
+T = TypeVar("T")
 
 # _batch.c: Batch's per-record loops (grouping, address pairs, each) in C; WARDWATCH_DETECT_PYTHON=1
 # keeps the Python loops below (tests/unit/test_batch_native.py compares the two).
@@ -34,7 +36,7 @@ class Detector(Protocol):
 class Batch:
     """Records of one engine call by ``_path``; ``pairs(path)`` gives (orig, resp) infos per record."""
 
-    __slots__ = ("by_path", "_info", "_cache", "_resolve", "_pairs", "_each", "_names", "ts_max")
+    __slots__ = ("by_path", "_info", "_cache", "_resolve", "_pairs", "_each", "_names", "_memo", "ts_max")
 
     def __init__(
         self,
@@ -53,6 +55,7 @@ class Batch:
         self._pairs: dict[str, list[Pair | None]] = {}
         self._each: dict[str, list[tuple[Record, IpInfo, IpInfo]]] = {}
         self._names: dict[tuple[str, str], list[tuple[Record, IpInfo, IpInfo, str]]] = {}
+        self._memo: dict[str, Any] = {}
         self.ts_max = ts_max
 
     def records(self, path: str) -> list[Record]:
@@ -90,6 +93,14 @@ class Batch:
                 if _native is not None
                 else [(r, p[0], p[1]) for r, p in zip(records, prs, strict=True) if p is not None]
             )
+        return got
+
+    def memo(self, key: str, make: Callable[[Batch], T]) -> T:
+        """``make(self)``, computed once per batch for every detector that asks with ``key`` (views
+        several detectors walk, such as the NXDOMAIN answers to clients' lookups)."""
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[no-any-return]
+        got = self._memo[key] = make(self)
         return got
 
     def names(self, path: str, field: str) -> list[tuple[Record, IpInfo, IpInfo, str]]:

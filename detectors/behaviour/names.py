@@ -67,9 +67,13 @@ def clean_query(q: object) -> str | None:
     return q if q and " " not in q else None
 
 
-def nxdomain_lookups(batch: Batch) -> Iterator[tuple[Record, IpInfo, IpInfo, str]]:
+def nxdomain_lookups(batch: Batch) -> list[tuple[Record, IpInfo, IpInfo, str]]:
     """(record, client, server, cleaned query) of the NXDOMAIN answers to clients' own lookups: not a
-    configured resolver's forwarded copies, not mDNS."""
+    configured resolver's forwarded copies, not mDNS. Once per batch: two detectors walk them."""
+    return batch.memo("nxdomain_lookups", lambda b: list(_nxdomain_lookups(b)))
+
+
+def _nxdomain_lookups(batch: Batch) -> Iterator[tuple[Record, IpInfo, IpInfo, str]]:
     for rec, src, dst in batch.each("dns"):
         if rec.get("rcode_name") != "NXDOMAIN" or src.resolver or rec.get("id.resp_p") == 5353:
             continue

@@ -58,7 +58,11 @@ def _record(rng: random.Random) -> dict[str, Any]:
     for k in ("id.orig_h", "id.resp_h"):
         x = rng.random()
         if x < 0.85:
-            r[k] = rng.choice(ADDRS) if rng.random() < 0.5 else f"10.{rng.randrange(3)}.{rng.randrange(3)}.{rng.randrange(4)}"
+            r[k] = (
+                rng.choice(ADDRS)
+                if rng.random() < 0.5
+                else f"10.{rng.randrange(3)}.{rng.randrange(3)}.{rng.randrange(4)}"
+            )
         elif x < 0.95:
             r[k] = rng.choice(VALUES)
     return r
@@ -94,7 +98,7 @@ def test_group_pairs_each_fill_equal_the_python_loops(seed: int) -> None:
     assert list(by_c) == list(by_py)
     assert all(a is b for p in by_py for a, b in zip(by_c[p], by_py[p], strict=True))
     cache = _cache(seed, records)
-    for path, recs in by_py.items():
+    for recs in by_py.values():
         got_c, missing_c, fresh_c = native.pairs(recs, cache)
         got_py, missing_py, fresh_py = base._pairs(recs, cache)
         assert got_c == got_py and missing_c == missing_py and fresh_c == fresh_py

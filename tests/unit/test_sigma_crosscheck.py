@@ -433,14 +433,17 @@ def test_gated_matchers_select_what_ungated_ones_do() -> None:
     """A log's merged function returns at once when a record passes none of the rules' gates (the
     field tests each rule implies): on the bundled rule pack and this file's rules, over these events
     with their (orig, resp) infos, it selects what the same function without gates selects."""
-    from wardwatch.config import parse_config
+    from pathlib import Path
+
     from wardwatch.detectors.engine import Engine
     from wardwatch.detectors.sigma_detector import SigmaDetector
     from wardwatch.sigmarules.backends.streaming import Codegen
 
-    from pathlib import Path
+    from wardwatch.config import parse_config
 
-    cfg = parse_config("segments:\n  - {name: wards, cidrs: [10.20.0.0/22], zone: clinical}\n", Path("t.yaml"))
+    cfg = parse_config(
+        "segments:\n  - {name: wards, cidrs: [10.20.0.0/22], zone: clinical}\n", Path("t.yaml")
+    )
     engine = Engine.from_config(cfg)
     pack = next(d for d in engine.detectors if isinstance(d, SigmaDetector)).ruleset
     mine = load_ruleset([], texts=[("sigmahq-style.yml", RULES)])
