@@ -362,6 +362,8 @@ def _worker_main(
 def _sense_parallel(
     paths: Sequence[str | Path], counters: Counters, config: SensorConfig, workers: int
 ) -> Iterator[list[Record]]:
+    # the records arriving from the workers, and what the caller keeps of them, live here too
+    _calm_gc()
     # fork: the workers inherit the imported modules, and the capture files are read by path.
     ctx = multiprocessing.get_context("fork")
     pipes: list[Connection] = []
