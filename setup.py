@@ -56,6 +56,8 @@ ext_modules = [
     Extension("wardwatch.detectors._batch", ["detectors/_batch.c"], optional=True),
     # segments.ipv4_values (segments.py keeps the Python loop; WARDWATCH_DETECT_PYTHON=1)
     Extension("wardwatch._addr", ["wardwatch/_addr.c"], optional=True),
+    # record dicts to Arrow buffers for the store (store/writer.py keeps pyarrow's; WARDWATCH_STORE_PYTHON=1)
+    Extension("wardwatch.store._rows", ["store/_rows.c"], optional=True),
 ]
 
 

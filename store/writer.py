@@ -30,6 +30,7 @@ such a race twice).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -41,12 +42,16 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from wardwatch.ingest.native import load
 
 from wardwatch.alerts import Alert
 from wardwatch.counters import Counters
 
 from .backend import Backend, Batch, StoreError
 from .schema import ALERTS, BY_LOG, BY_NAME, Column, Table
+
+# _rows.c: record dicts to Arrow buffers (rows_struct); WARDWATCH_STORE_PYTHON=1 keeps pyarrow's path
+_native = None if os.environ.get("WARDWATCH_STORE_PYTHON") == "1" else load(__package__, "_rows")
 
 log = logging.getLogger(__name__)
 Record = dict[str, Any]
@@ -151,7 +156,7 @@ class Writer:
                 # converted now, while the records are still in the CPU cache (a third of the cost
                 # of converting them cold at flush time); ``None`` marks a chunk that did not fit
                 try:
-                    chunk: pa.StructArray | None = pa.array(rows, type=_FAST[name].struct)
+                    chunk: pa.StructArray | None = rows_struct(_FAST[name], rows)
                 except (pa.ArrowException, TypeError, ValueError, OverflowError):
                     chunk = None
                 self._chunks[name].append(chunk)
@@ -420,7 +425,7 @@ class Writer:
             st = _converted(chunks, len(rows))
             if st is None:
                 try:
-                    st = pa.array(rows, type=_FAST[table.name].struct)
+                    st = rows_struct(_FAST[table.name], rows)
                 except (pa.ArrowException, TypeError, ValueError, OverflowError):
                     self.counters.add(f"store.slow_batches.{table.name}")
                     return None
@@ -601,6 +606,29 @@ def _coerced(table: Table, batch: Batch) -> Batch:
     return Batch(batch.table, cols, batch.types, batch.rows)
 
 
+_KIND = {"double": "d", "int64": "q", "string": "s", "bool": "b"}
+
+
+def rows_struct(spec: _FastSpec, rows: list[Record]) -> pa.StructArray:
+    """``pa.array(rows, type=spec.struct)``: by _rows.c where it is built and every value is one the
+    sensor writes (float, int, str, bool, None or absent), else by pyarrow (the same array, or the
+    same exception)."""
+    cols = _native.columns(rows, spec.keys, spec.kinds) if _native is not None else None
+    if cols is None:
+        return pa.array(rows, type=spec.struct)
+    n = len(rows)
+    arrays = []
+    for f, (valid, data, offsets) in zip(spec.struct, cols, strict=True):
+        vb = pa.py_buffer(valid) if valid is not None else None
+        if data is None:  # a list field, null in every row
+            arrays.append(pa.nulls(n, type=f.type))
+        elif offsets is not None:
+            arrays.append(pa.Array.from_buffers(f.type, n, [vb, pa.py_buffer(offsets), pa.py_buffer(data)]))
+        else:
+            arrays.append(pa.Array.from_buffers(f.type, n, [vb, pa.py_buffer(data)]))
+    return pa.StructArray.from_arrays(arrays, fields=list(spec.struct))
+
+
 class _FastSpec:
     """Per record table: the Arrow struct the records are read as, and the INSERT's SELECT."""
 
@@ -630,6 +658,9 @@ class _FastSpec:
             select.append(expr)
             self.insert_columns.append(c.name)
         self.struct = pa.struct(fields)
+        # for _rows.c: the record keys of the struct's fields and their kinds (d, q, s, b; l: a list)
+        self.keys = tuple(f.name for f in fields)
+        self.kinds = "".join(_KIND.get(str(f.type), "l") for f in fields)
         self.select = ", ".join(select)
         # the batch's key, as it will be stored, against the stored key
         exprs = []
