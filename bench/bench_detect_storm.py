@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import pstats
 import time
 
@@ -31,6 +32,9 @@ def main() -> None:
         recs = [orjson.loads(line) for line in f]
     eng = Engine.from_config(load_config(a.config))
     alerts: list[object] = []
+    # as in `wardwatch run`, where the sensor calms the collector (ingest/sensor.py _calm_gc)
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
 
     def go() -> None:
         for i in range(0, len(recs), a.batch):
