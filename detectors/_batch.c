@@ -35,7 +35,8 @@ rec_get(PyObject *r, PyObject *key)
 static PyObject *
 group(PyObject *mod, PyObject *records)
 {
-    PyObject *seq = PySequence_Fast(records, "group() takes a sequence of records");
+    /* our own list: a record's .get (not a dict) runs Python code that could shrink the caller's */
+    PyObject *seq = PySequence_List(records);
     if (seq == NULL)
         return NULL;
     PyObject *by = PyDict_New();
@@ -86,7 +87,7 @@ pairs(PyObject *mod, PyObject *args)
     PyObject *records, *cache;
     if (!PyArg_ParseTuple(args, "OO!:pairs", &records, &PyDict_Type, &cache))
         return NULL;
-    PyObject *seq = PySequence_Fast(records, "pairs() takes a sequence of records");
+    PyObject *seq = PySequence_List(records); /* our own list, as in group() */
     if (seq == NULL)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
